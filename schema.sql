@@ -1,0 +1,92 @@
+-- kitlog program database: the current schema, the one source of truth.
+--
+-- Applied whole to a new database by `kitlog init`; an older database is brought
+-- here by the append-only scripts in migrations/. Every column is listed in the
+-- README's privacy model: nothing here may hold a name, a date of birth, an
+-- address, a phone number, free text, or the raw text typed to make a code.
+-- Dates are calendar days (TEXT, YYYY-MM-DD); there is no time of day anywhere.
+
+-- One row: the program's settings and the check value of its program key.
+CREATE TABLE program (
+    id                INTEGER PRIMARY KEY CHECK (id = 1),
+    fiscal_year_start INTEGER NOT NULL CHECK (fiscal_year_start BETWEEN 1 AND 12),
+    min_cell          INTEGER NOT NULL CHECK (min_cell >= 1),
+    -- Optional mask for normalised code input (A = letter, 9 = digit, * = either).
+    code_format       TEXT CHECK (code_format IS NULL OR length(code_format) BETWEEN 1 AND 64),
+    -- HMAC-SHA256(program key, "kitlog key check"): proves an unwrapped key is this program's.
+    key_check         BLOB NOT NULL CHECK (length(key_check) = 32),
+    created_on        TEXT NOT NULL
+) STRICT;
+
+-- The program key, sealed once per passphrase. The key itself is never stored.
+CREATE TABLE key_slot (
+    id             INTEGER PRIMARY KEY,
+    label          TEXT NOT NULL UNIQUE,
+    kdf_salt       BLOB NOT NULL CHECK (length(kdf_salt) = 16),
+    kdf_iterations INTEGER NOT NULL CHECK (kdf_iterations >= 600000),
+    nonce          BLOB NOT NULL CHECK (length(nonce) = 12),
+    sealed_key     BLOB NOT NULL CHECK (length(sealed_key) = 48),
+    created_on     TEXT NOT NULL
+) STRICT;
+
+-- Places and outreach routes. Retired, never deleted while referenced.
+CREATE TABLE site (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    retired_on TEXT
+) STRICT;
+
+-- Supplies handed out.
+CREATE TABLE item (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    category   TEXT NOT NULL CHECK (category IN ('injection', 'smoking', 'naloxone', 'testing', 'other')),
+    unit       TEXT NOT NULL,
+    retired_on TEXT
+) STRICT;
+
+-- Everything saved in one go: one import or one shift.
+CREATE TABLE batch (
+    id            INTEGER PRIMARY KEY,
+    saved_on      TEXT NOT NULL,
+    source        TEXT NOT NULL CHECK (source IN ('import', 'shift')),
+    worker        TEXT CHECK (worker IS NULL OR length(worker) BETWEEN 1 AND 8),
+    -- Keyed digest of the sheet's parsed content, so the same sheet is not imported twice.
+    sheet_digest  BLOB CHECK (sheet_digest IS NULL OR length(sheet_digest) = 32),
+    voided_reason TEXT CHECK (voided_reason IN ('entry-error', 'duplicate', 'test')),
+    voided_on     TEXT
+) STRICT;
+
+CREATE INDEX batch_sheet_digest ON batch (sheet_digest) WHERE sheet_digest IS NOT NULL;
+
+-- One interaction. `code` is the truncated HMAC of the participant's code input under
+-- the key of `fiscal_year`; NULL for an anonymous contact.
+CREATE TABLE contact (
+    id              INTEGER PRIMARY KEY,
+    batch_id        INTEGER NOT NULL REFERENCES batch (id),
+    position        INTEGER NOT NULL CHECK (position >= 1),
+    day             TEXT NOT NULL,
+    fiscal_year     INTEGER NOT NULL,
+    site_id         INTEGER NOT NULL REFERENCES site (id),
+    code            BLOB CHECK (code IS NULL OR length(code) = 16),
+    reversals       INTEGER NOT NULL DEFAULT 0 CHECK (reversals >= 0),
+    for_others      INTEGER NOT NULL DEFAULT 0 CHECK (for_others >= 0),
+    returned        INTEGER NOT NULL DEFAULT 0 CHECK (returned >= 0),
+    naloxone_reason TEXT CHECK (naloxone_reason IN ('first', 'used', 'lost', 'stolen', 'confiscated', 'expired', 'other')),
+    voided_reason   TEXT CHECK (voided_reason IN ('entry-error', 'duplicate', 'test')),
+    voided_on       TEXT,
+    UNIQUE (batch_id, position)
+) STRICT;
+
+CREATE INDEX contact_day ON contact (day);
+CREATE INDEX contact_code ON contact (fiscal_year, code) WHERE code IS NOT NULL;
+
+-- What one contact received.
+CREATE TABLE contact_item (
+    contact_id INTEGER NOT NULL REFERENCES contact (id),
+    item_id    INTEGER NOT NULL REFERENCES item (id),
+    quantity   INTEGER NOT NULL CHECK (quantity > 0),
+    PRIMARY KEY (contact_id, item_id)
+) STRICT, WITHOUT ROWID;
+
+PRAGMA user_version = 1;

@@ -1,0 +1,224 @@
+//! What can be typed: clap types whose doc comments are the help text, and
+//! [`run`], which parses, builds the [`Context`] and reports the outcome.
+//!
+//! No command takes a participant identifier as an argument (SPEC invariant 4):
+//! arguments end up in shell history and `ps`. Codes come only from files and,
+//! later, an interactive prompt.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+
+use crate::catalogue::Category;
+use crate::commands::Context;
+use crate::contact::VoidReason;
+use crate::error::Error;
+use crate::passphrase::PassphraseSource;
+
+/// Log harm-reduction supplies with anonymous salted codes, and export aggregate reports.
+#[derive(Debug, Parser)]
+#[command(name = "kitlog", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// The program database [default: program.db in the platform data directory]
+    #[arg(long, global = true, env = "KITLOG_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a program database (asks for a new passphrase); never overwrites one.
+    Init(InitArgs),
+    /// Manage sites: places and outreach routes.
+    #[command(subcommand)]
+    Site(SiteCommand),
+    /// Manage items: the supplies handed out.
+    #[command(subcommand)]
+    Item(ItemCommand),
+    /// Import a shift sheet (CSV); all of it or nothing.
+    Import(ImportArgs),
+    /// List what was saved: one batch a line.
+    Batches,
+    /// Void a batch, or one contact of it; it leaves the reports but stays in the audit trail.
+    Void(VoidArgs),
+}
+
+/// `kitlog init`
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Month the funder's fiscal year starts (1-12; 4 = April, 1 = calendar year)
+    #[arg(long, default_value_t = 4, value_name = "M")]
+    pub fiscal_year_start: u32,
+
+    /// Smallest count a report may publish; smaller cells are hidden
+    #[arg(long, default_value_t = 5, value_name = "K")]
+    pub min_cell: u32,
+
+    /// Shape every code must have, once spaces and punctuation are removed:
+    /// A = letter, 9 = digit, * = either (e.g. AAAAA9999)
+    #[arg(long, value_name = "MASK")]
+    pub code_format: Option<String>,
+}
+
+/// `kitlog site …`
+#[derive(Debug, Subcommand)]
+pub enum SiteCommand {
+    /// Add a site, e.g. `downtown-van`.
+    Add {
+        /// Lowercase letters, digits and dashes.
+        name: String,
+    },
+    /// List sites, retired ones marked.
+    List,
+    /// Retire a site from today: old records keep it, new ones cannot use it.
+    Retire {
+        /// The site.
+        name: String,
+    },
+}
+
+/// `kitlog item …`
+#[derive(Debug, Subcommand)]
+pub enum ItemCommand {
+    /// Add an item; its name is also its shift-sheet column.
+    Add {
+        /// Lowercase letters, digits and dashes.
+        name: String,
+        /// Funder grouping.
+        #[arg(long, value_enum)]
+        category: Category,
+        /// What one counts (kit, pipe, strip, ...).
+        #[arg(long, default_value = "each")]
+        unit: String,
+    },
+    /// List items with category and unit, retired ones marked.
+    List,
+    /// Retire an item from today: old records keep it, new ones cannot use it.
+    Retire {
+        /// The item.
+        name: String,
+    },
+}
+
+/// `kitlog import`
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The shift sheet (CSV, UTF-8, one row per contact).
+    pub file: PathBuf,
+    /// Site for rows that have none (or when the sheet has no site column).
+    #[arg(long, value_name = "SITE")]
+    pub site: Option<String>,
+    /// Day for rows that have none, as YYYY-MM-DD.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub date: Option<NaiveDate>,
+    /// Worker label: initials or a few letters, never a full name.
+    #[arg(long, value_name = "LABEL")]
+    pub worker: Option<String>,
+    /// Check the sheet and show what would be saved; save nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `kitlog void`
+#[derive(Debug, Args)]
+pub struct VoidArgs {
+    /// The batch number, as `kitlog batches` shows it.
+    pub batch: i64,
+    /// Only this contact of the batch: 1 is its first (row 2 of an imported sheet).
+    #[arg(long, value_name = "N")]
+    pub contact: Option<i64>,
+    /// Why.
+    #[arg(long, value_enum)]
+    pub reason: VoidReason,
+}
+
+/// Runs kitlog with `args` (the program name first) and returns the exit code.
+///
+/// Errors print as one `error: …` line on stderr. A closed stdout (`kitlog batches |
+/// head`) is not an error.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the one place that reads the clock; everything else is passed `today`"
+)]
+pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let context = Context {
+        db: cli.db.unwrap_or_else(default_db_path),
+        today: chrono::Local::now().date_naive(),
+        passphrase: PassphraseSource::from_environment(),
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match cli
+        .command
+        .run(&context, &mut out)
+        .and_then(|()| out.flush().map_err(|e| Error::Output(e.kind())))
+    {
+        Ok(()) | Err(Error::Output(std::io::ErrorKind::BrokenPipe)) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `program.db` in the platform's data directory (e.g. `~/.local/share/kitlog`).
+fn default_db_path() -> PathBuf {
+    directories::ProjectDirs::from("org", "kitlog", "kitlog").map_or_else(
+        || PathBuf::from("kitlog.db"),
+        |dirs| dirs.data_dir().join("program.db"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    /// Invariant 4: no argument of any command can carry a participant identifier.
+    #[test]
+    fn no_argument_takes_a_code() {
+        fn walk(command: &clap::Command, found: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str().to_lowercase();
+                if ["code", "participant", "identifier", "alias"]
+                    .iter()
+                    .any(|word| id.contains(word))
+                    && id != "code_format"
+                {
+                    found.push(format!("{} --{id}", command.get_name()));
+                }
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, found);
+            }
+        }
+        let mut found = Vec::new();
+        walk(&Cli::command(), &mut found);
+        assert!(found.is_empty(), "arguments that take codes: {found:?}");
+    }
+}

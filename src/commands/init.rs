@@ -1,0 +1,75 @@
+//! `kitlog init`: a new program with a fresh random key, sealed under a passphrase.
+
+use std::io::Write;
+
+use ring::rand::SystemRandom;
+
+use super::{Context, output};
+use crate::cli::InitArgs;
+use crate::code::CodeFormat;
+use crate::error::{Error, Result};
+use crate::fiscal::FiscalCalendar;
+use crate::keys::ProgramKey;
+use crate::store::{NewProgram, Settings, Store};
+
+/// The first slot's label; later slots are named when they are added.
+const FIRST_SLOT_LABEL: &str = "initial";
+
+/// Checks the settings, asks for the passphrase, then writes the program in one go.
+pub(super) fn run(args: &InitArgs, context: &Context, out: &mut impl Write) -> Result<()> {
+    let calendar = FiscalCalendar::new(args.fiscal_year_start).ok_or_else(|| {
+        Error::InvalidSetting("--fiscal-year-start is a month number from 1 to 12".to_owned())
+    })?;
+    if args.min_cell == 0 {
+        return Err(Error::InvalidSetting(
+            "--min-cell is at least 1 (1 hides nothing; 5 or more is usual)".to_owned(),
+        ));
+    }
+    let code_format = match &args.code_format {
+        Some(mask) => Some(CodeFormat::parse(mask).ok_or_else(|| {
+            Error::InvalidSetting(
+                "--code-format is 1 to 64 of A (letter), 9 (digit) and * (either), e.g. AAAAA9999"
+                    .to_owned(),
+            )
+        })?),
+        None => None,
+    };
+    if context.db.exists() {
+        return Err(Error::ProgramExists(context.db.clone()));
+    }
+
+    let passphrase = context.passphrase.read_new()?;
+    let random = SystemRandom::new();
+    let key = ProgramKey::generate(&random)?;
+    let slot = key.seal(&passphrase, &random)?;
+    let settings = Settings {
+        calendar,
+        min_cell: args.min_cell,
+        code_format,
+        key_check: key.key_check().to_vec(),
+    };
+    drop(key);
+    Store::create(
+        &context.db,
+        &NewProgram {
+            settings: &settings,
+            slot: &slot,
+            slot_label: FIRST_SLOT_LABEL,
+            today: context.today,
+        },
+    )?;
+
+    let year = calendar.year_of(context.today);
+    output(writeln!(
+        out,
+        "created a kitlog program at {}\n\
+         \x20 fiscal years start in month {} ({year} runs {} to {}); reports hide counts below {}\n\
+         \x20 8 items are in the catalogue (kitlog item list); add sites with: kitlog site add NAME\n\
+         keep the passphrase safe: nobody can recover it, and without it no codes can be made",
+        context.db.display(),
+        calendar.start_month(),
+        year.first_day(),
+        year.last_day(),
+        settings.min_cell,
+    ))
+}

@@ -1,0 +1,50 @@
+//! One file per subcommand: glue between what was typed and the domain.
+//!
+//! Each `run` converts its clap arguments into domain values first, then calls
+//! the store and the pure modules, then prints. The single dispatch `match` is
+//! here; nothing below it reads the clock or the environment.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+
+use crate::cli::Command;
+use crate::error::{Error, Result};
+use crate::passphrase::PassphraseSource;
+
+mod batches;
+mod catalogue;
+mod import;
+mod init;
+mod void;
+
+/// What every command may depend on, gathered once in `cli::run`.
+#[derive(Debug)]
+pub struct Context {
+    /// The program database.
+    pub db: PathBuf,
+    /// Today's date, from the local clock; passed down so tests can fix it.
+    pub today: NaiveDate,
+    /// Where a passphrase can come from.
+    pub passphrase: PassphraseSource,
+}
+
+impl Command {
+    /// Runs the command, printing to `out`.
+    pub fn run(self, context: &Context, out: &mut impl Write) -> Result<()> {
+        match self {
+            Command::Init(args) => init::run(&args, context, out),
+            Command::Site(command) => catalogue::run_site(command, context, out),
+            Command::Item(command) => catalogue::run_item(command, context, out),
+            Command::Import(args) => import::run(&args, context, out),
+            Command::Batches => batches::run(context, out),
+            Command::Void(args) => void::run(&args, context, out),
+        }
+    }
+}
+
+/// Maps a failed write to stdout to the error `cli::run` understands.
+pub(crate) fn output(result: std::io::Result<()>) -> Result<()> {
+    result.map_err(|e| Error::Output(e.kind()))
+}

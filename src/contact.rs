@@ -1,0 +1,315 @@
+//! The records kitlog keeps: contacts, the batches they were saved in, and voids.
+//!
+//! A contact holds a day, a site, an optional participant code (already salted:
+//! no type here can hold raw input) and counts. Nothing here is free text; the
+//! worker label is a few letters by construction.
+
+use std::fmt;
+
+use chrono::NaiveDate;
+
+use crate::catalogue::Catalogue;
+use crate::code::ParticipantCode;
+use crate::error::{Error, Result};
+use crate::fiscal::FiscalYear;
+
+/// Why naloxone was handed out: the reason codes of take-home naloxone programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NaloxoneReason {
+    /// The participant's first kit.
+    First,
+    /// Their last kit was used on an overdose.
+    Used,
+    /// Lost.
+    Lost,
+    /// Stolen.
+    Stolen,
+    /// Taken by police; tracked on purpose.
+    Confiscated,
+    /// Expired.
+    Expired,
+    /// Any other reason.
+    Other,
+}
+
+impl NaloxoneReason {
+    /// Every reason, in report column order.
+    pub const ALL: [NaloxoneReason; 7] = [
+        NaloxoneReason::First,
+        NaloxoneReason::Used,
+        NaloxoneReason::Lost,
+        NaloxoneReason::Stolen,
+        NaloxoneReason::Confiscated,
+        NaloxoneReason::Expired,
+        NaloxoneReason::Other,
+    ];
+
+    /// The stored and typed name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NaloxoneReason::First => "first",
+            NaloxoneReason::Used => "used",
+            NaloxoneReason::Lost => "lost",
+            NaloxoneReason::Stolen => "stolen",
+            NaloxoneReason::Confiscated => "confiscated",
+            NaloxoneReason::Expired => "expired",
+            NaloxoneReason::Other => "other",
+        }
+    }
+
+    /// Reads a reason, ignoring case and surrounding spaces.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim().to_ascii_lowercase();
+        Self::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
+/// Why a batch or contact was voided: a fixed list, so no free text enters the audit trail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum VoidReason {
+    /// Typed or imported wrongly.
+    EntryError,
+    /// Saved twice.
+    Duplicate,
+    /// Not real: training or trying the tool out.
+    Test,
+}
+
+impl VoidReason {
+    /// The stored name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VoidReason::EntryError => "entry-error",
+            VoidReason::Duplicate => "duplicate",
+            VoidReason::Test => "test",
+        }
+    }
+}
+
+/// A worker label: 1 to 8 letters or digits, such as initials. Long enough for
+/// `JD` or `van2`, too short and too plain to hold a full name with a surname.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerLabel(String);
+
+impl WorkerLabel {
+    /// Checks and keeps a label as typed (case preserved: initials are usually capitals).
+    pub fn parse(text: &str) -> Result<Self> {
+        let text = text.trim();
+        let valid = (1..=8).contains(&text.chars().count())
+            && text.chars().all(|c| c.is_ascii_alphanumeric());
+        if valid {
+            Ok(WorkerLabel(text.to_owned()))
+        } else {
+            Err(Error::InvalidWorker)
+        }
+    }
+
+    /// The label.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One contact ready to be saved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactDraft {
+    /// The day of the contact.
+    pub day: NaiveDate,
+    /// The fiscal year whose key made `code`.
+    pub fiscal_year: FiscalYear,
+    /// Site row id.
+    pub site_id: i64,
+    /// `None` for an anonymous contact.
+    pub code: Option<ParticipantCode>,
+    /// `(item row id, quantity)`, quantities above zero, one line per item.
+    pub items: Vec<(i64, u32)>,
+    /// Overdoses the participant reports reversing with naloxone since last time.
+    pub reversals: u32,
+    /// People the participant is picking up for.
+    pub for_others: u32,
+    /// Used syringes brought back.
+    pub returned: u32,
+    /// Why naloxone was given, when it was.
+    pub naloxone_reason: Option<NaloxoneReason>,
+}
+
+/// What the saving command supplies about a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewBatch {
+    /// `import` or `shift`.
+    pub source: BatchSource,
+    /// The worker label, if given.
+    pub worker: Option<WorkerLabel>,
+    /// Day of saving (no time of day: invariant 5).
+    pub saved_on: NaiveDate,
+    /// Keyed digest of an imported sheet's content, for refusing it twice.
+    pub sheet_digest: Option<[u8; 32]>,
+    /// The contacts, in sheet order; position 1 is the first.
+    pub contacts: Vec<ContactDraft>,
+}
+
+/// How a batch was entered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchSource {
+    /// `kitlog import`.
+    Import,
+    /// `kitlog shift`.
+    Shift,
+}
+
+impl BatchSource {
+    /// The stored name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BatchSource::Import => "import",
+            BatchSource::Shift => "shift",
+        }
+    }
+}
+
+/// A saved batch as `kitlog batches` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchSummary {
+    /// Batch id.
+    pub id: i64,
+    /// Day saved.
+    pub saved_on: String,
+    /// `import` or `shift`.
+    pub source: String,
+    /// Sites of its contacts, comma-separated.
+    pub sites: String,
+    /// Worker label, if any.
+    pub worker: Option<String>,
+    /// Contacts in the batch, voided ones included.
+    pub contacts: i64,
+    /// Contacts voided one by one.
+    pub voided_contacts: i64,
+    /// Items handed out, summed over all lines.
+    pub items: i64,
+    /// The reason, when the whole batch is voided.
+    pub voided_reason: Option<String>,
+}
+
+/// Sums of a batch, for the message after saving or a dry run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchTotals {
+    /// Contacts.
+    pub contacts: u64,
+    /// Contacts without a code.
+    pub anonymous: u64,
+    /// `(item name, quantity)` in catalogue order.
+    pub items: Vec<(String, u64)>,
+    /// Reversals reported.
+    pub reversals: u64,
+    /// Secondary distribution.
+    pub for_others: u64,
+    /// Used syringes returned.
+    pub returned: u64,
+    /// Earliest and latest day.
+    pub days: Option<(NaiveDate, NaiveDate)>,
+    /// Site names in first-seen order.
+    pub sites: Vec<String>,
+}
+
+impl BatchTotals {
+    /// Adds up `contacts`, naming items and sites from `catalogue`.
+    #[must_use]
+    pub fn of(contacts: &[ContactDraft], catalogue: &Catalogue) -> Self {
+        let mut totals = BatchTotals::default();
+        let mut quantities: Vec<u64> = vec![0; catalogue.items.len()];
+        for contact in contacts {
+            totals.contacts += 1;
+            totals.anonymous += u64::from(contact.code.is_none());
+            totals.reversals += u64::from(contact.reversals);
+            totals.for_others += u64::from(contact.for_others);
+            totals.returned += u64::from(contact.returned);
+            for (item, quantity) in &contact.items {
+                if let Some(index) = catalogue.items.iter().position(|i| i.id == *item) {
+                    quantities[index] += u64::from(*quantity);
+                }
+            }
+            if let Some(site) = catalogue.sites.iter().find(|s| s.id == contact.site_id) {
+                if !totals.sites.contains(&site.name) {
+                    totals.sites.push(site.name.clone());
+                }
+            }
+            totals.days = Some(match totals.days {
+                None => (contact.day, contact.day),
+                Some((first, last)) => (first.min(contact.day), last.max(contact.day)),
+            });
+        }
+        totals.items = catalogue
+            .items
+            .iter()
+            .zip(quantities)
+            .filter(|(_, quantity)| *quantity > 0)
+            .map(|(item, quantity)| (item.name.clone(), quantity))
+            .collect();
+        totals
+    }
+}
+
+impl fmt::Display for BatchTotals {
+    /// Two lines for people, e.g. after `kitlog import`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} contacts ({} anonymous) at {}",
+            self.contacts,
+            self.anonymous,
+            self.sites.join(", ")
+        )?;
+        if let Some((first, last)) = self.days {
+            if first == last {
+                write!(f, " on {first}")?;
+            } else {
+                write!(f, " from {first} to {last}")?;
+            }
+        }
+        let mut parts: Vec<String> = self
+            .items
+            .iter()
+            .map(|(name, quantity)| format!("{name} {quantity}"))
+            .collect();
+        if parts.is_empty() {
+            parts.push("no items".to_owned());
+        }
+        write!(f, "\n  {}", parts.join(", "))?;
+        write!(
+            f,
+            "; reversals {}, for others {}, returned {}",
+            self.reversals, self.for_others, self.returned
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worker_labels_are_short_and_plain() {
+        assert_eq!(WorkerLabel::parse(" JD ").unwrap().as_str(), "JD");
+        assert!(WorkerLabel::parse("van2").is_ok());
+        assert!(WorkerLabel::parse("").is_err());
+        assert!(WorkerLabel::parse("Jane Doe").is_err());
+        assert!(WorkerLabel::parse("Alexandra").is_err());
+    }
+
+    #[test]
+    fn naloxone_reasons_parse_loosely() {
+        assert_eq!(
+            NaloxoneReason::parse(" Confiscated "),
+            Some(NaloxoneReason::Confiscated)
+        );
+        assert_eq!(NaloxoneReason::parse("police"), None);
+        for reason in NaloxoneReason::ALL {
+            assert_eq!(NaloxoneReason::parse(reason.as_str()), Some(reason));
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! Every way kitlog can fail, each as the one sentence a user reads on stderr.
+//!
+//! Messages are designed, not assembled: no variant carries a participant's code
+//! input, and foreign errors (SQLite, I/O) are reduced to a plain description of
+//! what went wrong so that no library jargon or stored value reaches the screen.
+//! The privacy tests build every variant and check none can echo an identifier.
+
+use std::fmt::{self, Write as _};
+use std::path::PathBuf;
+
+use crate::import::Problem;
+
+/// Result with kitlog's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A failure the user can act on. `Display` is the whole message.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A command other than `init` was pointed at a file that does not exist.
+    #[error(
+        "there is no kitlog program at {}; run `kitlog init` first, or give the right --db",
+        .0.display()
+    )]
+    NoProgram(PathBuf),
+
+    /// `init` never overwrites: a program holds records that cannot be rebuilt.
+    #[error(
+        "a file already exists at {}; kitlog init never overwrites, so choose another --db",
+        .0.display()
+    )]
+    ProgramExists(PathBuf),
+
+    /// The file opened but is not a kitlog program database.
+    #[error("{} is not a kitlog program database", .0.display())]
+    NotAProgram(PathBuf),
+
+    /// The database was made by a newer kitlog; opening it here could damage it.
+    #[error(
+        "this program database was made by a newer kitlog (schema {found}, this kitlog knows up to {known}); install the newer kitlog"
+    )]
+    NewerSchema {
+        /// Schema version found in the file.
+        found: i64,
+        /// Newest schema version this build can read.
+        known: i64,
+    },
+
+    /// SQLite reported that the file is damaged.
+    #[error(
+        "the program database is damaged; stop using it and restore the last backup (kitlog backup)"
+    )]
+    Damaged,
+
+    /// Another kitlog held the database for longer than the busy timeout.
+    #[error("the program database is busy with another kitlog; nothing was saved, try again")]
+    Busy,
+
+    /// Any other database failure, described without SQL or stored values.
+    #[error("the program database could not be used ({0}); nothing was saved")]
+    Database(DatabaseFailure),
+
+    /// A file kitlog was asked to read or write could not be used.
+    #[error("could not {action} {}: {reason}", .path.display())]
+    File {
+        /// What kitlog was doing: "read", "write", "create".
+        action: &'static str,
+        /// The file concerned.
+        path: PathBuf,
+        /// The operating system's reason, e.g. "not found".
+        reason: String,
+    },
+
+    /// Standard output could not be written (a full disk, a closed terminal).
+    #[error("could not write the output ({0})")]
+    Output(std::io::ErrorKind),
+
+    /// No passphrase source was available.
+    #[error(
+        "a passphrase is needed: run kitlog at a terminal, or set KITLOG_PASSPHRASE_FILE or KITLOG_PASSPHRASE"
+    )]
+    NoPassphrase,
+
+    /// Passphrases shorter than this are too easy to guess offline from a seized file.
+    #[error("the passphrase must have at least {0} characters; nothing was created")]
+    PassphraseTooShort(usize),
+
+    /// The two passphrases typed at `init` differ.
+    #[error("the two passphrases differ; nothing was created")]
+    PassphraseMismatch,
+
+    /// Deliberately vague: which slot failed, or why, would help an attacker.
+    #[error("the passphrase does not open this program; nothing was saved")]
+    WrongPassphrase,
+
+    /// The operating system's random generator failed; no key can be made safely.
+    #[error("the system's random number generator failed; nothing was created")]
+    Randomness,
+
+    /// A setting given on the command line is out of range.
+    #[error("{0}")]
+    InvalidSetting(String),
+
+    /// A site or item name breaks the naming rule.
+    #[error(
+        "{kind} names are 1 to 40 lowercase letters, digits and dashes, starting with a letter (e.g. downtown-van)"
+    )]
+    InvalidName {
+        /// "site" or "item".
+        kind: &'static str,
+    },
+
+    /// Item names may not shadow the sheet's fixed columns.
+    #[error("\"{0}\" is a shift-sheet column of its own, so it cannot name an item")]
+    ReservedName(String),
+
+    /// Adding a name the catalogue already has.
+    #[error("there is already a {kind} called {name}")]
+    AlreadyInCatalogue {
+        /// "site" or "item".
+        kind: &'static str,
+        /// The catalogue name (never participant data).
+        name: String,
+    },
+
+    /// Naming a site or item the catalogue does not have.
+    #[error("there is no {kind} called {name}; see kitlog {kind} list")]
+    NotInCatalogue {
+        /// "site" or "item".
+        kind: &'static str,
+        /// The catalogue name.
+        name: String,
+    },
+
+    /// Retiring something twice.
+    #[error("the {kind} {name} was already retired on {on}")]
+    AlreadyRetired {
+        /// "site" or "item".
+        kind: &'static str,
+        /// The catalogue name.
+        name: String,
+        /// When it was retired.
+        on: String,
+    },
+
+    /// A worker label must stay a label: a few letters, never a name.
+    #[error(
+        "a worker label is 1 to 8 letters or digits, such as initials (e.g. JD); not a full name"
+    )]
+    InvalidWorker,
+
+    /// The sheet was refused; each problem is its own line.
+    #[error("{}", render_problems(.0))]
+    ImportRejected(Vec<Problem>),
+
+    /// Importing the same sheet again would count everything twice.
+    #[error(
+        "this shift sheet was already imported as batch {0}; nothing was saved (void that batch first if it was wrong)"
+    )]
+    AlreadyImported(i64),
+
+    /// `void` named a batch that does not exist.
+    #[error("there is no batch {0}; see kitlog batches")]
+    NoSuchBatch(i64),
+
+    /// `void --contact` named a contact the batch does not have.
+    #[error("batch {batch} has no contact {contact}; it has {count}")]
+    NoSuchContact {
+        /// The batch.
+        batch: i64,
+        /// The contact number asked for.
+        contact: i64,
+        /// How many contacts the batch has.
+        count: i64,
+    },
+
+    /// Voiding twice would hide the first reason from the audit trail.
+    #[error("{0} was already voided")]
+    AlreadyVoided(String),
+}
+
+/// Most failures print one line; an import with several problems prints one per problem,
+/// each starting with `error:` like the first, then says that nothing was saved.
+fn render_problems(problems: &[Problem]) -> String {
+    /// Beyond this a wrong file is the likelier story than many wrong cells.
+    const SHOWN: usize = 50;
+    let mut out = String::new();
+    for problem in problems.iter().take(SHOWN) {
+        out.push_str(&problem.to_string());
+        out.push_str("\nerror: ");
+    }
+    if problems.len() > SHOWN {
+        let _ = write!(
+            out,
+            "... and {} more problems\nerror: ",
+            problems.len() - SHOWN
+        );
+    }
+    let noun = if problems.len() == 1 {
+        "problem"
+    } else {
+        "problems"
+    };
+    let _ = write!(
+        out,
+        "the shift sheet was not imported ({} {noun}); nothing was saved",
+        problems.len()
+    );
+    out
+}
+
+/// A SQLite failure reduced to its kind. SQLite's own message can name tables,
+/// constraints or, for some extensions, values; the kind alone is safe to print.
+#[derive(Debug)]
+pub struct DatabaseFailure(rusqlite::Error);
+
+impl fmt::Display for DatabaseFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = match self.0.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::ReadOnly) => "the file is read-only",
+            Some(rusqlite::ErrorCode::DiskFull) => "the disk is full",
+            Some(rusqlite::ErrorCode::CannotOpen) => "the file cannot be opened",
+            Some(rusqlite::ErrorCode::PermissionDenied) => "permission denied",
+            Some(rusqlite::ErrorCode::SystemIoFailure) => "a disk read or write failed",
+            Some(rusqlite::ErrorCode::ConstraintViolation) => "a record broke a rule of the schema",
+            Some(_) => "SQLite refused the operation",
+            None => "an unexpected answer from SQLite",
+        };
+        f.write_str(text)
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(error: rusqlite::Error) -> Self {
+        match error.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                Error::Busy
+            }
+            Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
+                Error::Damaged
+            }
+            _ => Error::Database(DatabaseFailure(error)),
+        }
+    }
+}
+
+impl Error {
+    /// An I/O failure on `path`, with the OS reason in plain words.
+    pub fn file(action: &'static str, path: impl Into<PathBuf>, error: &std::io::Error) -> Self {
+        let reason = match error.kind() {
+            std::io::ErrorKind::NotFound => "it does not exist".to_owned(),
+            std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+            std::io::ErrorKind::AlreadyExists => "it already exists".to_owned(),
+            std::io::ErrorKind::IsADirectory => "it is a folder".to_owned(),
+            kind => kind.to_string(),
+        };
+        Error::File {
+            action,
+            path: path.into(),
+            reason,
+        }
+    }
+}

@@ -1,0 +1,849 @@
+//! Reads a shift sheet (CSV) into contacts ready to save, or into the list of
+//! every problem found, with line and column.
+//!
+//! Pure: reads `impl Read`, touches no database. Codes are hashed as each row is
+//! read, so raw input never outlives its row. Problems never quote a cell: a code
+//! typed into the wrong column would otherwise be echoed, so they name the rule
+//! broken and where. Header names are echoed only once they matched the catalogue.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io::Read;
+
+use chrono::NaiveDate;
+
+use crate::catalogue::{Catalogue, Category, Item, Site, in_use_on};
+use crate::code::{CodeMaker, CodeRefusal, RawIdentifier};
+use crate::contact::{ContactDraft, NaloxoneReason};
+
+/// Largest count of one item to one contact; more is a typo, not a contact.
+pub const MAX_ITEM_QUANTITY: u32 = 5_000;
+/// Largest number of reversals one participant reports at once.
+pub const MAX_REVERSALS: u32 = 100;
+/// Largest number of people one participant picks up for.
+pub const MAX_FOR_OTHERS: u32 = 1_000;
+/// Largest number of used syringes returned at once (a full sharps bin or two).
+pub const MAX_RETURNED: u32 = 100_000;
+
+/// Where a problem is: a named column once the header was understood, else its position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Column {
+    /// A column whose header matched the catalogue or a fixed column.
+    Named(String),
+    /// 1-based position, for headers that did not match anything.
+    Position(usize),
+}
+
+impl fmt::Display for Column {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Column::Named(name) => write!(f, "column \"{name}\""),
+            Column::Position(position) => {
+                write!(f, "column {position} ({})", spreadsheet_letters(*position))
+            }
+        }
+    }
+}
+
+/// Spreadsheet column letters: 1 = A, 27 = AA.
+fn spreadsheet_letters(mut position: usize) -> String {
+    let mut letters = Vec::new();
+    while position > 0 {
+        let rem = (position - 1) % 26;
+        letters.push(char::from(b'A' + u8::try_from(rem).expect("below 26")));
+        position = (position - 1) / 26;
+    }
+    letters.iter().rev().collect()
+}
+
+/// One thing wrong with a sheet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// 1-based line of the file; the header is line 1.
+    pub line: u64,
+    /// The column, when the problem is in one cell.
+    pub column: Option<Column>,
+    /// What is wrong.
+    pub kind: ProblemKind,
+}
+
+/// What is wrong, in words that say what to do. No variant holds a cell's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProblemKind {
+    /// Nothing at all in the file.
+    EmptyFile,
+    /// A header and no rows.
+    NoContacts,
+    /// Bytes that are not UTF-8 text.
+    NotUtf8,
+    /// Quoting the CSV reader could not follow.
+    NotCsv,
+    /// The first line holds a date: the header row is missing.
+    HeaderLooksLikeData,
+    /// A header that is not an item or fixed column; maybe a near miss.
+    UnknownColumn {
+        /// A catalogue item or fixed column one or two letters away.
+        suggestion: Option<String>,
+    },
+    /// A column that appears twice.
+    RepeatedColumn {
+        /// Position of its first appearance.
+        first: usize,
+    },
+    /// Values under a header cell that is empty.
+    UnnamedColumn,
+    /// No date column and no `--date`.
+    NoDateColumn,
+    /// No site column and no `--site`.
+    NoSiteColumn,
+    /// A row with fewer or more cells than the header.
+    WrongCellCount {
+        /// Cells in the row.
+        found: usize,
+        /// Cells in the header.
+        expected: usize,
+    },
+    /// Empty date cell and no `--date`.
+    MissingDate,
+    /// Not in the form YYYY-MM-DD.
+    NotADate,
+    /// Right form, but no such day (2026-02-30).
+    ImpossibleDate,
+    /// After today.
+    FutureDate {
+        /// Today, to make the mistake obvious.
+        today: NaiveDate,
+    },
+    /// Empty site cell and no `--site`.
+    MissingSite,
+    /// A site the catalogue does not have.
+    UnknownSite,
+    /// A site retired on or before the contact's day.
+    RetiredSite {
+        /// Retirement day.
+        on: NaiveDate,
+    },
+    /// An item retired on or before the contact's day.
+    RetiredItem {
+        /// Retirement day.
+        on: NaiveDate,
+    },
+    /// Not a whole number.
+    NotAWholeNumber,
+    /// Below zero.
+    Negative,
+    /// Above the column's limit.
+    TooLarge {
+        /// The limit.
+        max: u32,
+    },
+    /// The code input broke a rule.
+    Code(CodeRefusal),
+    /// Not one of the naloxone reasons.
+    UnknownReason,
+    /// A reason on a row without naloxone.
+    ReasonWithoutNaloxone,
+    /// A row with no code, no item and no count.
+    NothingRecorded,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}", self.line)?;
+        if let Some(column) = &self.column {
+            write!(f, ", {column}")?;
+        }
+        write!(f, ": {}", self.kind)
+    }
+}
+
+impl fmt::Display for ProblemKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProblemKind::EmptyFile => f.write_str(
+                "the file is empty; export the shift sheet as CSV with a header row such as date,site,code,injection-kit",
+            ),
+            ProblemKind::NoContacts => f.write_str("the sheet has a header but no contacts"),
+            ProblemKind::NotUtf8 => f.write_str(
+                "this is not UTF-8 text; save the sheet as \"CSV UTF-8\" from the spreadsheet",
+            ),
+            ProblemKind::NotCsv => {
+                f.write_str("this line could not be read as CSV; check for a stray quote mark")
+            }
+            ProblemKind::HeaderLooksLikeData => f.write_str(
+                "the first line looks like data; the first line must name the columns (date,site,code,...)",
+            ),
+            ProblemKind::UnknownColumn { suggestion } => {
+                f.write_str(
+                    "not a catalogue item, nor date, site, code, reversals, for_others, returned or naloxone_reason",
+                )?;
+                match suggestion {
+                    Some(name) => write!(f, "; did you mean {name}?"),
+                    None => f.write_str("; see kitlog item list"),
+                }
+            }
+            ProblemKind::RepeatedColumn { first } => write!(
+                f,
+                "the column appears twice (first as column {first}); keep one"
+            ),
+            ProblemKind::UnnamedColumn => {
+                f.write_str("a column with values has no name in the header row")
+            }
+            ProblemKind::NoDateColumn => {
+                f.write_str("there is no date column; add one, or give the day with --date")
+            }
+            ProblemKind::NoSiteColumn => {
+                f.write_str("there is no site column; add one, or give the site with --site")
+            }
+            ProblemKind::WrongCellCount { found, expected } => write!(
+                f,
+                "the line has {found} cells but the header has {expected}"
+            ),
+            ProblemKind::MissingDate => {
+                f.write_str("the date is empty; fill it in, or give the day with --date")
+            }
+            ProblemKind::NotADate => {
+                f.write_str("not a date; write dates as YYYY-MM-DD, e.g. 2026-11-20")
+            }
+            ProblemKind::ImpossibleDate => f.write_str("no such day in the calendar"),
+            ProblemKind::FutureDate { today } => {
+                write!(f, "the date is in the future (today is {today})")
+            }
+            ProblemKind::MissingSite => {
+                f.write_str("the site is empty; fill it in, or give the site with --site")
+            }
+            ProblemKind::UnknownSite => f.write_str(
+                "no site of that name; see kitlog site list, or add it with kitlog site add",
+            ),
+            ProblemKind::RetiredSite { on } => {
+                write!(f, "the site was retired on {on}, on or before this contact")
+            }
+            ProblemKind::RetiredItem { on } => {
+                write!(f, "the item was retired on {on}, on or before this contact")
+            }
+            ProblemKind::NotAWholeNumber => f.write_str(
+                "not a whole number; write a count such as 3, or leave the cell empty for 0",
+            ),
+            ProblemKind::Negative => f.write_str("a count cannot be negative"),
+            ProblemKind::TooLarge { max } => {
+                write!(f, "more than {max} for one contact; check the cell")
+            }
+            ProblemKind::Code(refusal) => refusal.fmt(f),
+            ProblemKind::UnknownReason => f.write_str(
+                "not a naloxone reason; use first, used, lost, stolen, confiscated, expired or other",
+            ),
+            ProblemKind::ReasonWithoutNaloxone => {
+                f.write_str("a naloxone reason is given but no naloxone was handed out on this line")
+            }
+            ProblemKind::NothingRecorded => f.write_str(
+                "the line records nothing (no code, item or count); delete it or fill it in",
+            ),
+        }
+    }
+}
+
+/// What the command line adds to a sheet.
+#[derive(Debug, Clone, Copy)]
+pub struct SheetDefaults<'a> {
+    /// Site for rows without one (`--site`).
+    pub site: Option<&'a Site>,
+    /// Day for rows without one (`--date`).
+    pub date: Option<NaiveDate>,
+    /// Dates after this are refused.
+    pub today: NaiveDate,
+}
+
+/// A sheet that passed every check.
+#[derive(Debug)]
+pub struct Sheet {
+    /// Contacts in file order.
+    pub contacts: Vec<ContactDraft>,
+}
+
+impl Sheet {
+    /// A byte string that is equal for two sheets exactly when they record the same
+    /// contacts, whatever their quoting, line endings or column order. Holds codes,
+    /// so it is only ever fed to a keyed digest.
+    #[must_use]
+    pub fn canonical_content(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.contacts.len() * 64);
+        for contact in &self.contacts {
+            out.extend_from_slice(contact.day.to_string().as_bytes());
+            out.extend_from_slice(&contact.site_id.to_be_bytes());
+            match &contact.code {
+                Some(code) => {
+                    out.push(1);
+                    out.extend_from_slice(code.as_bytes());
+                }
+                None => out.push(0),
+            }
+            let mut items = contact.items.clone();
+            items.sort_unstable();
+            out.extend_from_slice(&(items.len() as u64).to_be_bytes());
+            for (item, quantity) in items {
+                out.extend_from_slice(&item.to_be_bytes());
+                out.extend_from_slice(&quantity.to_be_bytes());
+            }
+            for count in [contact.reversals, contact.for_others, contact.returned] {
+                out.extend_from_slice(&count.to_be_bytes());
+            }
+            out.push(contact.naloxone_reason.map_or(0, |r| r as u8 + 1));
+        }
+        out
+    }
+}
+
+/// What one header cell means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Field {
+    Date,
+    Site,
+    Code,
+    Reversals,
+    ForOthers,
+    Returned,
+    NaloxoneReason,
+    /// Index into the catalogue's items.
+    Item(usize),
+    /// Not a known column: reported once at the header, its cells are not read.
+    Unknown,
+    /// An empty header cell: fine as long as the cells under it are empty too.
+    Unnamed,
+}
+
+/// Header text compared loosely: case, spaces, `_` and `-` do not matter.
+fn header_key(text: &str) -> String {
+    text.trim()
+        .to_lowercase()
+        .chars()
+        .map(|c| if c == '_' || c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// Reads a whole sheet. `Ok` only when every row passed every check.
+pub fn read_sheet(
+    input: impl Read,
+    catalogue: &Catalogue,
+    defaults: SheetDefaults<'_>,
+    codes: &mut CodeMaker<'_>,
+) -> Result<Sheet, Vec<Problem>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(input);
+    let mut problems = Vec::new();
+    let mut records = reader.byte_records();
+
+    let header = loop {
+        match records.next() {
+            None => {
+                return Err(vec![Problem {
+                    line: 1,
+                    column: None,
+                    kind: ProblemKind::EmptyFile,
+                }]);
+            }
+            Some(Err(error)) => {
+                return Err(vec![csv_problem(&error, 1)]);
+            }
+            Some(Ok(record)) if is_blank(&record) => {}
+            Some(Ok(record)) => break record,
+        }
+    };
+    let header_line = header.position().map_or(1, csv::Position::line);
+    let Some(fields) = read_header(&header, header_line, catalogue, defaults, &mut problems) else {
+        return Err(problems);
+    };
+
+    let mut contacts = Vec::new();
+    let mut record = csv::ByteRecord::new();
+    let mut line = header_line;
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(error) => {
+                problems.push(csv_problem(&error, line + 1));
+                // The reader cannot resynchronise reliably after broken quoting.
+                break;
+            }
+        }
+        line = record.position().map_or(line + 1, csv::Position::line);
+        if is_blank(&record) {
+            continue;
+        }
+        let row = RowReader {
+            line,
+            fields: &fields,
+            catalogue,
+            defaults,
+        };
+        match row.read(&record, codes) {
+            Ok(contact) => contacts.push(contact),
+            Err(mut row_problems) => problems.append(&mut row_problems),
+        }
+    }
+
+    if contacts.is_empty() && problems.is_empty() {
+        problems.push(Problem {
+            line: header_line,
+            column: None,
+            kind: ProblemKind::NoContacts,
+        });
+    }
+    if problems.is_empty() {
+        Ok(Sheet { contacts })
+    } else {
+        Err(problems)
+    }
+}
+
+fn csv_problem(error: &csv::Error, fallback_line: u64) -> Problem {
+    let line = error.position().map_or(fallback_line, csv::Position::line);
+    let kind = match error.kind() {
+        csv::ErrorKind::Utf8 { .. } => ProblemKind::NotUtf8,
+        _ => ProblemKind::NotCsv,
+    };
+    Problem {
+        line,
+        column: None,
+        kind,
+    }
+}
+
+/// A row of empty cells: what spreadsheets write for formatted but unused rows.
+fn is_blank(record: &csv::ByteRecord) -> bool {
+    record.iter().all(|cell| cell.trim_ascii().is_empty())
+}
+
+/// Understands the header row; `None` when it is unusable and rows cannot be read.
+fn read_header(
+    header: &csv::ByteRecord,
+    line: u64,
+    catalogue: &Catalogue,
+    defaults: SheetDefaults<'_>,
+    problems: &mut Vec<Problem>,
+) -> Option<Vec<Field>> {
+    let Ok(names) = header
+        .iter()
+        .map(|cell| std::str::from_utf8(cell).map(str::to_owned))
+        .collect::<Result<Vec<_>, _>>()
+    else {
+        problems.push(Problem {
+            line,
+            column: None,
+            kind: ProblemKind::NotUtf8,
+        });
+        return None;
+    };
+    if names
+        .iter()
+        .any(|name| looks_like_date(name.trim()) || name.contains('@'))
+    {
+        problems.push(Problem {
+            line,
+            column: None,
+            kind: ProblemKind::HeaderLooksLikeData,
+        });
+        return None;
+    }
+
+    let fixed = [
+        ("date", Field::Date),
+        ("site", Field::Site),
+        ("code", Field::Code),
+        ("reversals", Field::Reversals),
+        ("for-others", Field::ForOthers),
+        ("returned", Field::Returned),
+        ("naloxone-reason", Field::NaloxoneReason),
+    ];
+    let mut seen: HashMap<Field, usize> = HashMap::new();
+    let mut fields = Vec::with_capacity(names.len());
+    for (index, name) in names.iter().enumerate() {
+        let position = index + 1;
+        let key = header_key(name);
+        let field = if key.is_empty() {
+            Field::Unnamed
+        } else if let Some((_, field)) = fixed.iter().find(|(k, _)| *k == key) {
+            *field
+        } else if let Some(item) = catalogue
+            .items
+            .iter()
+            .position(|item| header_key(&item.name) == key)
+        {
+            Field::Item(item)
+        } else {
+            problems.push(Problem {
+                line,
+                column: Some(Column::Position(position)),
+                kind: ProblemKind::UnknownColumn {
+                    suggestion: suggest(&key, catalogue),
+                },
+            });
+            Field::Unknown
+        };
+        if !matches!(field, Field::Unknown | Field::Unnamed) {
+            if let Some(first) = seen.insert(field, position) {
+                problems.push(Problem {
+                    line,
+                    column: Some(Column::Position(position)),
+                    kind: ProblemKind::RepeatedColumn { first },
+                });
+            }
+        }
+        fields.push(field);
+    }
+    if defaults.date.is_none() && !fields.contains(&Field::Date) {
+        problems.push(Problem {
+            line,
+            column: None,
+            kind: ProblemKind::NoDateColumn,
+        });
+    }
+    if defaults.site.is_none() && !fields.contains(&Field::Site) {
+        problems.push(Problem {
+            line,
+            column: None,
+            kind: ProblemKind::NoSiteColumn,
+        });
+    }
+    Some(fields)
+}
+
+/// A known column name one or two edits from `key`, to catch typos like `stem-pipes`.
+fn suggest(key: &str, catalogue: &Catalogue) -> Option<String> {
+    let fixed = [
+        "date",
+        "site",
+        "code",
+        "reversals",
+        "for_others",
+        "returned",
+        "naloxone_reason",
+    ];
+    fixed
+        .iter()
+        .map(|name| (*name).to_owned())
+        .chain(catalogue.items.iter().map(|item| item.name.clone()))
+        .map(|name| (edit_distance(key, &header_key(&name)), name))
+        .filter(|(distance, _)| *distance <= 2)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, name)| name)
+}
+
+/// Levenshtein distance; names are short, so the quadratic table is fine.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+fn looks_like_date(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() == 10
+        && bytes[4] == b'-'
+        && bytes[7] == b'-'
+        && bytes
+            .iter()
+            .enumerate()
+            .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit())
+}
+
+/// What a row turned out to hold, for the checks that span cells.
+#[derive(Debug, Default)]
+struct Seen {
+    code: bool,
+    reason: bool,
+    naloxone: bool,
+}
+
+/// Reads one data row against the understood header.
+struct RowReader<'a> {
+    line: u64,
+    fields: &'a [Field],
+    catalogue: &'a Catalogue,
+    defaults: SheetDefaults<'a>,
+}
+
+impl RowReader<'_> {
+    fn problem(&self, problems: &mut Vec<Problem>, column: Column, kind: ProblemKind) {
+        problems.push(Problem {
+            line: self.line,
+            column: Some(column),
+            kind,
+        });
+    }
+
+    fn read(
+        &self,
+        record: &csv::ByteRecord,
+        codes: &mut CodeMaker<'_>,
+    ) -> Result<ContactDraft, Vec<Problem>> {
+        let mut problems = Vec::new();
+        let expected = self.fields.len();
+        // Spreadsheets pad rows with empty cells past the last column; allow that.
+        let extra_cells_empty = record
+            .iter()
+            .skip(expected)
+            .all(|cell| cell.trim_ascii().is_empty());
+        if record.len() < expected || !extra_cells_empty {
+            problems.push(Problem {
+                line: self.line,
+                column: None,
+                kind: ProblemKind::WrongCellCount {
+                    found: record.len(),
+                    expected,
+                },
+            });
+            return Err(problems);
+        }
+
+        let mut cells: Vec<(Field, usize, &str)> = Vec::with_capacity(expected);
+        for (index, (field, bytes)) in self.fields.iter().zip(record.iter()).enumerate() {
+            if let Ok(text) = std::str::from_utf8(bytes) {
+                cells.push((*field, index + 1, text.trim()));
+            } else {
+                problems.push(Problem {
+                    line: self.line,
+                    column: Some(Column::Position(index + 1)),
+                    kind: ProblemKind::NotUtf8,
+                });
+            }
+        }
+
+        let day = self.day(&cells, &mut problems);
+        let site = self.site(&cells, day, &mut problems);
+
+        let mut draft = ContactDraft {
+            day: day.unwrap_or(self.defaults.today),
+            fiscal_year: codes.calendar().year_of(day.unwrap_or(self.defaults.today)),
+            site_id: site.map_or(0, |s| s.id),
+            code: None,
+            items: Vec::new(),
+            reversals: 0,
+            for_others: 0,
+            returned: 0,
+            naloxone_reason: None,
+        };
+        let seen = self.fill(&mut draft, &cells, day, codes, &mut problems);
+        if seen.reason && !seen.naloxone && problems.is_empty() {
+            self.problem(
+                &mut problems,
+                Column::Named("naloxone_reason".into()),
+                ProblemKind::ReasonWithoutNaloxone,
+            );
+        }
+        let records_something = seen.code
+            || !draft.items.is_empty()
+            || draft.reversals + draft.for_others + draft.returned > 0;
+        if !records_something && problems.is_empty() {
+            problems.push(Problem {
+                line: self.line,
+                column: None,
+                kind: ProblemKind::NothingRecorded,
+            });
+        }
+        if problems.is_empty() {
+            Ok(draft)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Reads the code and count cells into `draft`.
+    fn fill(
+        &self,
+        draft: &mut ContactDraft,
+        cells: &[(Field, usize, &str)],
+        day: Option<NaiveDate>,
+        codes: &mut CodeMaker<'_>,
+        problems: &mut Vec<Problem>,
+    ) -> Seen {
+        let mut seen = Seen::default();
+        for &(field, position, text) in cells {
+            match field {
+                Field::Date | Field::Site | Field::Unknown => {}
+                Field::Unnamed => {
+                    if !text.is_empty() {
+                        self.problem(
+                            problems,
+                            Column::Position(position),
+                            ProblemKind::UnnamedColumn,
+                        );
+                    }
+                }
+                Field::Code => {
+                    let raw = RawIdentifier::new(text.to_owned());
+                    if raw.is_blank() {
+                        continue;
+                    }
+                    seen.code = true;
+                    let result = match day {
+                        Some(day) => codes.code_for(&raw, day).map(Some),
+                        None => codes.check(&raw).map(|()| None),
+                    };
+                    match result {
+                        Ok(code) => draft.code = code,
+                        Err(refusal) => self.problem(
+                            problems,
+                            Column::Named("code".into()),
+                            ProblemKind::Code(refusal),
+                        ),
+                    }
+                }
+                Field::Reversals => {
+                    draft.reversals = self.count(text, "reversals", MAX_REVERSALS, problems);
+                }
+                Field::ForOthers => {
+                    draft.for_others = self.count(text, "for_others", MAX_FOR_OTHERS, problems);
+                }
+                Field::Returned => {
+                    draft.returned = self.count(text, "returned", MAX_RETURNED, problems);
+                }
+                Field::NaloxoneReason => {
+                    if text.is_empty() {
+                        continue;
+                    }
+                    seen.reason = true;
+                    match NaloxoneReason::parse(text) {
+                        Some(reason) => draft.naloxone_reason = Some(reason),
+                        None => self.problem(
+                            problems,
+                            Column::Named("naloxone_reason".into()),
+                            ProblemKind::UnknownReason,
+                        ),
+                    }
+                }
+                Field::Item(index) => {
+                    let item = &self.catalogue.items[index];
+                    let quantity = self.count(text, &item.name, MAX_ITEM_QUANTITY, problems);
+                    if quantity == 0 {
+                        continue;
+                    }
+                    if let Some(day) = day {
+                        self.check_item_in_use(item, day, problems);
+                    }
+                    seen.naloxone |= item.category == Category::Naloxone;
+                    draft.items.push((item.id, quantity));
+                }
+            }
+        }
+
+        seen
+    }
+
+    fn day(
+        &self,
+        cells: &[(Field, usize, &str)],
+        problems: &mut Vec<Problem>,
+    ) -> Option<NaiveDate> {
+        let text = cells
+            .iter()
+            .find(|(field, _, _)| *field == Field::Date)
+            .map_or("", |(_, _, text)| *text);
+        let column = || Column::Named("date".into());
+        if text.is_empty() {
+            if self.defaults.date.is_none() && self.fields.contains(&Field::Date) {
+                self.problem(problems, column(), ProblemKind::MissingDate);
+            }
+            return self.defaults.date;
+        }
+        let text = text.replace('/', "-");
+        if !looks_like_date(&text) {
+            self.problem(problems, column(), ProblemKind::NotADate);
+            return None;
+        }
+        let Ok(day) = NaiveDate::parse_from_str(&text, "%Y-%m-%d") else {
+            self.problem(problems, column(), ProblemKind::ImpossibleDate);
+            return None;
+        };
+        if day > self.defaults.today {
+            self.problem(
+                problems,
+                column(),
+                ProblemKind::FutureDate {
+                    today: self.defaults.today,
+                },
+            );
+            return None;
+        }
+        Some(day)
+    }
+
+    fn site(
+        &self,
+        cells: &[(Field, usize, &str)],
+        day: Option<NaiveDate>,
+        problems: &mut Vec<Problem>,
+    ) -> Option<&Site> {
+        let text = cells
+            .iter()
+            .find(|(field, _, _)| *field == Field::Site)
+            .map_or("", |(_, _, text)| *text);
+        let column = || Column::Named("site".into());
+        let site = if text.is_empty() {
+            if self.defaults.site.is_none() && self.fields.contains(&Field::Site) {
+                self.problem(problems, column(), ProblemKind::MissingSite);
+            }
+            self.defaults.site?
+        } else {
+            let Some(site) = self.catalogue.site(&text.to_ascii_lowercase()) else {
+                self.problem(problems, column(), ProblemKind::UnknownSite);
+                return None;
+            };
+            site
+        };
+        if let (Some(day), Some(on)) = (day, site.retired_on) {
+            if !in_use_on(Some(on), day) {
+                self.problem(problems, column(), ProblemKind::RetiredSite { on });
+            }
+        }
+        Some(site)
+    }
+
+    fn check_item_in_use(&self, item: &Item, day: NaiveDate, problems: &mut Vec<Problem>) {
+        if let Some(on) = item.retired_on {
+            if !in_use_on(Some(on), day) {
+                self.problem(
+                    problems,
+                    Column::Named(item.name.clone()),
+                    ProblemKind::RetiredItem { on },
+                );
+            }
+        }
+    }
+
+    /// A count cell: empty is 0; otherwise a whole number from 0 to `max`.
+    fn count(&self, text: &str, column: &str, max: u32, problems: &mut Vec<Problem>) -> u32 {
+        if text.is_empty() {
+            return 0;
+        }
+        let column = || Column::Named(column.to_owned());
+        let digits = text.strip_prefix('+').unwrap_or(text);
+        if let Some(rest) = text.strip_prefix('-') {
+            if !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()) {
+                self.problem(problems, column(), ProblemKind::Negative);
+                return 0;
+            }
+        }
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            self.problem(problems, column(), ProblemKind::NotAWholeNumber);
+            return 0;
+        }
+        match digits.parse::<u32>() {
+            Ok(value) if value <= max => value,
+            _ => {
+                self.problem(problems, column(), ProblemKind::TooLarge { max });
+                0
+            }
+        }
+    }
+}

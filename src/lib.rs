@@ -1,0 +1,28 @@
+//! kitlog: log what harm-reduction programs hand out, under anonymous salted codes,
+//! and export aggregate reports that never reveal a small group of people.
+//!
+//! Reading order, from what can be typed to what is saved:
+//!
+//! - [`cli`]: the command-line types and `run`, the one place that reads the clock.
+//! - [`commands`]: one file per subcommand; glue only.
+//! - [`passphrase`]: where a passphrase comes from (terminal, file, environment).
+//! - [`keys`]: the program key, its passphrase-sealed slots, per-fiscal-year keys.
+//! - [`code`]: raw identifier in, salted participant code out; the raw text stays here.
+//! - [`catalogue`]: sites and items.
+//! - [`contact`]: contacts, batches, voids.
+//! - [`fiscal`]: fiscal years, quarters, months, ISO weeks.
+//! - [`import`]: shift-sheet CSV to contacts, or every problem with line and column.
+//! - [`store`]: the SQLite database; the only module with SQL.
+//! - [`error`]: every failure as the sentence the user reads.
+
+pub mod catalogue;
+pub mod cli;
+pub mod code;
+pub mod commands;
+pub mod contact;
+pub mod error;
+pub mod fiscal;
+pub mod import;
+pub mod keys;
+pub mod passphrase;
+pub mod store;

@@ -1,0 +1,82 @@
+//! Where the passphrase comes from: a prompt without echo on a terminal, else the
+//! file named by `KITLOG_PASSPHRASE_FILE`, else `KITLOG_PASSPHRASE` (scripts, tests).
+//!
+//! The text is wrapped in [`Passphrase`] the moment it is read, so every copy is
+//! wiped on drop. Only commands that make codes ask; reports never do.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::keys::Passphrase;
+
+/// The passphrase sources available to this process, read once in `cli::run`.
+#[derive(Debug, Clone, Default)]
+pub struct PassphraseSource {
+    /// Standard input is a terminal: prompt there.
+    pub terminal: bool,
+    /// `KITLOG_PASSPHRASE_FILE`.
+    pub file: Option<PathBuf>,
+    /// `KITLOG_PASSPHRASE`; wiped when the source is dropped.
+    pub value: Option<Zeroizing<String>>,
+}
+
+impl PassphraseSource {
+    /// Reads the environment of this process.
+    #[must_use]
+    pub fn from_environment() -> Self {
+        PassphraseSource {
+            terminal: std::io::stdin().is_terminal(),
+            file: std::env::var_os("KITLOG_PASSPHRASE_FILE").map(PathBuf::from),
+            value: std::env::var("KITLOG_PASSPHRASE").ok().map(Zeroizing::new),
+        }
+    }
+
+    /// The passphrase that opens an existing program.
+    pub fn read(&self) -> Result<Passphrase> {
+        if self.terminal {
+            return prompt("Passphrase: ");
+        }
+        self.read_unattended()
+    }
+
+    /// A new passphrase: on a terminal typed twice and compared, and never too short.
+    pub fn read_new(&self) -> Result<Passphrase> {
+        let passphrase = if self.terminal {
+            let first = prompt("New passphrase (at least 8 characters): ")?;
+            first.check_strength()?;
+            let second = prompt("Type it again: ")?;
+            if !first.matches(&second) {
+                return Err(Error::PassphraseMismatch);
+            }
+            first
+        } else {
+            self.read_unattended()?
+        };
+        passphrase.check_strength()?;
+        Ok(passphrase)
+    }
+
+    fn read_unattended(&self) -> Result<Passphrase> {
+        if let Some(path) = &self.file {
+            let text = Zeroizing::new(
+                std::fs::read_to_string(path).map_err(|e| Error::file("read", path, &e))?,
+            );
+            // Editors add a final newline; it is not part of the passphrase.
+            let trimmed = text.strip_suffix('\n').unwrap_or(&text);
+            let trimmed = trimmed.strip_suffix('\r').unwrap_or(trimmed);
+            return Ok(Passphrase::new(trimmed.to_owned()));
+        }
+        match &self.value {
+            Some(value) => Ok(Passphrase::new(value.to_string())),
+            None => Err(Error::NoPassphrase),
+        }
+    }
+}
+
+fn prompt(text: &str) -> Result<Passphrase> {
+    let typed = rpassword::prompt_password(text).map_err(|_| Error::NoPassphrase)?;
+    Ok(Passphrase::new(typed))
+}

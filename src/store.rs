@@ -1,0 +1,725 @@
+//! The program database: the only module that speaks SQL.
+//!
+//! `Store` owns the connection, sets its pragmas in one place, applies
+//! `schema.sql` to new files and the append-only `migrations/` to old ones, and
+//! offers a small vocabulary of verbs. Every multi-row write is one transaction,
+//! so a failure or a crash leaves the file as it was before the command.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+
+use crate::catalogue::{Catalogue, Category, Item, Site};
+use crate::code::CodeFormat;
+use crate::contact::{BatchSummary, NewBatch, VoidReason};
+use crate::error::{Error, Result};
+use crate::fiscal::FiscalCalendar;
+use crate::keys::KeySlot;
+
+/// The current schema, applied whole to a new program.
+const SCHEMA: &str = include_str!("../schema.sql");
+
+/// Forward migrations: entry `i` takes a database from version `i + 1` to `i + 2`.
+/// Append-only: a released migration is never edited, only followed by another.
+const MIGRATIONS: &[&str] = &[];
+
+/// The schema version this build writes and reads.
+pub const SCHEMA_VERSION: i64 = 1 + MIGRATIONS.len() as i64;
+
+/// How long a command waits for another kitlog that is saving at the same moment.
+/// Saves take milliseconds; a generous wait means two workers never see "busy".
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A program's settings, fixed at `init`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// The funder's fiscal calendar; also decides epoch keys, so it never changes.
+    pub calendar: FiscalCalendar,
+    /// Smallest count a report publishes.
+    pub min_cell: u32,
+    /// Optional mask code input must fit.
+    pub code_format: Option<CodeFormat>,
+    /// HMAC of the program key, to confirm an unwrapped key.
+    pub key_check: Vec<u8>,
+}
+
+/// Everything `init` writes.
+#[derive(Debug)]
+pub struct NewProgram<'a> {
+    /// Settings of the new program.
+    pub settings: &'a Settings,
+    /// The first key slot.
+    pub slot: &'a KeySlot,
+    /// Its label.
+    pub slot_label: &'a str,
+    /// Day of creation.
+    pub today: NaiveDate,
+}
+
+/// An open program database.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Creates a new program at `path`, refusing if any file is already there.
+    ///
+    /// The file is claimed with `create_new`, so two `init`s cannot both win, and
+    /// removed again if anything after that fails: no half-made program is left.
+    pub fn create(path: &Path, program: &NewProgram<'_>) -> Result<Store> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| Error::file("create", parent, &e))?;
+        }
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(Error::ProgramExists(path.to_owned()));
+            }
+            Err(e) => return Err(Error::file("create", path, &e)),
+        }
+        let result = Self::connect(path).and_then(|mut store| {
+            store.initialise(program)?;
+            Ok(store)
+        });
+        if result.is_err() {
+            let _ = std::fs::remove_file(path);
+            let _ = std::fs::remove_file(journal_path(path));
+        }
+        result
+    }
+
+    /// Opens an existing program, bringing an older schema up to date.
+    pub fn open(path: &Path) -> Result<Store> {
+        if !path.is_file() {
+            return Err(Error::NoProgram(path.to_owned()));
+        }
+        let mut store = Self::connect(path).map_err(|e| not_a_program(e, path))?;
+        let version: i64 = store
+            .conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(|e| not_a_program(e.into(), path))?;
+        if version == 0 {
+            return Err(Error::NotAProgram(path.to_owned()));
+        }
+        store.migrate(version)?;
+        Ok(store)
+    }
+
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the one place a connection is opened"
+    )]
+    fn connect(path: &Path) -> Result<Store> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)?;
+        configure(&conn)?;
+        Ok(Store { conn })
+    }
+
+    fn initialise(&mut self, program: &NewProgram<'_>) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Exclusive)?;
+        tx.execute_batch(SCHEMA)?;
+        let settings = program.settings;
+        tx.execute(
+            "INSERT INTO program (id, fiscal_year_start, min_cell, code_format, key_check, created_on)
+             VALUES (1, ?1, ?2, ?3, ?4, ?5)",
+            params![
+                settings.calendar.start_month(),
+                settings.min_cell,
+                settings.code_format.as_ref().map(CodeFormat::as_str),
+                settings.key_check,
+                program.today.to_string(),
+            ],
+        )?;
+        insert_slot(&tx, program.slot_label, program.slot, program.today)?;
+        for (name, category, unit) in crate::catalogue::DEFAULT_ITEMS {
+            tx.execute(
+                "INSERT INTO item (name, category, unit) VALUES (?1, ?2, ?3)",
+                params![name, category.as_str(), unit],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Brings a database at `version` up to [`SCHEMA_VERSION`].
+    ///
+    /// EXCLUSIVE, as cargo does: two kitlogs opening an old file at once must not both
+    /// run the same migration; the second waits, then finds nothing left to do.
+    fn migrate(&mut self, version: i64) -> Result<()> {
+        if version > SCHEMA_VERSION {
+            return Err(Error::NewerSchema {
+                found: version,
+                known: SCHEMA_VERSION,
+            });
+        }
+        if version == SCHEMA_VERSION {
+            return Ok(());
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Exclusive)?;
+        let version: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        let first = usize::try_from(version - 1).unwrap_or(0);
+        for (step, migration) in MIGRATIONS.iter().enumerate().skip(first) {
+            tx.execute_batch(migration)?;
+            tx.pragma_update(None, "user_version", step as i64 + 2)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The program's settings.
+    pub fn settings(&self) -> Result<Settings> {
+        let (start, min_cell, format, key_check): (u32, u32, Option<String>, Vec<u8>) = self
+            .conn
+            .query_row(
+            "SELECT fiscal_year_start, min_cell, code_format, key_check FROM program WHERE id = 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+        )?;
+        Ok(Settings {
+            calendar: FiscalCalendar::new(start).ok_or(Error::Damaged)?,
+            min_cell,
+            code_format: match format {
+                Some(mask) => Some(CodeFormat::parse(&mask).ok_or(Error::Damaged)?),
+                None => None,
+            },
+            key_check,
+        })
+    }
+
+    /// Every key slot, oldest first.
+    pub fn key_slots(&self) -> Result<Vec<KeySlot>> {
+        let mut statement = self.conn.prepare(
+            "SELECT kdf_salt, kdf_iterations, nonce, sealed_key FROM key_slot ORDER BY id",
+        )?;
+        let slots = statement
+            .query_map([], |row| {
+                Ok(KeySlot {
+                    salt: row.get(0)?,
+                    iterations: row.get(1)?,
+                    nonce: row.get(2)?,
+                    sealed_key: row.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(slots)
+    }
+
+    /// Sites and items, retired ones included, in name order.
+    pub fn catalogue(&self) -> Result<Catalogue> {
+        let mut sites = self
+            .conn
+            .prepare("SELECT id, name, retired_on FROM site ORDER BY name")?;
+        let sites = sites
+            .query_map([], |row| {
+                Ok(Site {
+                    id: row.get(0)?,
+                    name: row.get(1)?,
+                    retired_on: row.get(2)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut items = self.conn.prepare(
+            "SELECT id, name, category, unit, retired_on FROM item ORDER BY category, name",
+        )?;
+        let items = items
+            .query_map([], |row| {
+                let category: String = row.get(2)?;
+                Ok(Item {
+                    id: row.get(0)?,
+                    name: row.get(1)?,
+                    category: Category::parse(&category).unwrap_or(Category::Other),
+                    unit: row.get(3)?,
+                    retired_on: row.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(Catalogue { sites, items })
+    }
+
+    /// Adds a site; `name` must already be normalised.
+    pub fn add_site(&mut self, name: &str) -> Result<()> {
+        self.insert_named(
+            "site",
+            name,
+            "INSERT INTO site (name) VALUES (?1)",
+            params![name],
+        )
+    }
+
+    /// Adds an item; `name` and `unit` must already be normalised.
+    pub fn add_item(&mut self, name: &str, category: Category, unit: &str) -> Result<()> {
+        self.insert_named(
+            "item",
+            name,
+            "INSERT INTO item (name, category, unit) VALUES (?1, ?2, ?3)",
+            params![name, category.as_str(), unit],
+        )
+    }
+
+    fn insert_named(
+        &mut self,
+        kind: &'static str,
+        name: &str,
+        sql: &str,
+        values: &[&dyn rusqlite::ToSql],
+    ) -> Result<()> {
+        match self.conn.execute(sql, values) {
+            Ok(_) => Ok(()),
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) => {
+                Err(Error::AlreadyInCatalogue {
+                    kind,
+                    name: name.to_owned(),
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Retires a site from `today` on.
+    pub fn retire_site(&mut self, name: &str, today: NaiveDate) -> Result<()> {
+        self.retire("site", name, today)
+    }
+
+    /// Retires an item from `today` on.
+    pub fn retire_item(&mut self, name: &str, today: NaiveDate) -> Result<()> {
+        self.retire("item", name, today)
+    }
+
+    fn retire(&mut self, kind: &'static str, name: &str, today: NaiveDate) -> Result<()> {
+        // `kind` is one of two literals, never user input, so formatting it in is safe.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let retired: Option<Option<String>> = tx
+            .query_row(
+                &format!("SELECT retired_on FROM {kind} WHERE name = ?1"),
+                [name],
+                |row| row.get(0),
+            )
+            .optional()?;
+        match retired {
+            None => Err(Error::NotInCatalogue {
+                kind,
+                name: name.to_owned(),
+            }),
+            Some(Some(on)) => Err(Error::AlreadyRetired {
+                kind,
+                name: name.to_owned(),
+                on,
+            }),
+            Some(None) => {
+                tx.execute(
+                    &format!("UPDATE {kind} SET retired_on = ?1 WHERE name = ?2"),
+                    params![today.to_string(), name],
+                )?;
+                tx.commit()?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Saves a whole batch in one transaction and returns its id.
+    ///
+    /// The duplicate check runs inside the same IMMEDIATE transaction, so two workers
+    /// importing the same sheet at the same moment cannot both succeed.
+    pub fn save_batch(&mut self, batch: &NewBatch) -> Result<i64> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some(digest) = &batch.sheet_digest {
+            if let Some(existing) = find_import(&tx, digest)? {
+                return Err(Error::AlreadyImported(existing));
+            }
+        }
+        tx.execute(
+            "INSERT INTO batch (saved_on, source, worker, sheet_digest) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                batch.saved_on.to_string(),
+                batch.source.as_str(),
+                batch
+                    .worker
+                    .as_ref()
+                    .map(crate::contact::WorkerLabel::as_str),
+                batch.sheet_digest.as_ref().map(<[u8; 32]>::as_slice),
+            ],
+        )?;
+        let batch_id = tx.last_insert_rowid();
+        {
+            let mut contact = tx.prepare_cached(
+                "INSERT INTO contact (batch_id, position, day, fiscal_year, site_id, code,
+                                      reversals, for_others, returned, naloxone_reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            let mut line = tx.prepare_cached(
+                "INSERT INTO contact_item (contact_id, item_id, quantity) VALUES (?1, ?2, ?3)",
+            )?;
+            for (index, draft) in batch.contacts.iter().enumerate() {
+                contact.execute(params![
+                    batch_id,
+                    index as i64 + 1,
+                    draft.day.to_string(),
+                    draft.fiscal_year.start_year(),
+                    draft.site_id,
+                    draft.code.as_ref().map(|c| c.as_bytes().as_slice()),
+                    draft.reversals,
+                    draft.for_others,
+                    draft.returned,
+                    draft
+                        .naloxone_reason
+                        .map(crate::contact::NaloxoneReason::as_str),
+                ])?;
+                let contact_id = tx.last_insert_rowid();
+                for (item, quantity) in &draft.items {
+                    line.execute(params![contact_id, item, quantity])?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(batch_id)
+    }
+
+    /// The live (not voided) batch a sheet with this digest was saved as, if any.
+    pub fn find_import(&self, digest: &[u8; 32]) -> Result<Option<i64>> {
+        find_import(&self.conn, digest)
+    }
+
+    /// Every batch, oldest first.
+    pub fn batches(&self) -> Result<Vec<BatchSummary>> {
+        let mut statement = self.conn.prepare(
+            "SELECT b.id, b.saved_on, b.source, b.worker, b.voided_reason,
+                    (SELECT count(*) FROM contact c WHERE c.batch_id = b.id),
+                    (SELECT count(*) FROM contact c
+                      WHERE c.batch_id = b.id AND c.voided_reason IS NOT NULL),
+                    (SELECT coalesce(sum(ci.quantity), 0)
+                       FROM contact c JOIN contact_item ci ON ci.contact_id = c.id
+                      WHERE c.batch_id = b.id),
+                    (SELECT group_concat(name, ',') FROM
+                       (SELECT DISTINCT s.name FROM contact c JOIN site s ON s.id = c.site_id
+                         WHERE c.batch_id = b.id ORDER BY s.name))
+               FROM batch b ORDER BY b.id",
+        )?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok(BatchSummary {
+                    id: row.get(0)?,
+                    saved_on: row.get(1)?,
+                    source: row.get(2)?,
+                    worker: row.get(3)?,
+                    voided_reason: row.get(4)?,
+                    contacts: row.get(5)?,
+                    voided_contacts: row.get(6)?,
+                    items: row.get(7)?,
+                    sites: row.get::<_, Option<String>>(8)?.unwrap_or_default(),
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Voids a whole batch; returns how many contacts it holds.
+    pub fn void_batch(&mut self, batch: i64, reason: VoidReason, today: NaiveDate) -> Result<i64> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (count, voided) = batch_state(&tx, batch)?;
+        if voided {
+            return Err(Error::AlreadyVoided(format!("batch {batch}")));
+        }
+        tx.execute(
+            "UPDATE batch SET voided_reason = ?1, voided_on = ?2 WHERE id = ?3",
+            params![reason.as_str(), today.to_string(), batch],
+        )?;
+        tx.commit()?;
+        Ok(count)
+    }
+
+    /// Voids contact number `position` (1 = first) of a batch.
+    pub fn void_contact(
+        &mut self,
+        batch: i64,
+        position: i64,
+        reason: VoidReason,
+        today: NaiveDate,
+    ) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (count, voided) = batch_state(&tx, batch)?;
+        if voided {
+            return Err(Error::AlreadyVoided(format!("batch {batch}")));
+        }
+        if !(1..=count).contains(&position) {
+            return Err(Error::NoSuchContact {
+                batch,
+                contact: position,
+                count,
+            });
+        }
+        let changed = tx.execute(
+            "UPDATE contact SET voided_reason = ?1, voided_on = ?2
+              WHERE batch_id = ?3 AND position = ?4 AND voided_reason IS NULL",
+            params![reason.as_str(), today.to_string(), batch, position],
+        )?;
+        if changed == 0 {
+            return Err(Error::AlreadyVoided(format!(
+                "contact {position} of batch {batch}"
+            )));
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The connection, for the report queries in this module's siblings' tests.
+    #[cfg(test)]
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+/// One place for every connection setting, each with its reason.
+fn configure(conn: &Connection) -> Result<()> {
+    // Invariant 6: erased rows are overwritten with zeros, not left in free pages.
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    // Sites and items cannot vanish from under the contacts that name them.
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // A rollback journal, not WAL: after each command the program is one file, with no
+    // -wal file keeping old page images (codes a later erasure removed) around.
+    conn.pragma_update_and_check(None, "journal_mode", "DELETE", |row| {
+        row.get::<_, String>(0)
+    })?;
+    // Sorting and temporary tables stay in memory: no temp file ever holds a code.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // Two workers saving at once: the second waits for the first instead of failing.
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    Ok(())
+}
+
+fn insert_slot(conn: &Connection, label: &str, slot: &KeySlot, today: NaiveDate) -> Result<()> {
+    conn.execute(
+        "INSERT INTO key_slot (label, kdf_salt, kdf_iterations, nonce, sealed_key, created_on)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            label,
+            slot.salt,
+            slot.iterations,
+            slot.nonce,
+            slot.sealed_key,
+            today.to_string()
+        ],
+    )?;
+    Ok(())
+}
+
+fn find_import(conn: &Connection, digest: &[u8; 32]) -> Result<Option<i64>> {
+    Ok(conn
+        .query_row(
+            "SELECT id FROM batch WHERE sheet_digest = ?1 AND voided_reason IS NULL
+              ORDER BY id LIMIT 1",
+            [digest.as_slice()],
+            |row| row.get(0),
+        )
+        .optional()?)
+}
+
+/// `(contacts, is voided)` of a batch, or `NoSuchBatch`.
+fn batch_state(conn: &Connection, batch: i64) -> Result<(i64, bool)> {
+    conn.query_row(
+        "SELECT (SELECT count(*) FROM contact WHERE batch_id = b.id), b.voided_reason IS NOT NULL
+           FROM batch b WHERE b.id = ?1",
+        [batch],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )
+    .optional()?
+    .ok_or(Error::NoSuchBatch(batch))
+}
+
+fn journal_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-journal");
+    PathBuf::from(name)
+}
+
+/// A file SQLite cannot read as a database is not a program, rather than "damaged".
+fn not_a_program(error: Error, path: &Path) -> Error {
+    match error {
+        Error::Damaged => Error::NotAProgram(path.to_owned()),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Settings {
+        Settings {
+            calendar: FiscalCalendar::default(),
+            min_cell: 5,
+            code_format: None,
+            key_check: vec![7; 32],
+        }
+    }
+
+    fn slot() -> KeySlot {
+        KeySlot {
+            salt: vec![1; 16],
+            iterations: 600_000,
+            nonce: vec![2; 12],
+            sealed_key: vec![3; 48],
+        }
+    }
+
+    fn new_store(dir: &tempfile::TempDir) -> Store {
+        let settings = settings();
+        let slot = slot();
+        Store::create(
+            &dir.path().join("p.db"),
+            &NewProgram {
+                settings: &settings,
+                slot: &slot,
+                slot_label: "first",
+                today: "2026-11-22".parse().unwrap(),
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn create_then_open_round_trips_settings_and_slots() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(new_store(&dir));
+        let store = Store::open(&dir.path().join("p.db")).unwrap();
+        assert_eq!(store.settings().unwrap(), settings());
+        assert_eq!(store.key_slots().unwrap(), vec![slot()]);
+        assert_eq!(store.catalogue().unwrap().items.len(), 8);
+    }
+
+    #[test]
+    fn create_refuses_an_existing_file_and_leaves_it_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.db");
+        std::fs::write(&path, b"precious").unwrap();
+        let settings = settings();
+        let slot = slot();
+        let result = Store::create(
+            &path,
+            &NewProgram {
+                settings: &settings,
+                slot: &slot,
+                slot_label: "first",
+                today: "2026-11-22".parse().unwrap(),
+            },
+        );
+        assert!(matches!(result, Err(Error::ProgramExists(_))));
+        assert_eq!(std::fs::read(&path).unwrap(), b"precious");
+    }
+
+    #[test]
+    fn pragmas_are_set_on_every_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(new_store(&dir));
+        let store = Store::open(&dir.path().join("p.db")).unwrap();
+        let conn = store.connection();
+        let get = |name: &str| -> String {
+            conn.pragma_query_value(None, name, |row| {
+                row.get::<_, rusqlite::types::Value>(0)
+                    .map(|v| format!("{v:?}"))
+            })
+            .unwrap()
+        };
+        assert_eq!(get("secure_delete"), "Integer(1)");
+        assert_eq!(get("foreign_keys"), "Integer(1)");
+        assert_eq!(get("journal_mode"), "Text(\"delete\")");
+        assert_eq!(get("temp_store"), "Integer(2)");
+    }
+
+    #[test]
+    fn opening_twice_migrates_nothing_the_second_time() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(new_store(&dir));
+        for _ in 0..2 {
+            let store = Store::open(&dir.path().join("p.db")).unwrap();
+            let version: i64 = store
+                .connection()
+                .pragma_query_value(None, "user_version", |row| row.get(0))
+                .unwrap();
+            assert_eq!(version, SCHEMA_VERSION);
+        }
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = new_store(&dir);
+        store
+            .connection()
+            .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        drop(store);
+        let result = Store::open(&dir.path().join("p.db"));
+        assert!(matches!(result, Err(Error::NewerSchema { .. })));
+    }
+
+    /// The structure of a database, compared column by column, index by index,
+    /// foreign key by foreign key (not by CREATE text, which ALTER rewrites).
+    fn structure(conn: &Connection) -> Vec<String> {
+        let mut out = Vec::new();
+        let tables: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        for table in tables {
+            for query in [
+                "SELECT name || ' ' || type || ' ' || \"notnull\" || ' ' || coalesce(dflt_value, '') || ' ' || pk FROM pragma_table_info(?1)",
+                "SELECT il.name || ' ' || il.\"unique\" || ' ' || il.partial || ' ' || (SELECT group_concat(coalesce(name, '?')) FROM pragma_index_info(il.name)) FROM pragma_index_list(?1) il ORDER BY il.name",
+                "SELECT \"table\" || ' ' || \"from\" || ' ' || coalesce(\"to\", '') FROM pragma_foreign_key_list(?1)",
+            ] {
+                let rows: Vec<String> = conn
+                    .prepare(query)
+                    .unwrap()
+                    .query_map([&table], |row| row.get(0))
+                    .unwrap()
+                    .collect::<rusqlite::Result<_>>()
+                    .unwrap();
+                out.extend(rows.into_iter().map(|r| format!("{table}: {r}")));
+            }
+        }
+        out
+    }
+
+    /// schema.sql stays the single source of truth: version 1 plus every migration
+    /// must give the same structure as a fresh schema.sql.
+    #[test]
+    fn migrations_and_schema_agree() {
+        let fresh = Connection::open_in_memory().unwrap();
+        fresh.execute_batch(SCHEMA).unwrap();
+        let migrated = Connection::open_in_memory().unwrap();
+        migrated
+            .execute_batch(include_str!("../migrations/0001_initial.sql"))
+            .unwrap();
+        for migration in MIGRATIONS {
+            migrated.execute_batch(migration).unwrap();
+        }
+        assert_eq!(structure(&fresh), structure(&migrated));
+        let version = |c: &Connection| -> i64 {
+            c.pragma_query_value(None, "user_version", |row| row.get(0))
+                .unwrap()
+        };
+        assert_eq!(version(&fresh), SCHEMA_VERSION);
+    }
+}
