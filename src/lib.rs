@@ -13,6 +13,7 @@
 //! - [`fiscal`]: fiscal years, quarters, months, ISO weeks.
 //! - [`import`]: shift-sheet CSV to contacts, or every problem with line and column.
 //! - [`store`]: the SQLite database; the only module with SQL.
+//! - [`suppression`]: which report cells to hide so no small group can be recovered.
 //! - [`error`]: every failure as the sentence the user reads.
 
 pub mod catalogue;
@@ -26,3 +27,4 @@ pub mod import;
 pub mod keys;
 pub mod passphrase;
 pub mod store;
+pub mod suppression;

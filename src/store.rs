@@ -73,11 +73,13 @@ impl Store {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| Error::file("create", parent, &e))?;
         }
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(path)
-        {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        // Owner-only: on a shared office laptop other accounts must not read the program.
+        // SQLite gives its journal the same permissions as the database.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(path) {
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 return Err(Error::ProgramExists(path.to_owned()));
@@ -670,6 +672,32 @@ mod tests {
         drop(store);
         let result = Store::open(&dir.path().join("p.db"));
         assert!(matches!(result, Err(Error::NewerSchema { .. })));
+    }
+
+    /// Invariant 6: with kitlog's connection settings, deleted rows are zeroed on disk.
+    /// The same steps without `secure_delete` leave the bytes behind, so this test
+    /// would catch the pragma going missing.
+    #[test]
+    fn invariant_6_erased_rows_leave_no_bytes_behind() {
+        let marker = b"ERASE-ME-7Q2X-ERASE-ME-7Q2X";
+        for secure in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let store = new_store(&dir);
+            let conn = store.connection();
+            if !secure {
+                conn.pragma_update(None, "secure_delete", "OFF").unwrap();
+            }
+            conn.execute("CREATE TABLE scratch (b BLOB)", []).unwrap();
+            for _ in 0..50 {
+                conn.execute("INSERT INTO scratch VALUES (?1)", [&marker[..]])
+                    .unwrap();
+            }
+            conn.execute("DELETE FROM scratch", []).unwrap();
+            drop(store);
+            let bytes = std::fs::read(dir.path().join("p.db")).unwrap();
+            let lingers = bytes.windows(marker.len()).any(|w| w == marker);
+            assert_eq!(lingers, !secure, "secure_delete = {secure}");
+        }
     }
 
     /// The structure of a database, compared column by column, index by index,

@@ -31,6 +31,7 @@ pub(super) fn run(context: &Context, out: &mut impl Write) -> Result<()> {
         let status = match (&batch.voided_reason, batch.voided_contacts) {
             (Some(reason), _) => format!("voided ({reason})"),
             (None, 0) => String::new(),
+            (None, 1) => "1 contact voided".to_owned(),
             (None, n) => format!("{n} contacts voided"),
         };
         let line = format!(

@@ -1,1 +1,19 @@
-//! End-to-end tests.
+//! End-to-end tests: the real `kitlog` binary over real SQLite files in temp dirs.
+//!
+//! One test binary (linked once) with a module per topic.
+
+// A test binary has no outside users: `pub` just means "for the other test modules".
+#![allow(unreachable_pub)]
+
+mod harness;
+
+/// `kitlog site …` and `kitlog item …`.
+mod catalogue;
+/// `kitlog import` on good sheets: output, defaults, spreadsheet quirks, duplicates.
+mod import;
+/// `kitlog init`: creating programs, settings, passphrases, refusing to overwrite.
+mod init;
+/// One test per privacy invariant of SPEC.md, named after it.
+mod privacy;
+/// `kitlog batches` and `kitlog void`.
+mod void;

@@ -1,0 +1,148 @@
+//! The `Kitlog` builder: a temp dir holding one program, and a cleaned environment
+//! so that nothing from the developer's machine (HOME, KITLOG_*) leaks into a test.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use assert_cmd::assert::Assert;
+use tempfile::TempDir;
+
+/// The passphrase every test program is created with.
+pub const PASSPHRASE: &str = "correct horse battery staple";
+
+/// A sheet in `examples/shifts/`, as a path from the package root.
+pub fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/shifts")
+        .join(name)
+}
+
+/// Today as the binary sees it, for output that shows the day of saving.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the binary reads the same clock; tests compare against it"
+)]
+pub fn today() -> String {
+    chrono::Local::now().date_naive().to_string()
+}
+
+/// One throwaway program directory.
+pub struct Kitlog {
+    dir: TempDir,
+}
+
+impl Kitlog {
+    /// An empty directory; no program yet.
+    pub fn new() -> Self {
+        Kitlog {
+            dir: tempfile::tempdir().expect("a temp dir"),
+        }
+    }
+
+    /// A program made by `kitlog init`, with the sites the example sheets use.
+    pub fn initialised() -> Self {
+        let kit = Kitlog::new();
+        kit.run(&["init"]).success();
+        kit.run(&["site", "add", "downtown-van"]).success();
+        kit.run(&["site", "add", "east-drop-in"]).success();
+        kit
+    }
+
+    /// The program database.
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("program.db")
+    }
+
+    /// A path inside the temp dir.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `kitlog` with a clean environment, `KITLOG_DB` and `KITLOG_PASSPHRASE` set.
+    pub fn command(&self) -> Command {
+        Command::from_std(self.process())
+    }
+
+    /// The same as [`Kitlog::command`], as a plain process (for spawning several).
+    pub fn process(&self) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_kitlog"));
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("KITLOG_") {
+                command.env_remove(&key);
+            }
+        }
+        command
+            .env_remove("HOME")
+            .env_remove("XDG_DATA_HOME")
+            .env("NO_COLOR", "1")
+            .env("KITLOG_DB", self.db())
+            .env("KITLOG_PASSPHRASE", PASSPHRASE)
+            .current_dir(self.dir.path());
+        command
+    }
+
+    /// Runs `kitlog ARGS`.
+    pub fn run(&self, args: &[&str]) -> Assert {
+        self.command().args(args).assert()
+    }
+
+    /// Writes `contents` to a sheet in the temp dir and returns its path.
+    pub fn sheet(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, contents).expect("write sheet");
+        path
+    }
+
+    /// `kitlog import PATH EXTRA…`
+    pub fn import(&self, path: &Path, extra: &[&str]) -> Assert {
+        self.command().arg("import").arg(path).args(extra).assert()
+    }
+
+    /// Every byte kitlog keeps on disk for this program: the database and any
+    /// journal or WAL beside it.
+    pub fn stored_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for suffix in ["", "-journal", "-wal", "-shm"] {
+            let mut name = self.db().into_os_string();
+            name.push(suffix);
+            if let Ok(more) = std::fs::read(PathBuf::from(name)) {
+                bytes.extend(more);
+            }
+        }
+        bytes
+    }
+
+    /// Every file in the program directory other than the sheets the test wrote.
+    pub fn files(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.dir.path())
+            .expect("read temp dir")
+            .map(|entry| {
+                entry
+                    .expect("entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .filter(|name| {
+                let extension = Path::new(name).extension().and_then(|e| e.to_str());
+                !matches!(extension, Some("csv" | "txt"))
+            })
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Standard output of a successful `kitlog ARGS`.
+    pub fn stdout(&self, args: &[&str]) -> String {
+        let output = self.run(args).success().get_output().stdout.clone();
+        String::from_utf8(output).expect("UTF-8 output")
+    }
+}
+
+/// Whether `needle` occurs anywhere in `haystack`.
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty()
+        && haystack
+            .windows(needle.len())
+            .any(|window| window == needle)
+}
