@@ -17,6 +17,7 @@ use crate::catalogue::Category;
 use crate::commands::Context;
 use crate::contact::VoidReason;
 use crate::error::Error;
+use crate::fiscal::PeriodKind;
 use crate::passphrase::PassphraseSource;
 
 /// Log harm-reduction supplies with anonymous salted codes, and export aggregate reports.
@@ -49,6 +50,8 @@ pub enum Command {
     Batches,
     /// Void a batch, or one contact of it; it leaves the reports but stays in the audit trail.
     Void(VoidArgs),
+    /// Aggregate CSV for funders, by fiscal period; small cells hidden as x.
+    Report(ReportArgs),
 }
 
 /// `kitlog init`
@@ -138,6 +141,56 @@ pub struct VoidArgs {
     /// Why.
     #[arg(long, value_enum)]
     pub reason: VoidReason,
+}
+
+/// `kitlog report`
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Period of each row: ISO week, calendar month, fiscal quarter or fiscal year
+    #[arg(long, value_enum)]
+    pub period: PeriodArg,
+    /// First period: the one containing this day [default: the first contact]
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub from: Option<NaiveDate>,
+    /// Last period: the one containing this day [default: the last contact]
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub to: Option<NaiveDate>,
+    /// Breakdown: a comma list of site and one of item or category
+    #[arg(long, default_value = "site,item", value_name = "DIMS")]
+    pub by: String,
+    /// Hide cells of fewer contacts or participants than this [default: the program's]
+    #[arg(long, value_name = "K")]
+    pub min_cell: Option<u32>,
+    /// Write to this file (atomically) instead of standard output
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Start the file with a UTF-8 byte-order mark, for older Excel
+    #[arg(long)]
+    pub bom: bool,
+}
+
+/// `--period` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PeriodArg {
+    /// ISO week, Monday to Sunday.
+    Week,
+    /// Calendar month.
+    Month,
+    /// Fiscal quarter.
+    Quarter,
+    /// Fiscal year.
+    FiscalYear,
+}
+
+impl From<PeriodArg> for PeriodKind {
+    fn from(period: PeriodArg) -> Self {
+        match period {
+            PeriodArg::Week => PeriodKind::Week,
+            PeriodArg::Month => PeriodKind::Month,
+            PeriodArg::Quarter => PeriodKind::Quarter,
+            PeriodArg::FiscalYear => PeriodKind::FiscalYear,
+        }
+    }
 }
 
 /// Runs kitlog with `args` (the program name first) and returns the exit code.

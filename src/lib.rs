@@ -12,6 +12,7 @@
 //! - [`contact`]: contacts, batches, voids.
 //! - [`fiscal`]: fiscal years, quarters, months, ISO weeks.
 //! - [`import`]: shift-sheet CSV to contacts, or every problem with line and column.
+//! - [`report`]: live contacts to report rows, totals computed, small cells hidden.
 //! - [`store`]: the SQLite database; the only module with SQL.
 //! - [`suppression`]: which report cells to hide so no small group can be recovered.
 //! - [`error`]: every failure as the sentence the user reads.
@@ -26,5 +27,6 @@ pub mod fiscal;
 pub mod import;
 pub mod keys;
 pub mod passphrase;
+pub mod report;
 pub mod store;
 pub mod suppression;

@@ -5,6 +5,7 @@
 //! offers a small vocabulary of verbs. Every multi-row write is one transaction,
 //! so a failure or a crash leaves the file as it was before the command.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -12,11 +13,12 @@ use chrono::NaiveDate;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::catalogue::{Catalogue, Category, Item, Site};
-use crate::code::CodeFormat;
-use crate::contact::{BatchSummary, NewBatch, VoidReason};
+use crate::code::{CODE_BYTES, CodeFormat, ParticipantCode};
+use crate::contact::{BatchSummary, NaloxoneReason, NewBatch, VoidReason};
 use crate::error::{Error, Result};
 use crate::fiscal::FiscalCalendar;
 use crate::keys::KeySlot;
+use crate::report::{Participant, ReportContact};
 
 /// The current schema, applied whole to a new program.
 const SCHEMA: &str = include_str!("../schema.sql");
@@ -483,6 +485,92 @@ impl Store {
         Ok(())
     }
 
+    /// Calls `each` with every live contact (neither it nor its batch voided) whose day
+    /// is in `from..=to`, streaming, so a large program is never held in memory whole.
+    pub fn for_each_live_contact(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        mut each: impl FnMut(ReportContact),
+    ) -> Result<()> {
+        let mut statement = self.conn.prepare(
+            "SELECT c.id, c.day, c.fiscal_year, c.site_id, c.code, c.reversals, c.for_others,
+                    c.returned, c.naloxone_reason, ci.item_id, ci.quantity
+               FROM contact c
+               JOIN batch b ON b.id = c.batch_id
+               LEFT JOIN contact_item ci ON ci.contact_id = c.id
+              WHERE c.voided_reason IS NULL AND b.voided_reason IS NULL
+                AND c.day BETWEEN ?1 AND ?2
+              ORDER BY c.id",
+        )?;
+        let mut rows = statement.query(params![from.to_string(), to.to_string()])?;
+        let mut current: Option<(i64, ReportContact)> = None;
+        while let Some(row) = rows.next()? {
+            let id: i64 = row.get(0)?;
+            if current.as_ref().is_none_or(|(open, _)| *open != id) {
+                if let Some((_, done)) = current.take() {
+                    each(done);
+                }
+                let reason: Option<String> = row.get(8)?;
+                current = Some((
+                    id,
+                    ReportContact {
+                        day: row.get(1)?,
+                        fiscal_year: row.get(2)?,
+                        site_id: row.get(3)?,
+                        code: code_from(row.get(4)?),
+                        items: Vec::new(),
+                        reversals: row.get(5)?,
+                        for_others: row.get(6)?,
+                        returned: row.get(7)?,
+                        naloxone_reason: reason.as_deref().and_then(NaloxoneReason::parse),
+                    },
+                ));
+            }
+            if let (Some((_, contact)), Some(item)) =
+                (current.as_mut(), row.get::<_, Option<i64>>(9)?)
+            {
+                contact.items.push((item, row.get(10)?));
+            }
+        }
+        if let Some((_, done)) = current {
+            each(done);
+        }
+        Ok(())
+    }
+
+    /// Each participant's first live contact day in their fiscal year, over all time.
+    pub fn first_days(&self) -> Result<HashMap<Participant, NaiveDate>> {
+        let mut statement = self.conn.prepare(
+            "SELECT c.fiscal_year, c.code, min(c.day)
+               FROM contact c JOIN batch b ON b.id = c.batch_id
+              WHERE c.code IS NOT NULL AND c.voided_reason IS NULL AND b.voided_reason IS NULL
+              GROUP BY c.fiscal_year, c.code",
+        )?;
+        let mut days = HashMap::new();
+        let mut rows = statement.query([])?;
+        while let Some(row) = rows.next()? {
+            if let Some(code) = code_from(row.get(1)?) {
+                days.insert((row.get(0)?, code), row.get(2)?);
+            }
+        }
+        Ok(days)
+    }
+
+    /// First and last day of any live contact, or `None` for an empty program.
+    pub fn live_day_range(&self) -> Result<Option<(NaiveDate, NaiveDate)>> {
+        Ok(self.conn.query_row(
+            "SELECT min(c.day), max(c.day) FROM contact c JOIN batch b ON b.id = c.batch_id
+              WHERE c.voided_reason IS NULL AND b.voided_reason IS NULL",
+            [],
+            |row| {
+                Ok(row
+                    .get::<_, Option<NaiveDate>>(0)?
+                    .zip(row.get::<_, Option<NaiveDate>>(1)?))
+            },
+        )?)
+    }
+
     /// The connection, for the report queries in this module's siblings' tests.
     #[cfg(test)]
     pub(crate) fn connection(&self) -> &Connection {
@@ -545,6 +633,13 @@ fn batch_state(conn: &Connection, batch: i64) -> Result<(i64, bool)> {
     )
     .optional()?
     .ok_or(Error::NoSuchBatch(batch))
+}
+
+/// A stored code blob back as a code; a blob of the wrong length (impossible under the
+/// schema's CHECK) is treated as anonymous rather than failing a report.
+fn code_from(blob: Option<Vec<u8>>) -> Option<ParticipantCode> {
+    blob.and_then(|bytes| <[u8; CODE_BYTES]>::try_from(bytes).ok())
+        .map(ParticipantCode::from_bytes)
 }
 
 fn journal_path(path: &Path) -> PathBuf {

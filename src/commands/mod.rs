@@ -17,6 +17,7 @@ mod batches;
 mod catalogue;
 mod import;
 mod init;
+mod report;
 mod void;
 
 /// What every command may depend on, gathered once in `cli::run`.
@@ -40,6 +41,7 @@ impl Command {
             Command::Import(args) => import::run(&args, context, out),
             Command::Batches => batches::run(context, out),
             Command::Void(args) => void::run(&args, context, out),
+            Command::Report(args) => report::run(&args, context, out),
         }
     }
 }
