@@ -15,5 +15,7 @@ mod import;
 mod init;
 /// One test per privacy invariant of SPEC.md, named after it.
 mod privacy;
+/// `kitlog report`: periods, breakdowns, totals, suppression, files.
+mod report;
 /// `kitlog batches` and `kitlog void`.
 mod void;
