@@ -52,6 +52,8 @@ pub enum Command {
     Void(VoidArgs),
     /// Aggregate CSV for funders, by fiscal period; small cells hidden as x.
     Report(ReportArgs),
+    /// This period against the previous one, per category, as text bars; small cells hidden.
+    Summary(SummaryArgs),
 }
 
 /// `kitlog init`
@@ -167,6 +169,14 @@ pub struct ReportArgs {
     /// Start the file with a UTF-8 byte-order mark, for older Excel
     #[arg(long)]
     pub bom: bool,
+}
+
+/// `kitlog summary`
+#[derive(Debug, Args)]
+pub struct SummaryArgs {
+    /// The period containing today is compared with the one before it
+    #[arg(long, value_enum, default_value = "month")]
+    pub period: PeriodArg,
 }
 
 /// `--period` values.

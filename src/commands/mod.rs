@@ -18,6 +18,7 @@ mod catalogue;
 mod import;
 mod init;
 mod report;
+mod summary;
 mod void;
 
 /// What every command may depend on, gathered once in `cli::run`.
@@ -42,6 +43,7 @@ impl Command {
             Command::Batches => batches::run(context, out),
             Command::Void(args) => void::run(&args, context, out),
             Command::Report(args) => report::run(&args, context, out),
+            Command::Summary(args) => summary::run(&args, context, out),
         }
     }
 }

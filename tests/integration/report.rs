@@ -316,3 +316,27 @@ fn an_empty_program_reports_a_header_only() {
         .failure()
         .code(2);
 }
+
+#[test]
+fn summary_shows_the_report_numbers_with_bars() {
+    let kit = with_examples();
+    let rows = report(&kit, &["--period", "fiscal-year", "--by", "category"]);
+    let total = &row(&rows, "FY2026-27", "ALL", "ALL")["contacts"];
+    let summary = kit.stdout(&["summary", "--period", "fiscal-year"]);
+    let contacts_section = summary.split("\n\n").nth(1).unwrap();
+    assert!(contacts_section.starts_with("contacts\n"), "{summary}");
+    let all_line = contacts_section
+        .lines()
+        .find(|line| {
+            line.contains("FY2026-27")
+                && (line.starts_with("  all") || line.starts_with("     "))
+                && line.contains(&format!(" {total}  #"))
+        })
+        .unwrap_or_else(|| panic!("no total of {total} in\n{summary}"));
+    assert!(all_line.ends_with(&"#".repeat(40)), "{all_line}");
+    kit.command()
+        .env_remove("KITLOG_PASSPHRASE")
+        .args(["summary"])
+        .assert()
+        .success();
+}
