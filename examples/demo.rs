@@ -30,6 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             file: None,
             value: Some("demo passphrase, never use it for real".to_owned().into()),
         },
+        color: false,
     };
     let mut steps: Vec<Vec<String>> = vec![
         vec!["init".into()],

@@ -6,7 +6,7 @@
 //! later, an interactive prompt.
 
 use std::ffi::OsString;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -44,6 +44,8 @@ pub enum Command {
     /// Manage items: the supplies handed out.
     #[command(subcommand)]
     Item(ItemCommand),
+    /// Type a shift's contacts at the keyboard, one a line; saved as one batch.
+    Shift(ShiftArgs),
     /// Import a shift sheet (CSV); all of it or nothing.
     Import(ImportArgs),
     /// List what was saved: one batch a line.
@@ -103,8 +105,18 @@ pub enum ItemCommand {
         /// What one counts (kit, pipe, strip, ...).
         #[arg(long, default_value = "each")]
         unit: String,
+        /// Short name on `kitlog shift` lines: 1 to 4 letters (ik2 = two of this item).
+        #[arg(long)]
+        alias: Option<String>,
     },
-    /// List items with category and unit, retired ones marked.
+    /// Give an item a new short name for `kitlog shift` lines.
+    Alias {
+        /// The item.
+        name: String,
+        /// 1 to 4 lowercase letters.
+        alias: String,
+    },
+    /// List items with category, unit and shift alias, retired ones marked.
     List,
     /// Retire an item from today: old records keep it, new ones cannot use it.
     Retire {
@@ -130,6 +142,17 @@ pub struct ImportArgs {
     /// Check the sheet and show what would be saved; save nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// `kitlog shift`
+#[derive(Debug, Args)]
+pub struct ShiftArgs {
+    /// Carry on with the shift that was left unsaved (crash, closed window, Ctrl-D).
+    #[arg(long, conflicts_with = "discard")]
+    pub resume: bool,
+    /// Throw away the shift that was left unsaved.
+    #[arg(long)]
+    pub discard: bool,
 }
 
 /// `kitlog void`
@@ -227,6 +250,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
         db: cli.db.unwrap_or_else(default_db_path),
         today: chrono::Local::now().date_naive(),
         passphrase: PassphraseSource::from_environment(),
+        color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -268,7 +292,7 @@ mod tests {
         fn walk(command: &clap::Command, found: &mut Vec<String>) {
             for arg in command.get_arguments() {
                 let id = arg.get_id().as_str().to_lowercase();
-                if ["code", "participant", "identifier", "alias"]
+                if ["code", "participant", "identifier"]
                     .iter()
                     .any(|word| id.contains(word))
                     && id != "code_format"

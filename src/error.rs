@@ -158,6 +158,24 @@ pub enum Error {
     )]
     AlreadyImported(i64),
 
+    /// A new shift while another is still unsaved: one draft at a time.
+    #[error(
+        "an unsaved shift is waiting; continue it with kitlog shift --resume, or throw it away with kitlog shift --discard"
+    )]
+    DraftOpen,
+
+    /// `--resume` or `--discard` with no draft.
+    #[error("there is no unsaved shift; start one with kitlog shift")]
+    NoDraft,
+
+    /// Standard input ended in the middle of a shift; the draft keeps every line.
+    #[error("the input ended before done; the {0} contacts typed are kept: kitlog shift --resume")]
+    ShiftInterrupted(i64),
+
+    /// A shift answer that cannot be used when nobody can be asked again.
+    #[error("{0}")]
+    ShiftAnswer(String),
+
     /// `void` named a batch that does not exist.
     #[error("there is no batch {0}; see kitlog batches")]
     NoSuchBatch(i64),

@@ -563,6 +563,7 @@ mod tests {
             category,
             unit: "kit".into(),
             retired_on: None,
+            alias: None,
         };
         Catalogue {
             sites: vec![site(1, "van"), site(2, "drop-in"), site(3, "tiny")],

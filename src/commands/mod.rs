@@ -18,6 +18,7 @@ mod catalogue;
 mod import;
 mod init;
 mod report;
+mod shift;
 mod summary;
 mod void;
 
@@ -30,6 +31,8 @@ pub struct Context {
     pub today: NaiveDate,
     /// Where a passphrase can come from.
     pub passphrase: PassphraseSource,
+    /// Colour is allowed: standard output is a terminal and `NO_COLOR` is not set.
+    pub color: bool,
 }
 
 impl Command {
@@ -44,6 +47,7 @@ impl Command {
             Command::Void(args) => void::run(&args, context, out),
             Command::Report(args) => report::run(&args, context, out),
             Command::Summary(args) => summary::run(&args, context, out),
+            Command::Shift(args) => shift::run(&args, context, out),
         }
     }
 }
