@@ -17,5 +17,7 @@ mod init;
 mod privacy;
 /// `kitlog report`: periods, breakdowns, totals, suppression, files.
 mod report;
+/// `kitlog shift`, piped and in a pseudo-terminal.
+mod shift;
 /// `kitlog batches` and `kitlog void`.
 mod void;
