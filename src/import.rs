@@ -116,8 +116,11 @@ pub enum ProblemKind {
     },
     /// Empty site cell and no `--site`.
     MissingSite,
-    /// A site the catalogue does not have.
-    UnknownSite,
+    /// A site the catalogue does not have; maybe a near miss.
+    UnknownSite {
+        /// A catalogue site one or two letters away.
+        suggestion: Option<String>,
+    },
     /// A site retired on or before the contact's day.
     RetiredSite {
         /// Retirement day.
@@ -212,9 +215,12 @@ impl fmt::Display for ProblemKind {
             ProblemKind::MissingSite => {
                 f.write_str("the site is empty; fill it in, or give the site with --site")
             }
-            ProblemKind::UnknownSite => f.write_str(
-                "no site of that name; see kitlog site list, or add it with kitlog site add",
-            ),
+            ProblemKind::UnknownSite { suggestion } => match suggestion {
+                Some(name) => write!(f, "no site of that name; did you mean {name}?"),
+                None => f.write_str(
+                    "no site of that name; see kitlog site list, or add it with kitlog site add",
+                ),
+            },
             ProblemKind::RetiredSite { on } => {
                 write!(f, "the site was retired on {on}, on or before this contact")
             }
@@ -521,11 +527,20 @@ fn suggest(key: &str, catalogue: &Catalogue) -> Option<String> {
         "returned",
         "naloxone_reason",
     ];
-    fixed
-        .iter()
-        .map(|name| (*name).to_owned())
-        .chain(catalogue.items.iter().map(|item| item.name.clone()))
-        .map(|name| (edit_distance(key, &header_key(&name)), name))
+    closest(
+        key,
+        fixed
+            .iter()
+            .map(|name| (*name).to_owned())
+            .chain(catalogue.items.iter().map(|item| item.name.clone())),
+    )
+}
+
+/// The candidate one or two edits from `typed` (compared loosely, as headers are).
+/// Only ever returns a catalogue name, so a suggestion cannot echo what was typed.
+fn closest(typed: &str, candidates: impl Iterator<Item = String>) -> Option<String> {
+    candidates
+        .map(|name| (edit_distance(&header_key(typed), &header_key(&name)), name))
         .filter(|(distance, _)| *distance <= 2)
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, name)| name)
@@ -795,8 +810,13 @@ impl RowReader<'_> {
             }
             self.defaults.site?
         } else {
-            let Some(site) = self.catalogue.site(&text.to_ascii_lowercase()) else {
-                self.problem(problems, column(), ProblemKind::UnknownSite);
+            let typed = text.to_ascii_lowercase();
+            let Some(site) = self.catalogue.site(&typed) else {
+                let suggestion = closest(
+                    &typed,
+                    self.catalogue.sites.iter().map(|s| s.name.clone()),
+                );
+                self.problem(problems, column(), ProblemKind::UnknownSite { suggestion });
                 return None;
             };
             site
