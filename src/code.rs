@@ -238,17 +238,14 @@ fn normalise(
     if looks_like_phone(text) {
         return Err(CodeRefusal::LooksLikePhone);
     }
+    // Every intermediate copy of the input is a Zeroizing string, wiped when dropped.
     let composed: Zeroizing<String> = Zeroizing::new(text.nfkc().collect());
     // Upper then lower approximates Unicode case folding (ß → SS → ss) with std alone.
-    let folded = Zeroizing::new(composed.to_uppercase().to_lowercase());
-    let kept: Zeroizing<String> = Zeroizing::new(
-        folded
-            .chars()
-            .filter(|c| c.is_alphanumeric())
-            .collect::<String>()
-            .nfkc()
-            .collect(),
-    );
+    let upper = Zeroizing::new(composed.to_uppercase());
+    let folded = Zeroizing::new(upper.to_lowercase());
+    let alphanumeric: Zeroizing<String> =
+        Zeroizing::new(folded.chars().filter(|c| c.is_alphanumeric()).collect());
+    let kept: Zeroizing<String> = Zeroizing::new(alphanumeric.nfkc().collect());
     if kept.is_empty() {
         return Err(CodeRefusal::NoLettersOrDigits);
     }

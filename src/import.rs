@@ -812,10 +812,8 @@ impl RowReader<'_> {
         } else {
             let typed = text.to_ascii_lowercase();
             let Some(site) = self.catalogue.site(&typed) else {
-                let suggestion = closest(
-                    &typed,
-                    self.catalogue.sites.iter().map(|s| s.name.clone()),
-                );
+                let suggestion =
+                    closest(&typed, self.catalogue.sites.iter().map(|s| s.name.clone()));
                 self.problem(problems, column(), ProblemKind::UnknownSite { suggestion });
                 return None;
             };

@@ -125,7 +125,10 @@ impl ProgramKey {
         random.fill(&mut salt).map_err(|_| Error::Randomness)?;
         random.fill(&mut nonce).map_err(|_| Error::Randomness)?;
         let wrapping = wrapping_key(passphrase, &salt, PBKDF2_ITERATIONS);
-        let mut sealed = self.0.to_vec();
+        // Room for the tag up front: a reallocation while appending it would leave a
+        // freed, un-wiped copy of the plain key on the heap.
+        let mut sealed = Vec::with_capacity(KEY_LEN + aead::AES_256_GCM.tag_len());
+        sealed.extend_from_slice(&self.0);
         wrapping
             .seal_in_place_append_tag(
                 aead::Nonce::assume_unique_for_key(nonce),

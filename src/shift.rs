@@ -10,6 +10,7 @@
 use std::fmt::{self, Write as _};
 
 use chrono::NaiveDate;
+use zeroize::Zeroizing;
 
 use crate::catalogue::{Catalogue, Category, in_use_on};
 use crate::code::RawIdentifier;
@@ -235,8 +236,10 @@ enum Word<'s> {
 }
 
 /// Splits `ik12` into `("ik", Some(12))`; `None` unless letters then digits.
-fn split_word(word: &str) -> Option<(String, Option<u64>)> {
-    let lower = word.to_ascii_lowercase();
+/// The word may be a participant's code (the first word is tried too), so the
+/// copies made here are wiped when dropped.
+fn split_word(word: &str) -> Option<(Zeroizing<String>, Option<u64>)> {
+    let lower = Zeroizing::new(word.to_ascii_lowercase());
     let letters_end = lower
         .find(|c: char| !c.is_ascii_lowercase())
         .unwrap_or(lower.len());
@@ -249,7 +252,7 @@ fn split_word(word: &str) -> Option<(String, Option<u64>)> {
     } else {
         Some(digits.parse().unwrap_or(u64::MAX))
     };
-    Some((letters.to_owned(), count))
+    Some((Zeroizing::new(letters.to_owned()), count))
 }
 
 impl Shortcuts {
@@ -257,7 +260,7 @@ impl Shortcuts {
     fn word(&self, word: &str, position: usize) -> Result<Word<'_>, LineProblem> {
         let (letters, count) = split_word(word).ok_or(LineProblem::UnknownWord(position))?;
         if count.is_none() {
-            if let Some((_, reason)) = REASON_WORDS.iter().find(|(w, _)| *w == letters) {
+            if let Some((_, reason)) = REASON_WORDS.iter().find(|(w, _)| *w == letters.as_str()) {
                 return Ok(Word::Reason(*reason));
             }
         }
@@ -302,7 +305,7 @@ pub fn parse_line(text: &str, shortcuts: &Shortcuts) -> Result<Line, LineProblem
         return Ok(Line::Empty);
     };
     if rest.is_empty() {
-        let command = match first.to_ascii_lowercase().as_str() {
+        let command = match Zeroizing::new(first.to_ascii_lowercase()).as_str() {
             "undo" => Some(ShiftCommand::Undo),
             "list" => Some(ShiftCommand::List),
             "total" => Some(ShiftCommand::Total),
