@@ -11,6 +11,8 @@ mod harness;
 mod catalogue;
 /// `kitlog import` on good sheets: output, defaults, spreadsheet quirks, duplicates.
 mod import;
+/// `kitlog import` on bad sheets and arguments: exact problems, nothing written.
+mod import_errors;
 /// `kitlog init`: creating programs, settings, passphrases, refusing to overwrite.
 mod init;
 /// One test per privacy invariant of SPEC.md, named after it.
