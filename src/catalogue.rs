@@ -139,20 +139,28 @@ impl Catalogue {
     }
 }
 
-/// Checks a site or item name: 1 to 40 of `a-z`, `0-9`, `-`, `_`, starting with a letter.
-/// Input is lower-cased first, so `Downtown-Van` is accepted as `downtown-van`.
+/// Checks a site or item name: 1 to 40 of `a-z`, `0-9` and `-`, starting with a letter.
+/// Input is lower-cased first, so `Downtown-Van` is accepted as `downtown-van`. No
+/// `_`: sheet headers treat `_`, `-` and spaces alike, so `stem_pipe` would be a
+/// second name for the `stem-pipe` column.
 pub fn normalise_name(kind: &'static str, name: &str) -> Result<String> {
     let name = name.trim().to_ascii_lowercase();
+    // Headers match loosely (`For Others` is `for_others`), so names do too.
+    let key = |text: &str| text.replace(['_', ' '], "-");
+    if kind == "item"
+        && RESERVED_COLUMNS
+            .iter()
+            .any(|column| key(column) == key(&name))
+    {
+        return Err(Error::ReservedName(name.replace(' ', "-")));
+    }
     let valid = (1..=40).contains(&name.len())
         && name.starts_with(|c: char| c.is_ascii_lowercase())
         && name
             .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if !valid {
         return Err(Error::InvalidName { kind });
-    }
-    if kind == "item" && RESERVED_COLUMNS.contains(&name.as_str()) {
-        return Err(Error::ReservedName(name));
     }
     Ok(name)
 }

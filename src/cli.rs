@@ -134,7 +134,7 @@ pub struct ImportArgs {
     #[arg(long, value_name = "SITE")]
     pub site: Option<String>,
     /// Day for rows that have none, as YYYY-MM-DD.
-    #[arg(long, value_name = "YYYY-MM-DD")]
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
     pub date: Option<NaiveDate>,
     /// Worker label: initials or a few letters, never a full name.
     #[arg(long, value_name = "LABEL")]
@@ -175,10 +175,10 @@ pub struct ReportArgs {
     #[arg(long, value_enum)]
     pub period: PeriodArg,
     /// First period: the one containing this day [default: the first contact]
-    #[arg(long, value_name = "YYYY-MM-DD")]
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
     pub from: Option<NaiveDate>,
     /// Last period: the one containing this day [default: the last contact]
-    #[arg(long, value_name = "YYYY-MM-DD")]
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
     pub to: Option<NaiveDate>,
     /// Breakdown: a comma list of site and one of item or category
     #[arg(long, default_value = "site,item", value_name = "DIMS")]
@@ -224,6 +224,12 @@ impl From<PeriodArg> for PeriodKind {
             PeriodArg::FiscalYear => PeriodKind::FiscalYear,
         }
     }
+}
+
+/// A day on the command line, with a message that says how to write one.
+fn parse_day(text: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map_err(|_| "write the date as YYYY-MM-DD, e.g. 2026-11-20".to_owned())
 }
 
 /// Runs kitlog with `args` (the program name first) and returns the exit code.

@@ -114,7 +114,7 @@ pub enum Error {
     ReservedName(String),
 
     /// Adding a name the catalogue already has.
-    #[error("there is already a {kind} called {name}")]
+    #[error("there is already {} {kind} called {name}", article(kind))]
     AlreadyInCatalogue {
         /// "site" or "item".
         kind: &'static str,
@@ -169,7 +169,11 @@ pub enum Error {
     NoDraft,
 
     /// Standard input ended in the middle of a shift; the draft keeps every line.
-    #[error("the input ended before done; the {0} contacts typed are kept: kitlog shift --resume")]
+    #[error(
+        "the input ended before done; {} typed so far {} kept: kitlog shift --resume",
+        crate::import::plural(*.0 as u64, "contact"),
+        if *.0 == 1 { "is" } else { "are" }
+    )]
     ShiftInterrupted(i64),
 
     /// A shift answer that cannot be used when nobody can be asked again.
@@ -194,6 +198,15 @@ pub enum Error {
     /// Voiding twice would hide the first reason from the audit trail.
     #[error("{0} was already voided")]
     AlreadyVoided(String),
+}
+
+/// "a site", "an item".
+fn article(noun: &str) -> &'static str {
+    if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
 }
 
 /// Most failures print one line; an import with several problems prints one per problem,

@@ -6,9 +6,9 @@
 //! typed into the wrong column would otherwise be echoed, so they name the rule
 //! broken and where. Header names are echoed only once they matched the catalogue.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 
 use chrono::NaiveDate;
 
@@ -109,6 +109,8 @@ pub enum ProblemKind {
     NotADate,
     /// Right form, but no such day (2026-02-30).
     ImpossibleDate,
+    /// Before 1990: a dropped or mistyped digit in the year.
+    ImplausibleDate,
     /// After today.
     FutureDate {
         /// Today, to make the mistake obvious.
@@ -200,7 +202,8 @@ impl fmt::Display for ProblemKind {
             }
             ProblemKind::WrongCellCount { found, expected } => write!(
                 f,
-                "the line has {found} cells but the header has {expected}"
+                "the line has {} but the header has {expected}",
+                plural(*found as u64, "cell")
             ),
             ProblemKind::MissingDate => {
                 f.write_str("the date is empty; fill it in, or give the day with --date")
@@ -209,6 +212,9 @@ impl fmt::Display for ProblemKind {
                 f.write_str("not a date; write dates as YYYY-MM-DD, e.g. 2026-11-20")
             }
             ProblemKind::ImpossibleDate => f.write_str("no such day in the calendar"),
+            ProblemKind::ImplausibleDate => {
+                f.write_str("the year is before 1990; check for a missing or wrong digit")
+            }
             ProblemKind::FutureDate { today } => {
                 write!(f, "the date is in the future (today is {today})")
             }
@@ -245,6 +251,23 @@ impl fmt::Display for ProblemKind {
                 "the line records nothing (no code, item or count); delete it or fill it in",
             ),
         }
+    }
+}
+
+/// Days before this are typos (`0026-11-20`), not records: no program using kitlog
+/// has data from before harm-reduction supply programs were common.
+#[must_use]
+pub fn earliest_day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1990, 1, 1).expect("a real day")
+}
+
+/// `3 contacts`, `1 contact`: counts in messages read as a person would write them.
+#[must_use]
+pub fn plural(count: u64, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
     }
 }
 
@@ -333,36 +356,36 @@ pub fn read_sheet(
     defaults: SheetDefaults<'_>,
     codes: &mut CodeMaker<'_>,
 ) -> Result<Sheet, Vec<Problem>> {
+    let mut input = BufReader::with_capacity(64 * 1024, input);
+    let delimiter = sniff_delimiter(&mut input);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(input);
+        .delimiter(delimiter)
+        .from_reader(LineTracker::new(input));
     let mut problems = Vec::new();
-    let mut records = reader.byte_records();
+    let mut record = csv::ByteRecord::new();
 
     let header = loop {
-        match records.next() {
-            None => {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => {
                 return Err(vec![Problem {
                     line: 1,
                     column: None,
                     kind: ProblemKind::EmptyFile,
                 }]);
             }
-            Some(Err(error)) => {
-                return Err(vec![csv_problem(&error, 1)]);
-            }
-            Some(Ok(record)) if is_blank(&record) => {}
-            Some(Ok(record)) => break record,
+            Err(error) => return Err(vec![csv_problem(&error, 1)]),
+            Ok(true) if is_blank(&record) => {}
+            Ok(true) => break record.clone(),
         }
     };
-    let header_line = header.position().map_or(1, csv::Position::line);
+    let header_line = line_of(&reader, &header, 1);
     let Some(fields) = read_header(&header, header_line, catalogue, defaults, &mut problems) else {
         return Err(problems);
     };
 
     let mut contacts = Vec::new();
-    let mut record = csv::ByteRecord::new();
     let mut line = header_line;
     loop {
         match reader.read_byte_record(&mut record) {
@@ -374,7 +397,7 @@ pub fn read_sheet(
                 break;
             }
         }
-        line = record.position().map_or(line + 1, csv::Position::line);
+        line = line_of(&reader, &record, line + 1);
         if is_blank(&record) {
             continue;
         }
@@ -404,6 +427,88 @@ pub fn read_sheet(
     }
 }
 
+/// Spreadsheets in many European locales save "CSV" with semicolons, and some tools
+/// write tabs. The header tells: a first line with no comma but semicolons (or
+/// tabs) is read with that separator.
+fn sniff_delimiter(input: &mut impl BufRead) -> u8 {
+    let Ok(head) = input.fill_buf() else {
+        return b',';
+    };
+    let first_line = head.split(|b| *b == b'\n').next().unwrap_or_default();
+    // One short line, once per file: a dependency for counting bytes would not pay.
+    #[expect(clippy::naive_bytecount, reason = "one header line")]
+    let count = |wanted: u8| first_line.iter().filter(|b| **b == wanted).count();
+    match (count(b','), count(b';'), count(b'\t')) {
+        (0, semicolons, _) if semicolons > 0 => b';',
+        (0, 0, tabs) if tabs > 0 => b'\t',
+        _ => b',',
+    }
+}
+
+/// Counts lines as the CSV reader pulls bytes, remembering the empty ones: the csv
+/// crate gives a record that follows blank lines the number of the first blank line,
+/// and a worker looking for "line 5" must find it on line 5.
+struct LineTracker<R> {
+    inner: R,
+    /// The line the next byte belongs to, from 1.
+    line: u64,
+    /// Bytes on it so far, not counting `\r`.
+    length: usize,
+    /// Lines seen to be empty.
+    empty: BTreeSet<u64>,
+}
+
+impl<R> LineTracker<R> {
+    fn new(inner: R) -> Self {
+        LineTracker {
+            inner,
+            line: 1,
+            length: 0,
+            empty: BTreeSet::new(),
+        }
+    }
+
+    /// The first non-empty line from `reported` on: where the record really starts.
+    fn actual(&self, reported: u64) -> u64 {
+        let mut line = reported;
+        while self.empty.contains(&line) {
+            line += 1;
+        }
+        line
+    }
+}
+
+impl<R: Read> Read for LineTracker<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        for byte in &buf[..read] {
+            match byte {
+                b'\n' => {
+                    if self.length == 0 {
+                        self.empty.insert(self.line);
+                    }
+                    self.line += 1;
+                    self.length = 0;
+                }
+                b'\r' => {}
+                _ => self.length += 1,
+            }
+        }
+        Ok(read)
+    }
+}
+
+/// The true line of `record`, or `fallback` when the reader gave no position.
+fn line_of<R: Read>(
+    reader: &csv::Reader<LineTracker<R>>,
+    record: &csv::ByteRecord,
+    fallback: u64,
+) -> u64 {
+    record.position().map_or(fallback, |position| {
+        reader.get_ref().actual(position.line())
+    })
+}
+
 fn csv_problem(error: &csv::Error, fallback_line: u64) -> Problem {
     let line = error.position().map_or(fallback_line, csv::Position::line);
     let kind = match error.kind() {
@@ -415,6 +520,12 @@ fn csv_problem(error: &csv::Error, fallback_line: u64) -> Problem {
         column: None,
         kind,
     }
+}
+
+/// A cell spanning lines: in a tally sheet, only ever a quote mark left open, which
+/// swallows the rows after it.
+fn has_line_break(cell: &[u8]) -> bool {
+    cell.iter().any(|b| *b == b'\n' || *b == b'\r')
 }
 
 /// A row of empty cells: what spreadsheets write for formatted but unused rows.
@@ -430,9 +541,21 @@ fn read_header(
     defaults: SheetDefaults<'_>,
     problems: &mut Vec<Problem>,
 ) -> Option<Vec<Field>> {
+    if header.iter().any(has_line_break) {
+        problems.push(Problem {
+            line,
+            column: None,
+            kind: ProblemKind::NotCsv,
+        });
+        return None;
+    }
+    // NUL bytes are valid UTF-8 but never in a sheet: they are the mark of UTF-16.
     let Ok(names) = header
         .iter()
-        .map(|cell| std::str::from_utf8(cell).map(str::to_owned))
+        .map(|cell| match std::str::from_utf8(cell) {
+            Ok(text) if !text.contains('\0') => Ok(text.to_owned()),
+            _ => Err(()),
+        })
         .collect::<Result<Vec<_>, _>>()
     else {
         problems.push(Problem {
@@ -574,8 +697,13 @@ fn looks_like_date(text: &str) -> bool {
 
 /// What a row turned out to hold, for the checks that span cells.
 #[derive(Debug, Default)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "four independent facts about one row"
+)]
 struct Seen {
     code: bool,
+    unknown: bool,
     reason: bool,
     naloxone: bool,
 }
@@ -589,6 +717,22 @@ struct RowReader<'a> {
 }
 
 impl RowReader<'_> {
+    /// A column by name when its header was understood, else by position.
+    fn column(&self, field: Field, position: usize) -> Column {
+        let name = match field {
+            Field::Date => "date",
+            Field::Site => "site",
+            Field::Code => "code",
+            Field::Reversals => "reversals",
+            Field::ForOthers => "for_others",
+            Field::Returned => "returned",
+            Field::NaloxoneReason => "naloxone_reason",
+            Field::Item(index) => &self.catalogue.items[index].name,
+            Field::Unknown | Field::Unnamed => return Column::Position(position),
+        };
+        Column::Named(name.to_owned())
+    }
+
     fn problem(&self, problems: &mut Vec<Problem>, column: Column, kind: ProblemKind) {
         problems.push(Problem {
             line: self.line,
@@ -603,6 +747,14 @@ impl RowReader<'_> {
         codes: &mut CodeMaker<'_>,
     ) -> Result<ContactDraft, Vec<Problem>> {
         let mut problems = Vec::new();
+        if record.iter().any(has_line_break) {
+            problems.push(Problem {
+                line: self.line,
+                column: None,
+                kind: ProblemKind::NotCsv,
+            });
+            return Err(problems);
+        }
         let expected = self.fields.len();
         // Spreadsheets pad rows with empty cells past the last column; allow that.
         let extra_cells_empty = record
@@ -628,7 +780,7 @@ impl RowReader<'_> {
             } else {
                 problems.push(Problem {
                     line: self.line,
-                    column: Some(Column::Position(index + 1)),
+                    column: Some(self.column(*field, index + 1)),
                     kind: ProblemKind::NotUtf8,
                 });
             }
@@ -657,6 +809,7 @@ impl RowReader<'_> {
             );
         }
         let records_something = seen.code
+            || seen.unknown
             || !draft.items.is_empty()
             || draft.reversals + draft.for_others + draft.returned > 0;
         if !records_something && problems.is_empty() {
@@ -685,7 +838,9 @@ impl RowReader<'_> {
         let mut seen = Seen::default();
         for &(field, position, text) in cells {
             match field {
-                Field::Date | Field::Site | Field::Unknown => {}
+                Field::Date | Field::Site => {}
+                // Reported once at the header; a value here still means the row holds something.
+                Field::Unknown => seen.unknown |= !text.is_empty(),
                 Field::Unnamed => {
                     if !text.is_empty() {
                         self.problem(
@@ -780,6 +935,10 @@ impl RowReader<'_> {
             self.problem(problems, column(), ProblemKind::ImpossibleDate);
             return None;
         };
+        if day < earliest_day() {
+            self.problem(problems, column(), ProblemKind::ImplausibleDate);
+            return None;
+        }
         if day > self.defaults.today {
             self.problem(
                 problems,

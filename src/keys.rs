@@ -45,7 +45,8 @@ impl Passphrase {
 
     /// Refuses passphrases a guesser would find quickly.
     pub fn check_strength(&self) -> Result<()> {
-        if self.0.chars().count() < MIN_PASSPHRASE_CHARS {
+        // Spaces at the ends add nothing a guesser would not try first.
+        if self.0.trim().chars().count() < MIN_PASSPHRASE_CHARS {
             return Err(Error::PassphraseTooShort(MIN_PASSPHRASE_CHARS));
         }
         Ok(())

@@ -22,7 +22,14 @@ pub(super) fn run_site(
             output(writeln!(out, "added site {name}"))
         }
         SiteCommand::List => {
-            for site in store.catalogue()?.sites {
+            let sites = store.catalogue()?.sites;
+            if sites.is_empty() {
+                return output(writeln!(
+                    out,
+                    "no sites yet; add one with kitlog site add NAME"
+                ));
+            }
+            for site in sites {
                 match site.retired_on {
                     Some(on) => output(writeln!(out, "{}  (retired {on})", site.name))?,
                     None => output(writeln!(out, "{}", site.name))?,

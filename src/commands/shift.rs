@@ -18,6 +18,7 @@ use crate::code::CodeMaker;
 use crate::contact::{BatchSource, BatchTotals, ContactDraft, NewBatch, WorkerLabel};
 use crate::error::{Error, Result};
 use crate::fiscal::FiscalCalendar;
+use crate::import::plural;
 use crate::keys::ProgramKey;
 use crate::shift::{ContactLine, Line, ShiftCommand, Shortcuts, parse_line};
 use crate::store::{Draft, Store};
@@ -72,8 +73,9 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
             let draft = waiting.ok_or(Error::NoDraft)?;
             store.discard_draft(draft.id)?;
             return self.say(&format!(
-                "threw away the unsaved shift of {} ({} contacts); nothing was saved",
-                draft.day, draft.contacts
+                "threw away the unsaved shift of {} ({}); nothing was saved",
+                draft.day,
+                plural(draft.contacts as u64, "contact")
             ));
         }
         let resumed = match (args.resume, waiting) {
@@ -112,7 +114,10 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
                 .unwrap_or_default()
         ))?;
         if draft.contacts > 0 {
-            self.say(&format!("resumed: {} contacts kept so far", draft.contacts))?;
+            self.say(&format!(
+                "resumed: {} kept so far",
+                plural(draft.contacts as u64, "contact")
+            ))?;
         }
         let mut shift = Shift {
             shortcuts: Shortcuts::for_day(&catalogue, draft.day),
@@ -207,15 +212,20 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
             ShiftCommand::Quit => {
                 let count = shift.draft.contacts;
                 if count > 0 {
-                    let question =
-                        format!("throw away the {count} contacts typed in this shift? [y/N] ");
+                    let question = format!(
+                        "throw away the {} typed in this shift? [y/N] ",
+                        plural(count as u64, "contact")
+                    );
                     if !self.confirm(&question)? {
                         self.say("kept; keep typing, or done to save")?;
                         return Ok(false);
                     }
                 }
                 shift.store.discard_draft(shift.draft.id)?;
-                self.say(&format!("threw away {count} contacts; nothing was saved"))?;
+                self.say(&format!(
+                    "threw away {}; nothing was saved",
+                    plural(count as u64, "contact")
+                ))?;
                 return Ok(true);
             }
         }
@@ -231,7 +241,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
         }
         let totals = BatchTotals::of(&contacts, &shift.catalogue);
         self.say(&format!("about to save {totals}"))?;
-        let question = format!("save these {} contacts? [y/N] ", contacts.len());
+        let question = format!("save {}? [y/N] ", plural(contacts.len() as u64, "contact"));
         if !self.confirm(&question)? {
             self.say("not saved; keep typing, or done again")?;
             return Ok(false);

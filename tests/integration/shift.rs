@@ -35,7 +35,7 @@ fn a_piped_shift_is_saved_with_undo_and_confirm() {
          \x20 injection-kit 2, syringe 10, naloxone-nasal 1, stem-pipe 3; reversals 1, for others 0, returned 25\n\
          contact 3> \nabout to save 2 contacts (1 anonymous) at downtown-van on 2026-11-20\n\
          \x20 injection-kit 2, syringe 10, naloxone-nasal 1, stem-pipe 3; reversals 1, for others 0, returned 25\n\
-         save these 2 contacts? [y/N] \n\
+         save 2 contacts? [y/N] \n\
          saved batch 1: 2 contacts (1 anonymous) at downtown-van on 2026-11-20\n\
          \x20 injection-kit 2, syringe 10, naloxone-nasal 1, stem-pipe 3; reversals 1, for others 0, returned 25\n"
             .replace("TODAY", &today()),
@@ -79,7 +79,7 @@ fn bad_lines_are_explained_without_echo_and_nothing_is_lost() {
     assert!(stdout.contains("    1 (code): injection-kit 1, naloxone-nasal 1, reason used\n"));
     assert_eq!(
         stderr,
-        "error: the input ended before done; the 1 contacts typed are kept: kitlog shift --resume\n"
+        "error: the input ended before done; 1 contact typed so far is kept: kitlog shift --resume\n"
     );
     assert!(!output.status.success());
     // The kept line is in the database, salted: the raw code is nowhere.
@@ -134,13 +134,13 @@ fn quit_and_discard_throw_a_shift_away_only_when_asked() {
     shift(&kit, &[], "\n1\n\nA1 ik2\nquit\nn\nquit\ny\n")
         .success()
         .stdout(predicates::str::ends_with(
-            "throw away the 1 contacts typed in this shift? [y/N] \nkept; keep typing, or done to save\n\
-             contact 2> \nthrow away the 1 contacts typed in this shift? [y/N] \n\
-             threw away 1 contacts; nothing was saved\n",
+            "throw away the 1 contact typed in this shift? [y/N] \nkept; keep typing, or done to save\n\
+             contact 2> \nthrow away the 1 contact typed in this shift? [y/N] \n\
+             threw away 1 contact; nothing was saved\n",
         ));
     shift(&kit, &[], "\n1\n\nA1 ik2\n").failure();
     shift(&kit, &["--discard"], "").success().stdout(format!(
-        "threw away the unsaved shift of {} (1 contacts); nothing was saved\n",
+        "threw away the unsaved shift of {} (1 contact); nothing was saved\n",
         today()
     ));
     assert!(!contains(&kit.stored_bytes(), b"A1"));

@@ -227,7 +227,7 @@ fn void_and_batches_need_no_passphrase() {
 }
 
 #[test]
-#[ignore = "BUG: one contact is written as plural: \"saved batch 1: 1 contacts\", \"its 1 contacts no longer count\""]
+
 fn one_contact_is_one_contact() {
     let kit = Kitlog::initialised();
     kit.import(
