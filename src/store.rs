@@ -20,6 +20,12 @@ use crate::fiscal::FiscalCalendar;
 use crate::keys::KeySlot;
 use crate::report::{Participant, ReportContact};
 
+mod health;
+mod key_slots;
+
+pub use health::{CheckSummary, SchemaTable, describe_schema};
+pub use key_slots::{LabelledSlot, SlotChange};
+
 /// The current schema, applied whole to a new program.
 const SCHEMA: &str = include_str!("../schema.sql");
 
@@ -678,7 +684,7 @@ mod tests {
         }
     }
 
-    fn new_store(dir: &tempfile::TempDir) -> Store {
+    pub(super) fn new_store(dir: &tempfile::TempDir) -> Store {
         let settings = settings();
         let slot = slot();
         Store::create(
