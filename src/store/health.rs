@@ -51,7 +51,7 @@ const RULES: &[(&str, &str)] = &[
                     AND fiscal_year_start BETWEEN 1 AND 12 AND min_cell >= 1) != 1",
     ),
     (
-        "the program has at least one passphrase (key slot)",
+        "the program has at least one key slot",
         "SELECT count(*) = 0 FROM key_slot",
     ),
     (
