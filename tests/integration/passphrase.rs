@@ -111,10 +111,17 @@ fn codes_stay_the_same_across_a_passphrase_change() {
         .code(1)
         .stderr("error: the passphrase does not open this program; nothing was saved\n");
     assert_eq!(kit.stored_bytes(), before);
+    let stored = kit.stored_bytes();
     assert!(
-        !contains(&kit.stored_bytes(), &old_sealed),
+        !contains(&stored, &old_sealed),
         "the old sealed key lingers"
     );
+    for phrase in [PASSPHRASE, NEW] {
+        assert!(
+            !contains(&stored, phrase.as_bytes()),
+            "a passphrase is stored"
+        );
+    }
     drop(second);
 }
 
