@@ -29,6 +29,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             terminal: false,
             file: None,
             value: Some("demo passphrase, never use it for real".to_owned().into()),
+            new_value: None,
         },
         color: false,
     };

@@ -56,6 +56,15 @@ pub enum Command {
     Report(ReportArgs),
     /// This period against the previous one, per category, as text bars; small cells hidden.
     Summary(SummaryArgs),
+    /// Manage passphrases: several open one program, with the same codes.
+    #[command(subcommand)]
+    Passphrase(PassphraseCommand),
+    /// Copy the program to a new file, consistently, even while others save.
+    Backup(BackupArgs),
+    /// Check the file and the program's own rules; say what to do if it is damaged.
+    Check,
+    /// Show every field kitlog stores and every column a report exports.
+    Privacy,
 }
 
 /// `kitlog init`
@@ -200,6 +209,38 @@ pub struct SummaryArgs {
     /// The period containing today is compared with the one before it
     #[arg(long, value_enum, default_value = "month")]
     pub period: PeriodArg,
+}
+
+/// `kitlog passphrase …`
+#[derive(Debug, Subcommand)]
+pub enum PassphraseCommand {
+    /// List passphrases by label, with the day each was set; needs no passphrase.
+    List,
+    /// Add a passphrase (asks for one that opens the program, then the new one).
+    Add {
+        /// Whose passphrase: a short slug such as worker-jd.
+        #[arg(long, value_name = "LABEL")]
+        label: String,
+    },
+    /// Replace a passphrase with a new one; codes stay the same.
+    Change {
+        /// The passphrase to replace [default: the one typed first]
+        #[arg(long, value_name = "LABEL")]
+        label: Option<String>,
+    },
+    /// Revoke a passphrase; the last one cannot be removed.
+    Remove {
+        /// The passphrase to remove.
+        #[arg(long, value_name = "LABEL")]
+        label: String,
+    },
+}
+
+/// `kitlog backup`
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The new file; never overwritten.
+    pub file: PathBuf,
 }
 
 /// `--period` values.

@@ -198,6 +198,51 @@ pub enum Error {
     /// Voiding twice would hide the first reason from the audit trail.
     #[error("{0} was already voided")]
     AlreadyVoided(String),
+
+    /// `passphrase add|change` off a terminal, without the new passphrase's variable.
+    #[error(
+        "a new passphrase is needed: run kitlog at a terminal, or set KITLOG_NEW_PASSPHRASE; nothing was saved"
+    )]
+    NoNewPassphrase,
+
+    /// Two slots with one passphrase would make revoking one of them revoke nothing.
+    #[error("the new passphrase already opens this program; choose another; nothing was saved")]
+    PassphraseInUse,
+
+    /// A key-slot label breaks the naming rule; a label names a slot, never a person.
+    #[error(
+        "a passphrase label is 1 to 24 lowercase letters, digits and dashes, starting with a letter (e.g. worker-jd)"
+    )]
+    InvalidSlotLabel,
+
+    /// `passphrase add` with a label another slot has.
+    #[error("there is already a passphrase labelled {0}; choose another label")]
+    SlotLabelTaken(String),
+
+    /// `passphrase change|remove` named a slot that does not exist.
+    #[error("there is no passphrase labelled {0}; see kitlog passphrase list")]
+    NoSuchSlot(String),
+
+    /// Without a slot the program key, and with it every code, would be lost for good.
+    #[error(
+        "{0} is the only passphrase of this program; add another (kitlog passphrase add) before removing it"
+    )]
+    LastKeySlot(String),
+
+    /// `backup` never overwrites: the file there may be the only good copy.
+    #[error(
+        "a file already exists at {}; kitlog backup never overwrites, so choose another name",
+        .0.display()
+    )]
+    BackupExists(PathBuf),
+
+    /// `check` found the file intact as SQLite sees it, but breaking kitlog's own rules:
+    /// it was changed by something other than kitlog. Names the rules, never a value.
+    #[error(
+        "the program database breaks kitlog's rules ({}); it was changed outside kitlog: stop using it and restore the last backup (kitlog backup)",
+        .0.join("; ")
+    )]
+    RulesBroken(Vec<&'static str>),
 }
 
 /// "a site", "an item".

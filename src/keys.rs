@@ -149,10 +149,20 @@ impl ProgramKey {
     ///
     /// Fails with the same vague error whatever went wrong, before anything is written.
     pub fn unlock(passphrase: &Passphrase, slots: &[KeySlot], check: &[u8]) -> Result<Self> {
-        for slot in slots {
+        Self::unlock_slot(passphrase, slots, check).map(|(_, key)| key)
+    }
+
+    /// As [`ProgramKey::unlock`], also saying which slot opened (its index in `slots`):
+    /// `kitlog passphrase change` replaces that one.
+    pub fn unlock_slot(
+        passphrase: &Passphrase,
+        slots: &[KeySlot],
+        check: &[u8],
+    ) -> Result<(usize, Self)> {
+        for (index, slot) in slots.iter().enumerate() {
             if let Some(key) = open_slot(passphrase, slot) {
                 if key.passes_check(check) {
-                    return Ok(key);
+                    return Ok((index, key));
                 }
             }
         }

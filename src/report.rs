@@ -183,6 +183,9 @@ pub struct ReportRow {
     pub hidden: Hidden,
 }
 
+/// The label columns that start every report row, in order.
+pub const LABEL_COLUMNS: [&str; 5] = ["period", "period_start", "period_end", "site", "item"];
+
 /// Every measure column after the labels, in order.
 pub const MEASURE_COLUMNS: [&str; 16] = [
     "contacts",
@@ -533,7 +536,7 @@ pub fn write_csv(rows: &[ReportRow], out: impl std::io::Write) -> csv::Result<()
     let mut writer = csv::WriterBuilder::new()
         .has_headers(false)
         .from_writer(out);
-    let mut header = vec!["period", "period_start", "period_end", "site", "item"];
+    let mut header = LABEL_COLUMNS.to_vec();
     header.extend(MEASURE_COLUMNS);
     writer.write_record(&header)?;
     for row in rows {

@@ -22,6 +22,12 @@ use crate::fiscal::FiscalCalendar;
 use crate::keys::KeySlot;
 use crate::report::{Participant, ReportContact};
 
+mod health;
+mod key_slots;
+
+pub use health::{CheckSummary, SchemaTable, describe_schema};
+pub use key_slots::{LabelledSlot, SlotChange};
+
 /// The current schema, applied whole to a new program.
 const SCHEMA: &str = include_str!("../schema.sql");
 
@@ -900,10 +906,17 @@ fn journal_path(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// A file SQLite cannot read as a database is not a program, rather than "damaged".
+/// A file SQLite cannot read is "not a program" when it does not even start like a
+/// SQLite database (someone pointed --db at a spreadsheet), and "damaged" when it
+/// does: then restoring the last backup is the right advice.
 fn not_a_program(error: Error, path: &Path) -> Error {
+    const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+    let mut head = [0u8; 16];
+    let looks_like_sqlite = std::fs::File::open(path)
+        .and_then(|mut file| std::io::Read::read_exact(&mut file, &mut head))
+        .is_ok_and(|()| &head == SQLITE_MAGIC);
     match error {
-        Error::Damaged => Error::NotAProgram(path.to_owned()),
+        Error::Damaged if !looks_like_sqlite => Error::NotAProgram(path.to_owned()),
         other => other,
     }
 }
@@ -930,7 +943,7 @@ mod tests {
         }
     }
 
-    fn new_store(dir: &tempfile::TempDir) -> Store {
+    pub(super) fn new_store(dir: &tempfile::TempDir) -> Store {
         let settings = settings();
         let slot = slot();
         Store::create(

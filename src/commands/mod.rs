@@ -13,10 +13,13 @@ use crate::cli::Command;
 use crate::error::{Error, Result};
 use crate::passphrase::PassphraseSource;
 
+mod backup;
 mod batches;
 mod catalogue;
 mod import;
 mod init;
+mod passphrase;
+mod privacy;
 mod report;
 mod shift;
 mod summary;
@@ -48,6 +51,10 @@ impl Command {
             Command::Report(args) => report::run(&args, context, out),
             Command::Summary(args) => summary::run(&args, context, out),
             Command::Shift(args) => shift::run(&args, context, out),
+            Command::Passphrase(command) => passphrase::run(command, context, out),
+            Command::Backup(args) => backup::run_backup(&args, context, out),
+            Command::Check => backup::run_check(context, out),
+            Command::Privacy => privacy::run(context, out),
         }
     }
 }
