@@ -3,7 +3,8 @@
 //! Messages are designed, not assembled: no variant carries a participant's code
 //! input, and foreign errors (SQLite, I/O) are reduced to a plain description of
 //! what went wrong so that no library jargon or stored value reaches the screen.
-//! The privacy tests build every variant and check none can echo an identifier.
+//! `tests/integration/privacy.rs` drives every failing path with sentinel codes and
+//! checks that no message repeats one.
 
 use std::fmt::{self, Write as _};
 use std::path::PathBuf;
