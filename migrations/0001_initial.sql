@@ -125,4 +125,42 @@ CREATE TABLE shift_draft_item (
     FOREIGN KEY (draft_id, position) REFERENCES shift_draft_contact (draft_id, position)
 ) STRICT, WITHOUT ROWID;
 
+-- Fiscal years closed with `kitlog close-year`: their participant codes are erased,
+-- and their reports come from closed_cell from then on.
+CREATE TABLE closed_year (
+    fiscal_year INTEGER PRIMARY KEY,
+    closed_on   TEXT NOT NULL
+) STRICT;
+
+-- The report cells of a closed year, unsuppressed, as computed just before its codes
+-- were erased: one row per period kind, breakdown, period, site and item. Only
+-- aggregates; suppression is applied when a report is printed, as for live data.
+CREATE TABLE closed_cell (
+    fiscal_year          INTEGER NOT NULL REFERENCES closed_year (fiscal_year),
+    period_kind          TEXT NOT NULL CHECK (period_kind IN ('week', 'month', 'quarter', 'fiscal-year')),
+    breakdown            TEXT NOT NULL,
+    period_label         TEXT NOT NULL,
+    period_start         TEXT NOT NULL,
+    period_end           TEXT NOT NULL,
+    site                 TEXT NOT NULL,
+    item                 TEXT NOT NULL,
+    contacts             INTEGER NOT NULL,
+    participants         INTEGER NOT NULL,
+    new_participants     INTEGER NOT NULL,
+    anonymous_contacts   INTEGER NOT NULL,
+    quantity             INTEGER NOT NULL,
+    reversals            INTEGER NOT NULL,
+    returned             INTEGER NOT NULL,
+    for_others           INTEGER NOT NULL,
+    naloxone_first       INTEGER NOT NULL,
+    naloxone_used        INTEGER NOT NULL,
+    naloxone_lost        INTEGER NOT NULL,
+    naloxone_stolen      INTEGER NOT NULL,
+    naloxone_confiscated INTEGER NOT NULL,
+    naloxone_expired     INTEGER NOT NULL,
+    naloxone_other       INTEGER NOT NULL,
+    naloxone_unrecorded  INTEGER NOT NULL,
+    PRIMARY KEY (fiscal_year, period_kind, breakdown, period_start, site, item)
+) STRICT;
+
 PRAGMA user_version = 1;

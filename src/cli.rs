@@ -56,6 +56,8 @@ pub enum Command {
     Report(ReportArgs),
     /// This period against the previous one, per category, as text bars; small cells hidden.
     Summary(SummaryArgs),
+    /// After a year's reports are done: keep its reports, erase its participant codes for good.
+    CloseYear(CloseYearArgs),
     /// Manage passphrases: several open one program, with the same codes.
     #[command(subcommand)]
     Passphrase(PassphraseCommand),
@@ -201,6 +203,16 @@ pub struct ReportArgs {
     /// Start the file with a UTF-8 byte-order mark, for older Excel
     #[arg(long)]
     pub bom: bool,
+}
+
+/// `kitlog close-year`
+#[derive(Debug, Args)]
+pub struct CloseYearArgs {
+    /// The fiscal year, as reports name it (FY2025-26) or by its start year (2025)
+    pub year: String,
+    /// Confirm without a prompt (needed when not at a terminal)
+    #[arg(long)]
+    pub yes: bool,
 }
 
 /// `kitlog summary`

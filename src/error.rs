@@ -9,6 +9,8 @@
 use std::fmt::{self, Write as _};
 use std::path::PathBuf;
 
+use chrono::NaiveDate;
+
 use crate::import::Problem;
 
 /// Result with kitlog's [`Error`].
@@ -180,6 +182,29 @@ pub enum Error {
     /// A shift answer that cannot be used when nobody can be asked again.
     #[error("{0}")]
     ShiftAnswer(String),
+
+    /// A write into a fiscal year that `close-year` closed.
+    #[error(
+        "{0} is closed (kitlog close-year): its codes are erased and its reports frozen, so nothing can be added to it or voided; nothing was saved"
+    )]
+    YearClosed(String),
+
+    /// `close-year` before the year is over.
+    #[error(
+        "{year} runs until {last_day}; close a year only after it has ended and its reports are done"
+    )]
+    YearNotOver {
+        /// The fiscal year's label.
+        year: String,
+        /// Its last day.
+        last_day: NaiveDate,
+    },
+
+    /// `close-year` without a person to confirm it.
+    #[error(
+        "closing a year erases its codes for good; add --yes to confirm, or run it at a terminal"
+    )]
+    CloseNotConfirmed,
 
     /// `void` named a batch that does not exist.
     #[error("there is no batch {0}; see kitlog batches")]

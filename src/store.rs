@@ -24,9 +24,11 @@ use crate::report::{Participant, ReportContact};
 
 mod health;
 mod key_slots;
+mod retention;
 
 pub use health::{CheckSummary, SchemaTable, describe_schema};
 pub use key_slots::{LabelledSlot, SlotChange};
+pub use retention::FrozenRow;
 
 /// The current schema, applied whole to a new program.
 const SCHEMA: &str = include_str!("../schema.sql");
@@ -465,6 +467,7 @@ impl Store {
         if voided {
             return Err(Error::AlreadyVoided(format!("batch {batch}")));
         }
+        retention::refuse_closed(&tx, batch_years(&tx, batch)?)?;
         tx.execute(
             "UPDATE batch SET voided_reason = ?1, voided_on = ?2 WHERE id = ?3",
             params![reason.as_str(), today.to_string(), batch],
@@ -488,6 +491,7 @@ impl Store {
         if voided {
             return Err(Error::AlreadyVoided(format!("batch {batch}")));
         }
+        retention::refuse_closed(&tx, batch_years(&tx, batch)?)?;
         if !(1..=count).contains(&position) {
             return Err(Error::NoSuchContact {
                 batch,
@@ -525,6 +529,7 @@ impl Store {
                LEFT JOIN contact_item ci ON ci.contact_id = c.id
               WHERE c.voided_reason IS NULL AND b.voided_reason IS NULL
                 AND c.day BETWEEN ?1 AND ?2
+                AND c.fiscal_year NOT IN (SELECT fiscal_year FROM closed_year)
               ORDER BY c.id",
         )?;
         let mut rows = statement.query(params![from.to_string(), to.to_string()])?;
@@ -808,6 +813,10 @@ fn delete_draft(tx: &Connection, draft: i64) -> Result<()> {
 
 /// Inserts a batch and its contacts; the caller owns the transaction.
 fn insert_batch(tx: &Connection, batch: &NewBatch) -> Result<i64> {
+    retention::refuse_closed(
+        tx,
+        batch.contacts.iter().map(|c| c.fiscal_year.start_year()),
+    )?;
     tx.execute(
         "INSERT INTO batch (saved_on, source, worker, sheet_digest) VALUES (?1, ?2, ?3, ?4)",
         params![
@@ -891,6 +900,16 @@ fn batch_state(conn: &Connection, batch: i64) -> Result<(i64, bool)> {
     )
     .optional()?
     .ok_or(Error::NoSuchBatch(batch))
+}
+
+/// The fiscal years a batch's contacts fall in.
+fn batch_years(conn: &Connection, batch: i64) -> Result<Vec<i32>> {
+    let mut statement =
+        conn.prepare("SELECT DISTINCT fiscal_year FROM contact WHERE batch_id = ?1")?;
+    let years = statement
+        .query_map([batch], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(years)
 }
 
 /// A stored code blob back as a code; a blob of the wrong length (impossible under the

@@ -16,6 +16,7 @@ use crate::passphrase::PassphraseSource;
 mod backup;
 mod batches;
 mod catalogue;
+mod close_year;
 mod import;
 mod init;
 mod passphrase;
@@ -51,6 +52,7 @@ impl Command {
             Command::Report(args) => report::run(&args, context, out),
             Command::Summary(args) => summary::run(&args, context, out),
             Command::Shift(args) => shift::run(&args, context, out),
+            Command::CloseYear(args) => close_year::run(&args, context, out),
             Command::Passphrase(command) => passphrase::run(command, context, out),
             Command::Backup(args) => backup::run_backup(&args, context, out),
             Command::Check => backup::run_check(context, out),

@@ -25,6 +25,8 @@ mod privacy;
 mod privacy_listing;
 /// `kitlog report`: periods, breakdowns, totals, suppression, files.
 mod report;
+/// `kitlog close-year`: frozen reports, erased codes.
+mod retention;
 /// `kitlog shift`, piped and in a pseudo-terminal.
 mod shift;
 /// `kitlog batches` and `kitlog void`.

@@ -20,12 +20,12 @@ fn privacy_lists_every_table_without_a_program_or_passphrase() {
     assert!(text.starts_with(
         "kitlog stores these fields in a program, and nothing else (schema 1):\n\n\
          program: the program's settings; one row\n\
-         \x20 id                 INTEGER  always 1\n"
+         \x20 id                    INTEGER  always 1\n"
     ));
     for line in [
         "\ncontact: one interaction\n",
-        "\n  code               BLOB     salted participant code (16 bytes of an HMAC), or empty for anonymous\n",
-        "\n  sealed_key         BLOB     the program key encrypted under the stretched passphrase\n",
+        "\n  code                  BLOB     salted participant code (16 bytes of an HMAC), or empty for anonymous\n",
+        "\n  sealed_key            BLOB     the program key encrypted under the stretched passphrase\n",
         "\n  naloxone_confiscated  naloxone kits replacing one confiscated (by police, say)\n",
     ] {
         assert!(text.contains(line), "missing: {line}");
