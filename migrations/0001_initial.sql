@@ -132,13 +132,14 @@ CREATE TABLE closed_year (
     closed_on   TEXT NOT NULL
 ) STRICT;
 
--- The report cells of a closed year, unsuppressed, as computed just before its codes
--- were erased: one row per period kind, breakdown, period, site and item. Only
--- aggregates; suppression is applied when a report is printed, as for live data.
+-- The report cube of a closed year, unsuppressed, as computed just before its codes
+-- were erased: one row per period kind, period, site (or ALL) and item, category or
+-- ALL. Only aggregates; suppression is applied when a report is printed, together
+-- with the live data, exactly as before the year was closed.
 CREATE TABLE closed_cell (
     fiscal_year          INTEGER NOT NULL REFERENCES closed_year (fiscal_year),
     period_kind          TEXT NOT NULL CHECK (period_kind IN ('week', 'month', 'quarter', 'fiscal-year')),
-    breakdown            TEXT NOT NULL,
+    item_level           TEXT NOT NULL CHECK (item_level IN ('item', 'category', 'all')),
     period_label         TEXT NOT NULL,
     period_start         TEXT NOT NULL,
     period_end           TEXT NOT NULL,
@@ -160,7 +161,7 @@ CREATE TABLE closed_cell (
     naloxone_expired     INTEGER NOT NULL,
     naloxone_other       INTEGER NOT NULL,
     naloxone_unrecorded  INTEGER NOT NULL,
-    PRIMARY KEY (fiscal_year, period_kind, breakdown, period_start, site, item)
+    PRIMARY KEY (fiscal_year, period_kind, period_start, site, item_level, item)
 ) STRICT;
 
 PRAGMA user_version = 1;

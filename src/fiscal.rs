@@ -144,7 +144,7 @@ impl fmt::Display for FiscalYear {
 }
 
 /// The kinds of reporting period a funder asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PeriodKind {
     /// ISO week, Monday to Sunday.
     Week,

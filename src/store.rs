@@ -28,7 +28,6 @@ mod retention;
 
 pub use health::{CheckSummary, SchemaTable, describe_schema};
 pub use key_slots::{LabelledSlot, SlotChange};
-pub use retention::FrozenRow;
 
 /// The current schema, applied whole to a new program.
 const SCHEMA: &str = include_str!("../schema.sql");

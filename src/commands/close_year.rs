@@ -4,13 +4,13 @@ use std::io::{BufRead, Write};
 
 use chrono::NaiveDate;
 
-use super::report::{Years, build_rows};
+use super::report::cube_cells;
 use super::{Context, output};
 use crate::cli::CloseYearArgs;
 use crate::error::{Error, Result};
 use crate::fiscal::{FiscalCalendar, FiscalYear, PeriodKind};
-use crate::report::{Dimensions, ReportQuery, ReportRow};
-use crate::store::{FrozenRow, Store};
+use crate::report::{Dimensions, ReportQuery};
+use crate::store::Store;
 
 /// Freezes every table a report or summary can ask for, unsuppressed, then erases.
 pub(super) fn run(args: &CloseYearArgs, context: &Context, out: &mut impl Write) -> Result<()> {
@@ -46,43 +46,30 @@ pub(super) fn run(args: &CloseYearArgs, context: &Context, out: &mut impl Write)
         }
     }
 
-    // Every period kind and breakdown, with nothing hidden: suppression is applied
-    // when a report is printed, with whatever threshold it is printed with.
-    let mut tables: Vec<(PeriodKind, Dimensions, Vec<ReportRow>)> = Vec::new();
-    for kind in PeriodKind::ALL {
-        for dimensions in Dimensions::ALL {
+    // The whole cube a report can be cut from, for every period kind, with nothing
+    // hidden: suppression is applied when a report is printed.
+    let (erased, kept) = store.close_year(year.start_year(), context.today, |store| {
+        let mut cells = Vec::new();
+        for kind in PeriodKind::ALL {
             let query = ReportQuery {
                 kind,
-                dimensions,
+                dimensions: Dimensions::ALL[0],
                 min_cell: 1,
                 calendar,
             };
-            let rows = build_rows(
-                &store,
+            cells.extend(cube_cells(
+                store,
                 &query,
                 year.first_day(),
                 year.last_day(),
-                Years::OpenOnly,
-            )?;
-            tables.push((kind, dimensions, rows));
+            )?);
         }
-    }
-    let frozen: Vec<FrozenRow<'_>> = tables
-        .iter()
-        .flat_map(|(kind, dimensions, rows)| {
-            rows.iter().map(|row| FrozenRow {
-                kind: *kind,
-                dimensions: *dimensions,
-                row,
-            })
-        })
-        .collect();
-    let erased = store.close_year(year.start_year(), &frozen, context.today)?;
+        Ok(cells)
+    })?;
     output(writeln!(
         out,
-        "closed {year}: erased {erased} participant codes and kept {} report cells; its reports read exactly as before\n\
-         note: backups made before now still hold its codes; destroy them once they are no longer needed",
-        frozen.len()
+        "closed {year}: erased {erased} participant codes and kept {kept} report cells; its reports read exactly as before\n\
+         note: backups made before now still hold its codes; destroy them once they are no longer needed"
     ))
 }
 

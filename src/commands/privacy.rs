@@ -181,8 +181,8 @@ const STORED: &[(&str, &str)] = &[
         "week, month, quarter or fiscal-year",
     ),
     (
-        "closed_cell.breakdown",
-        "the --by of the table (site, item, ...)",
+        "closed_cell.item_level",
+        "whether item names an item, a category or ALL",
     ),
     ("closed_cell.period_label", "the period as reports name it"),
     ("closed_cell.period_start", "first day of the period"),

@@ -7,7 +7,7 @@ use crate::cli::ReportArgs;
 use crate::error::{Error, Result};
 use chrono::NaiveDate;
 
-use crate::report::{Dimensions, ReportBuilder, ReportQuery, ReportRow, write_csv};
+use crate::report::{ClosedCell, Dimensions, ReportBuilder, ReportQuery, ReportRow, write_csv};
 use crate::store::Store;
 
 /// What spreadsheets look for to read a CSV file as UTF-8.
@@ -51,7 +51,7 @@ pub(super) fn run(args: &ReportArgs, context: &Context, out: &mut impl Write) ->
     }
 
     let rows = match (from, to) {
-        (Some(from), Some(to)) => build_rows(&store, &query, from, to, Years::OpenAndClosed)?,
+        (Some(from), Some(to)) => build_rows(&store, &query, from, to)?,
         _ => Vec::new(),
     };
 
@@ -86,34 +86,39 @@ pub(super) fn run(args: &ReportArgs, context: &Context, out: &mut impl Write) ->
     }
 }
 
-/// Which data a report is built from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Years {
-    /// Live contacts of open years plus the frozen cells of closed years: every report.
-    OpenAndClosed,
-    /// Live contacts only: what `close-year` freezes.
-    OpenOnly,
-}
-
-/// The report rows of `query` for the periods from `from` to `to`: the one place that
-/// feeds the report builder, for `report`, `summary` and `close-year` alike.
+/// The report rows of `query` for the periods from the one containing `from` to the
+/// one containing `to`: the one place that feeds the report builder, for `report` and
+/// `summary` alike. Each period is suppressed on its own cube, so a narrower range
+/// shows the same hidden cells as a wider one.
 pub(super) fn build_rows(
     store: &Store,
     query: &ReportQuery,
     from: NaiveDate,
     to: NaiveDate,
-    years: Years,
 ) -> Result<Vec<ReportRow>> {
+    let calendar = query.calendar;
+    let first = calendar.period_of(query.kind, from).start;
+    let last = calendar.period_of(query.kind, to).end;
+    let catalogue = store.catalogue()?;
+    let first_days = store.first_days()?;
+    let mut builder = ReportBuilder::new(query, &catalogue, &first_days);
+    store.for_each_live_contact(first, last, |contact| builder.add(&contact))?;
+    store.for_each_closed_cell(first, last, |cell| builder.add_closed(&cell))?;
+    Ok(builder.finish())
+}
+
+/// The unsuppressed cube of live contacts between two days, for `close-year`.
+pub(super) fn cube_cells(
+    store: &Store,
+    query: &ReportQuery,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<ClosedCell>> {
     let catalogue = store.catalogue()?;
     let first_days = store.first_days()?;
     let mut builder = ReportBuilder::new(query, &catalogue, &first_days);
     store.for_each_live_contact(from, to, |contact| builder.add(&contact))?;
-    if years == Years::OpenAndClosed {
-        store.for_each_closed_cell(query.kind, query.dimensions, from, to, |cell| {
-            builder.add_closed(&cell);
-        })?;
-    }
-    Ok(builder.finish())
+    Ok(builder.into_cells())
 }
 
 /// Temp file in the same folder, synced, then renamed over `path`: a reader never

@@ -6,7 +6,7 @@ use std::io::Write;
 
 use chrono::Days;
 
-use super::report::{Years, build_rows};
+use super::report::build_rows;
 use super::{Context, output};
 use crate::cli::SummaryArgs;
 use crate::error::Result;
@@ -34,13 +34,7 @@ pub(super) fn run(args: &SummaryArgs, context: &Context, out: &mut impl Write) -
         min_cell: settings.min_cell,
         calendar,
     };
-    let rows = build_rows(
-        &store,
-        &query,
-        previous.start,
-        current.end,
-        Years::OpenAndClosed,
-    )?;
+    let rows = build_rows(&store, &query, previous.start, current.end)?;
     output(render(&rows, &previous, &current, settings.min_cell, out))
 }
 

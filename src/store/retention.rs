@@ -4,23 +4,12 @@
 //! participant counts add up exactly because codes of different years never match.
 
 use chrono::NaiveDate;
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, params};
 
 use super::Store;
 use crate::error::{Error, Result};
 use crate::fiscal::{FiscalCalendar, Period, PeriodKind};
-use crate::report::{ClosedCell, Dimensions, MEASURE_COLUMNS, Measures, ReportRow};
-
-/// One frozen row: which table it belongs to, and the row.
-#[derive(Debug)]
-pub struct FrozenRow<'a> {
-    /// Period kind of the table.
-    pub kind: PeriodKind,
-    /// Breakdown of the table.
-    pub dimensions: Dimensions,
-    /// The unsuppressed row.
-    pub row: &'a ReportRow,
-}
+use crate::report::{ClosedCell, ItemKey, MEASURE_COLUMNS, Measures};
 
 impl Store {
     /// Start years of the closed fiscal years, oldest first.
@@ -28,22 +17,46 @@ impl Store {
         closed_years(&self.conn)
     }
 
-    /// Freezes `rows` for `year`, erases the year's codes and marks it closed, in one
-    /// transaction; then vacuums, so no erased code survives in a free page or in the
-    /// file's slack. Returns how many codes were erased.
+    /// Closes `year`: under one write lock, so no import or void can slip in between,
+    /// `freeze` computes the year's cube from this store, the cube is kept, the year's
+    /// codes are erased and the year marked closed; then the file is vacuumed, so no
+    /// erased code survives in a free page. Returns (codes erased, cells kept).
     pub fn close_year(
         &mut self,
         year: i32,
-        rows: &[FrozenRow<'_>],
         today: NaiveDate,
-    ) -> Result<usize> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if closed_years(&tx)?.contains(&year) {
-            return Err(Error::YearClosed(year_label(&tx, year)?));
+        freeze: impl FnOnce(&Store) -> Result<Vec<ClosedCell>>,
+    ) -> Result<(usize, usize)> {
+        // BEGIN IMMEDIATE by hand: the freeze reads through the store's own methods,
+        // which a rusqlite Transaction borrowing the connection would not allow.
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let result = self.close_locked(year, today, freeze);
+        match result {
+            Ok(done) => {
+                self.conn.execute_batch("COMMIT")?;
+                // VACUUM rebuilds the file from live rows only; it cannot run in a
+                // transaction. The year is closed by now whatever happens here, and
+                // secure_delete already zeroed the erased codes.
+                let _ = self.conn.execute_batch("VACUUM");
+                Ok(done)
+            }
+            Err(error) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(error)
+            }
         }
-        let open_drafts: i64 = tx.query_row(
+    }
+
+    fn close_locked(
+        &mut self,
+        year: i32,
+        today: NaiveDate,
+        freeze: impl FnOnce(&Store) -> Result<Vec<ClosedCell>>,
+    ) -> Result<(usize, usize)> {
+        if closed_years(&self.conn)?.contains(&year) {
+            return Err(Error::YearClosed(year_label(&self.conn, year)?));
+        }
+        let open_drafts: i64 = self.conn.query_row(
             "SELECT count(*) FROM shift_draft_contact WHERE fiscal_year = ?1",
             [year],
             |row| row.get(0),
@@ -51,89 +64,85 @@ impl Store {
         if open_drafts > 0 {
             return Err(Error::DraftOpen);
         }
-        tx.execute(
+        let cells = freeze(self)?;
+        self.conn.execute(
             "INSERT INTO closed_year (fiscal_year, closed_on) VALUES (?1, ?2)",
             params![year, today.to_string()],
         )?;
-        {
-            let columns = MEASURE_COLUMNS.join(", ");
-            let marks = vec!["?"; MEASURE_COLUMNS.len()].join(", ");
-            let mut insert = tx.prepare(&format!(
-                "INSERT INTO closed_cell (fiscal_year, period_kind, breakdown, period_label,
-                                          period_start, period_end, site, item, {columns})
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, {marks})"
-            ))?;
-            for frozen in rows {
-                let row = frozen.row;
-                let measures = row.measures.as_ref().ok_or(Error::Damaged)?;
-                let mut values: Vec<Box<dyn rusqlite::ToSql>> = vec![
-                    Box::new(year),
-                    Box::new(frozen.kind.as_str()),
-                    Box::new(frozen.dimensions.key()),
-                    Box::new(row.period.label.clone()),
-                    Box::new(row.period.start.to_string()),
-                    Box::new(row.period.end.to_string()),
-                    Box::new(row.site.clone()),
-                    Box::new(row.item.clone()),
-                ];
-                values.extend(
-                    measures
-                        .values()
-                        .into_iter()
-                        .map(|v| Box::new(v as i64) as Box<dyn rusqlite::ToSql>),
-                );
-                insert.execute(rusqlite::params_from_iter(values.iter()))?;
-            }
+        let columns = MEASURE_COLUMNS.join(", ");
+        let marks = vec!["?"; MEASURE_COLUMNS.len()].join(", ");
+        let mut insert = self.conn.prepare(&format!(
+            "INSERT INTO closed_cell (fiscal_year, period_kind, period_label, period_start,
+                                      period_end, site, item_level, item, {columns})
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, {marks})"
+        ))?;
+        for cell in &cells {
+            let mut values: Vec<Box<dyn rusqlite::ToSql>> = vec![
+                Box::new(year),
+                Box::new(cell.kind.as_str()),
+                Box::new(cell.period.label.clone()),
+                Box::new(cell.period.start.to_string()),
+                Box::new(cell.period.end.to_string()),
+                Box::new(cell.site.clone()),
+                Box::new(cell.item.level()),
+                Box::new(cell.item.label().to_owned()),
+            ];
+            values.extend(
+                cell.measures
+                    .values()
+                    .into_iter()
+                    .map(|v| Box::new(v as i64) as Box<dyn rusqlite::ToSql>),
+            );
+            insert.execute(rusqlite::params_from_iter(values.iter()))?;
         }
-        let erased = tx.execute(
+        drop(insert);
+        let erased = self.conn.execute(
             "UPDATE contact SET code = NULL WHERE fiscal_year = ?1 AND code IS NOT NULL",
             [year],
         )?;
-        tx.commit()?;
-        // VACUUM rebuilds the file from live rows only; it cannot run in a transaction.
-        // The year is closed by now whatever happens here, and secure_delete already
-        // zeroed the erased codes, so a busy file is not a failure of the command.
-        let _ = self.conn.execute_batch("VACUUM");
-        Ok(erased)
+        Ok((erased, cells.len()))
     }
 
-    /// Calls `each` with the frozen cells of closed years for this table and range.
+    /// Calls `each` with the frozen cells of closed years whose periods overlap
+    /// `from..=to`, every kind.
     pub fn for_each_closed_cell(
         &self,
-        kind: PeriodKind,
-        dimensions: Dimensions,
         from: NaiveDate,
         to: NaiveDate,
         mut each: impl FnMut(ClosedCell),
     ) -> Result<()> {
         let columns = MEASURE_COLUMNS.join(", ");
         let mut statement = self.conn.prepare(&format!(
-            "SELECT period_label, period_start, period_end, site, item, {columns}
+            "SELECT period_kind, period_label, period_start, period_end, site, item_level, item,
+                    {columns}
                FROM closed_cell
-              WHERE period_kind = ?1 AND breakdown = ?2
-                AND period_end >= ?3 AND period_start <= ?4"
+              WHERE period_end >= ?1 AND period_start <= ?2"
         ))?;
-        let mut rows = statement.query(params![
-            kind.as_str(),
-            dimensions.key(),
-            from.to_string(),
-            to.to_string()
-        ])?;
+        let mut rows = statement.query(params![from.to_string(), to.to_string()])?;
         while let Some(row) = rows.next()? {
+            let kind: String = row.get(0)?;
+            let kind = PeriodKind::ALL
+                .into_iter()
+                .find(|k| k.as_str() == kind)
+                .ok_or(Error::Damaged)?;
+            let level: String = row.get(5)?;
+            let label: String = row.get(6)?;
+            let item = ItemKey::from_stored(&level, &label).ok_or(Error::Damaged)?;
             let mut values = [0u64; 16];
             for (i, value) in values.iter_mut().enumerate() {
-                *value = row.get::<_, i64>(5 + i)? as u64;
+                *value = row.get::<_, i64>(7 + i)? as u64;
             }
             let mut naloxone = [0; 8];
             naloxone.copy_from_slice(&values[8..]);
             each(ClosedCell {
+                kind,
                 period: Period {
-                    label: row.get(0)?,
-                    start: row.get(1)?,
-                    end: row.get(2)?,
+                    label: row.get(1)?,
+                    start: row.get(2)?,
+                    end: row.get(3)?,
                 },
-                site: row.get(3)?,
-                item: row.get(4)?,
+                site: row.get(4)?,
+                item,
                 measures: Measures {
                     contacts: values[0],
                     participants: values[1],

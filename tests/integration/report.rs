@@ -206,7 +206,7 @@ fn out_writes_the_file_whole_and_bom_is_optional() {
         "report", "--period", "quarter", "--by", "site", "--out", "q.csv",
     ])
     .success()
-    .stdout("wrote 4 rows to q.csv (2 hidden as x)\n");
+    .stdout("wrote 4 rows to q.csv (3 hidden as x)\n");
     assert_eq!(std::fs::read_to_string(&out).unwrap(), stdout);
     kit.run(&[
         "report", "--period", "quarter", "--by", "site", "--out", "q.csv", "--bom",
