@@ -11,6 +11,8 @@ mod harness;
 mod backup;
 /// `kitlog site …` and `kitlog item …`.
 mod catalogue;
+/// SIGKILL at any moment of `kitlog import` and `kitlog shift`: before or after, never between.
+mod crash;
 /// `kitlog import` on good sheets: output, defaults, spreadsheet quirks, duplicates.
 mod import;
 /// `kitlog import` on bad sheets and arguments: exact problems, nothing written.
