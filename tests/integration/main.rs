@@ -11,6 +11,8 @@ mod harness;
 mod backup;
 /// `kitlog site …` and `kitlog item …`.
 mod catalogue;
+/// Imports, reports and backups at the same moment: all land, every reader sees one moment.
+mod concurrent;
 /// SIGKILL at any moment of `kitlog import` and `kitlog shift`: before or after, never between.
 mod crash;
 /// `kitlog import` on good sheets: output, defaults, spreadsheet quirks, duplicates.
