@@ -29,6 +29,8 @@ mod privacy;
 mod privacy_listing;
 /// `kitlog report`: periods, breakdowns, totals, suppression, files.
 mod report;
+/// Random and malformed sheets to `read_sheet` (proptest) and through `kitlog import`.
+mod robustness;
 /// `kitlog shift`, piped and in a pseudo-terminal.
 mod shift;
 /// `kitlog batches` and `kitlog void`.
