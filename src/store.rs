@@ -84,6 +84,13 @@ pub struct Draft {
     pub contacts: i64,
 }
 
+/// A read transaction on a [`Store`]; see [`Store::snapshot`]. Dropping it ends the
+/// transaction (a rollback, which for reads only releases the lock).
+#[derive(Debug)]
+pub struct Snapshot<'a>(
+    #[expect(dead_code, reason = "held for its lock, ended on drop")] rusqlite::Transaction<'a>,
+);
+
 /// An open program database.
 #[derive(Debug)]
 pub struct Store {
@@ -147,6 +154,15 @@ impl Store {
         }
         store.migrate(version)?;
         Ok(store)
+    }
+
+    /// Starts a read transaction that lasts until the returned guard is dropped: every
+    /// query on this store until then sees one moment, even while another kitlog saves.
+    /// A report reads its days, first days and contacts in several queries; without this
+    /// a batch landing between them is half counted (contacts without their new
+    /// participants, or contacts cut off by a range of days read before).
+    pub fn snapshot(&self) -> Result<Snapshot<'_>> {
+        Ok(Snapshot(self.conn.unchecked_transaction()?))
     }
 
     #[expect(

@@ -17,6 +17,8 @@ const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 pub(super) fn run(args: &ReportArgs, context: &Context, out: &mut impl Write) -> Result<()> {
     let dimensions = Dimensions::parse(&args.by).map_err(Error::InvalidSetting)?;
     let store = Store::open(&context.db)?;
+    // One moment for every read below, even while another kitlog saves.
+    let _snapshot = store.snapshot()?;
     let settings = store.settings()?;
     let min_cell = args.min_cell.unwrap_or(settings.min_cell);
     if min_cell == 0 {

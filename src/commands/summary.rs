@@ -20,6 +20,8 @@ const BAR_WIDTH: u64 = 40;
 /// Builds the two periods' table by category and draws it.
 pub(super) fn run(args: &SummaryArgs, context: &Context, out: &mut impl Write) -> Result<()> {
     let store = Store::open(&context.db)?;
+    // One moment for every read below, even while another kitlog saves.
+    let _snapshot = store.snapshot()?;
     let settings = store.settings()?;
     let kind = args.period.into();
     let calendar = settings.calendar;

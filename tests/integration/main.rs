@@ -11,6 +11,10 @@ mod harness;
 mod backup;
 /// `kitlog site …` and `kitlog item …`.
 mod catalogue;
+/// Imports, reports and backups at the same moment: all land, every reader sees one moment.
+mod concurrent;
+/// SIGKILL at any moment of `kitlog import` and `kitlog shift`: before or after, never between.
+mod crash;
 /// `kitlog import` on good sheets: output, defaults, spreadsheet quirks, duplicates.
 mod import;
 /// `kitlog import` on bad sheets and arguments: exact problems, nothing written.
@@ -27,6 +31,8 @@ mod privacy_listing;
 mod report;
 /// `kitlog close-year`: frozen reports, erased codes.
 mod retention;
+/// Random and malformed sheets to `read_sheet` (proptest) and through `kitlog import`.
+mod robustness;
 /// `kitlog shift`, piped and in a pseudo-terminal.
 mod shift;
 /// `kitlog batches` and `kitlog void`.
