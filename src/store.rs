@@ -6,15 +6,18 @@
 //! so a failure or a crash leaves the file as it was before the command.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::catalogue::{Catalogue, Category, Item, Site};
 use crate::code::{CODE_BYTES, CodeFormat, ParticipantCode};
-use crate::contact::{BatchSummary, NaloxoneReason, NewBatch, VoidReason};
+use crate::contact::{
+    BatchHeader, BatchSummary, ContactDraft, NaloxoneReason, NewBatch, VoidReason,
+};
 use crate::error::{Error, Result};
 use crate::fiscal::FiscalCalendar;
 use crate::keys::KeySlot;
@@ -339,16 +342,41 @@ impl Store {
     /// The duplicate check runs inside the same IMMEDIATE transaction, so two workers
     /// importing the same sheet at the same moment cannot both succeed.
     pub fn save_batch(&mut self, batch: &NewBatch) -> Result<i64> {
+        let header = BatchHeader {
+            source: batch.source,
+            worker: batch.worker.clone(),
+            saved_on: batch.saved_on,
+        };
+        let (id, ()) = self.save_batch_with(&header, |writer| {
+            for contact in &batch.contacts {
+                writer.add(contact)?;
+            }
+            if let Some(digest) = batch.sheet_digest {
+                writer.set_sheet_digest(digest);
+            }
+            Ok(())
+        })?;
+        Ok(id)
+    }
+
+    /// Saves a batch whose contacts `fill` hands to the writer as it makes them, so a
+    /// sheet of any size is saved without being held in memory. Returns the batch id and
+    /// what `fill` returned.
+    ///
+    /// All of it is one IMMEDIATE transaction: unless `fill` returns `Ok`, nothing is
+    /// kept. The duplicate check runs at the end, against the digest `fill` set, inside
+    /// the same transaction, so two workers importing the same sheet at the same moment
+    /// cannot both succeed.
+    pub fn save_batch_with<T>(
+        &mut self,
+        batch: &BatchHeader,
+        fill: impl FnOnce(&mut ContactWriter<'_>) -> Result<T>,
+    ) -> Result<(i64, T)> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if let Some(digest) = &batch.sheet_digest {
-            if let Some(existing) = find_import(&tx, digest)? {
-                return Err(Error::AlreadyImported(existing));
-            }
-        }
         tx.execute(
-            "INSERT INTO batch (saved_on, source, worker, sheet_digest) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO batch (saved_on, source, worker) VALUES (?1, ?2, ?3)",
             params![
                 batch.saved_on.to_string(),
                 batch.source.as_str(),
@@ -356,42 +384,38 @@ impl Store {
                     .worker
                     .as_ref()
                     .map(crate::contact::WorkerLabel::as_str),
-                batch.sheet_digest.as_ref().map(<[u8; 32]>::as_slice),
             ],
         )?;
         let batch_id = tx.last_insert_rowid();
-        {
-            let mut contact = tx.prepare_cached(
-                "INSERT INTO contact (batch_id, position, day, fiscal_year, site_id, code,
-                                      reversals, for_others, returned, naloxone_reason)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?;
-            let mut line = tx.prepare_cached(
-                "INSERT INTO contact_item (contact_id, item_id, quantity) VALUES (?1, ?2, ?3)",
-            )?;
-            for (index, draft) in batch.contacts.iter().enumerate() {
-                contact.execute(params![
-                    batch_id,
-                    index as i64 + 1,
-                    draft.day.to_string(),
-                    draft.fiscal_year.start_year(),
-                    draft.site_id,
-                    draft.code.as_ref().map(|c| c.as_bytes().as_slice()),
-                    draft.reversals,
-                    draft.for_others,
-                    draft.returned,
-                    draft
-                        .naloxone_reason
-                        .map(crate::contact::NaloxoneReason::as_str),
-                ])?;
-                let contact_id = tx.last_insert_rowid();
-                for (item, quantity) in &draft.items {
-                    line.execute(params![contact_id, item, quantity])?;
-                }
+        let (value, digest) = {
+            let mut writer = ContactWriter {
+                conn: &tx,
+                contact: tx.prepare_cached(
+                    "INSERT INTO contact (batch_id, position, day, fiscal_year, site_id, code,
+                                          reversals, for_others, returned, naloxone_reason)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )?,
+                line: tx.prepare_cached(
+                    "INSERT INTO contact_item (contact_id, item_id, quantity) VALUES (?1, ?2, ?3)",
+                )?,
+                batch_id,
+                position: 0,
+                sheet_digest: None,
+            };
+            let value = fill(&mut writer)?;
+            (value, writer.sheet_digest)
+        };
+        if let Some(digest) = digest {
+            if let Some(existing) = find_import(&tx, &digest)? {
+                return Err(Error::AlreadyImported(existing));
             }
+            tx.execute(
+                "UPDATE batch SET sheet_digest = ?1 WHERE id = ?2",
+                params![digest.as_slice(), batch_id],
+            )?;
         }
         tx.commit()?;
-        Ok(batch_id)
+        Ok((batch_id, value))
     }
 
     /// The live (not voided) batch a sheet with this digest was saved as, if any.
@@ -576,6 +600,82 @@ impl Store {
     pub(crate) fn connection(&self) -> &Connection {
         &self.conn
     }
+}
+
+/// Writes the contacts of one batch, in order, inside `Store::save_batch_with`'s
+/// transaction, with its statements prepared once.
+pub struct ContactWriter<'t> {
+    conn: &'t Connection,
+    contact: rusqlite::CachedStatement<'t>,
+    line: rusqlite::CachedStatement<'t>,
+    batch_id: i64,
+    position: i64,
+    sheet_digest: Option<[u8; 32]>,
+}
+
+impl ContactWriter<'_> {
+    /// Writes the next contact (position 1 is the first).
+    pub fn add(&mut self, draft: &ContactDraft) -> Result<()> {
+        self.position += 1;
+        let mut day = [0; 10];
+        self.contact.execute(params![
+            self.batch_id,
+            self.position,
+            day_text(draft.day, &mut day),
+            draft.fiscal_year.start_year(),
+            draft.site_id,
+            draft.code.as_ref().map(|c| c.as_bytes().as_slice()),
+            draft.reversals,
+            draft.for_others,
+            draft.returned,
+            draft
+                .naloxone_reason
+                .map(crate::contact::NaloxoneReason::as_str),
+        ])?;
+        let contact_id = self.conn.last_insert_rowid();
+        for (item, quantity) in &draft.items {
+            self.line.execute(params![contact_id, item, quantity])?;
+        }
+        Ok(())
+    }
+
+    /// The keyed digest of an imported sheet's content, checked for duplicates and
+    /// stored when the batch is committed.
+    pub fn set_sheet_digest(&mut self, digest: [u8; 32]) {
+        self.sheet_digest = Some(digest);
+    }
+}
+
+impl fmt::Debug for ContactWriter<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ContactWriter")
+            .field("batch_id", &self.batch_id)
+            .field("position", &self.position)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A day as stored, `YYYY-MM-DD`, written into `buffer` without allocating: a big import
+/// writes one per contact.
+fn day_text(day: NaiveDate, buffer: &mut [u8; 10]) -> std::borrow::Cow<'_, str> {
+    let Ok(year) = u32::try_from(day.year()) else {
+        return day.to_string().into();
+    };
+    if year > 9999 {
+        return day.to_string().into();
+    }
+    let mut put = |at: usize, digits: usize, mut value: u32| {
+        for slot in buffer[at..at + digits].iter_mut().rev() {
+            *slot = b'0' + u8::try_from(value % 10).expect("a digit");
+            value /= 10;
+        }
+    };
+    put(0, 4, year);
+    put(5, 2, day.month());
+    put(8, 2, day.day());
+    buffer[4] = b'-';
+    buffer[7] = b'-';
+    std::str::from_utf8(buffer).expect("ASCII digits").into()
 }
 
 /// One place for every connection setting, each with its reason.
@@ -793,6 +893,94 @@ mod tests {
             let lingers = bytes.windows(marker.len()).any(|w| w == marker);
             assert_eq!(lingers, !secure, "secure_delete = {secure}");
         }
+    }
+
+    fn draft(day: &str) -> ContactDraft {
+        ContactDraft {
+            day: day.parse().unwrap(),
+            fiscal_year: crate::fiscal::FiscalYear::starting_in(2026),
+            site_id: 1,
+            code: Some(ParticipantCode::from_bytes([9; CODE_BYTES])),
+            items: vec![(1, 2), (3, 1)],
+            reversals: 1,
+            for_others: 0,
+            returned: 5,
+            naloxone_reason: None,
+        }
+    }
+
+    fn header() -> BatchHeader {
+        BatchHeader {
+            source: crate::contact::BatchSource::Import,
+            worker: None,
+            saved_on: "2026-11-22".parse().unwrap(),
+        }
+    }
+
+    fn count(store: &Store, table: &str) -> i64 {
+        store
+            .connection()
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
+                row.get(0)
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn a_streamed_batch_is_kept_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = new_store(&dir);
+        store.add_site("van").unwrap();
+        let failed = store.save_batch_with(&header(), |writer| {
+            writer.add(&draft("2026-11-20"))?;
+            writer.add(&draft("2026-11-21"))?;
+            Err::<(), _>(Error::Damaged)
+        });
+        assert!(matches!(failed, Err(Error::Damaged)));
+        for table in ["batch", "contact", "contact_item"] {
+            assert_eq!(count(&store, table), 0, "{table}");
+        }
+
+        let (id, ()) = store
+            .save_batch_with(&header(), |writer| {
+                writer.add(&draft("2026-11-20"))?;
+                writer.add(&draft("2026-11-21"))?;
+                writer.set_sheet_digest([4; 32]);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(count(&store, "contact"), 2);
+        assert_eq!(count(&store, "contact_item"), 4);
+        assert_eq!(store.find_import(&[4; 32]).unwrap(), Some(id));
+        let days: Vec<String> = store
+            .connection()
+            .prepare("SELECT day FROM contact ORDER BY position")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(days, ["2026-11-20", "2026-11-21"]);
+
+        // The same digest again is refused at the end, and its contacts rolled back.
+        let again = store.save_batch_with(&header(), |writer| {
+            writer.add(&draft("2026-11-20"))?;
+            writer.set_sheet_digest([4; 32]);
+            Ok(())
+        });
+        assert!(matches!(again, Err(Error::AlreadyImported(existing)) if existing == id));
+        assert_eq!(count(&store, "contact"), 2);
+        assert_eq!(count(&store, "batch"), 1);
+    }
+
+    #[test]
+    fn days_are_written_as_chrono_writes_them() {
+        for text in ["2026-11-20", "0001-01-01", "9999-12-31", "2024-02-29"] {
+            let day: NaiveDate = text.parse().unwrap();
+            assert_eq!(day_text(day, &mut [0; 10]), day.to_string());
+        }
+        let far = NaiveDate::from_ymd_opt(12_345, 1, 2).unwrap();
+        assert_eq!(day_text(far, &mut [0; 10]), far.to_string());
     }
 
     /// The structure of a database, compared column by column, index by index,
