@@ -387,22 +387,27 @@ impl Store {
             ],
         )?;
         let batch_id = tx.last_insert_rowid();
+        // Contact ids are given here rather than by SQLite, so that item lines can be
+        // written many to a statement without asking for each contact's id. Inside the
+        // IMMEDIATE transaction nobody else writes, and max + 1 is what SQLite would pick.
+        let last_id: i64 = tx.query_row("SELECT coalesce(max(id), 0) FROM contact", [], |row| {
+            row.get(0)
+        })?;
         let (value, digest) = {
             let mut writer = ContactWriter {
                 conn: &tx,
-                contact: tx.prepare_cached(
-                    "INSERT INTO contact (batch_id, position, day, fiscal_year, site_id, code,
-                                          reversals, for_others, returned, naloxone_reason)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                )?,
-                line: tx.prepare_cached(
-                    "INSERT INTO contact_item (contact_id, item_id, quantity) VALUES (?1, ?2, ?3)",
-                )?,
+                contact_chunk: tx.prepare(&insert_sql(CONTACT_COLUMNS, CONTACT_VALUES, CHUNK))?,
+                line_chunk: tx.prepare(&insert_sql(LINE_COLUMNS, LINE_VALUES, CHUNK))?,
                 batch_id,
+                last_id,
                 position: 0,
+                contacts: Vec::with_capacity(CHUNK),
+                lines: Vec::with_capacity(CHUNK),
                 sheet_digest: None,
             };
             let value = fill(&mut writer)?;
+            writer.flush_contacts()?;
+            writer.flush_lines(true)?;
             (value, writer.sheet_digest)
         };
         if let Some(digest) = digest {
@@ -602,39 +607,79 @@ impl Store {
     }
 }
 
+/// Rows written per INSERT statement by a [`ContactWriter`]. One statement per row
+/// spends most of a big import on statement overhead (opening cursors on the table and
+/// each index, foreign-key lookups); 64 rows amortise it and stay far below SQLite's
+/// limit of bound values per statement.
+const CHUNK: usize = 64;
+
+const CONTACT_COLUMNS: &str = "INSERT INTO contact (id, batch_id, position, day, fiscal_year, \
+     site_id, code, reversals, for_others, returned, naloxone_reason) VALUES ";
+const CONTACT_VALUES: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+const LINE_COLUMNS: &str = "INSERT INTO contact_item (contact_id, item_id, quantity) VALUES ";
+const LINE_VALUES: &str = "(?, ?, ?)";
+
+/// A contact waiting in a [`ContactWriter`]'s buffer, held by value: buffering allocates
+/// nothing per contact.
+#[derive(Debug, Clone, Copy)]
+struct PendingContact {
+    id: i64,
+    position: i64,
+    day: NaiveDate,
+    fiscal_year: i32,
+    site_id: i64,
+    code: Option<[u8; CODE_BYTES]>,
+    reversals: u32,
+    for_others: u32,
+    returned: u32,
+    naloxone_reason: Option<&'static str>,
+}
+
 /// Writes the contacts of one batch, in order, inside `Store::save_batch_with`'s
-/// transaction, with its statements prepared once.
+/// transaction, [`CHUNK`] rows to a prepared statement.
 pub struct ContactWriter<'t> {
     conn: &'t Connection,
-    contact: rusqlite::CachedStatement<'t>,
-    line: rusqlite::CachedStatement<'t>,
+    /// `INSERT`s of exactly [`CHUNK`] rows; a batch's last rows use a statement sized
+    /// to fit.
+    contact_chunk: rusqlite::Statement<'t>,
+    line_chunk: rusqlite::Statement<'t>,
     batch_id: i64,
+    /// Id of the last contact added.
+    last_id: i64,
     position: i64,
+    contacts: Vec<PendingContact>,
+    /// `(contact id, item id, quantity)`.
+    lines: Vec<(i64, i64, u32)>,
     sheet_digest: Option<[u8; 32]>,
 }
 
 impl ContactWriter<'_> {
-    /// Writes the next contact (position 1 is the first).
+    /// Adds the next contact (position 1 is the first). It may stay buffered until the
+    /// batch is committed.
     pub fn add(&mut self, draft: &ContactDraft) -> Result<()> {
         self.position += 1;
-        let mut day = [0; 10];
-        self.contact.execute(params![
-            self.batch_id,
-            self.position,
-            day_text(draft.day, &mut day),
-            draft.fiscal_year.start_year(),
-            draft.site_id,
-            draft.code.as_ref().map(|c| c.as_bytes().as_slice()),
-            draft.reversals,
-            draft.for_others,
-            draft.returned,
-            draft
+        self.last_id += 1;
+        self.contacts.push(PendingContact {
+            id: self.last_id,
+            position: self.position,
+            day: draft.day,
+            fiscal_year: draft.fiscal_year.start_year(),
+            site_id: draft.site_id,
+            code: draft.code.map(|c| *c.as_bytes()),
+            reversals: draft.reversals,
+            for_others: draft.for_others,
+            returned: draft.returned,
+            naloxone_reason: draft
                 .naloxone_reason
                 .map(crate::contact::NaloxoneReason::as_str),
-        ])?;
-        let contact_id = self.conn.last_insert_rowid();
+        });
         for (item, quantity) in &draft.items {
-            self.line.execute(params![contact_id, item, quantity])?;
+            self.lines.push((self.last_id, *item, *quantity));
+        }
+        if self.contacts.len() == CHUNK {
+            self.flush_contacts()?;
+            // Lines only ever follow their contacts into the file.
+            self.flush_lines(false)?;
         }
         Ok(())
     }
@@ -644,6 +689,91 @@ impl ContactWriter<'_> {
     pub fn set_sheet_digest(&mut self, digest: [u8; 32]) {
         self.sheet_digest = Some(digest);
     }
+
+    /// Writes the buffered contacts (all of them: call only when the buffer is full or
+    /// the batch ends).
+    fn flush_contacts(&mut self) -> Result<()> {
+        if self.contacts.is_empty() {
+            return Ok(());
+        }
+        let mut fitted;
+        let statement = if self.contacts.len() == CHUNK {
+            &mut self.contact_chunk
+        } else {
+            fitted = self.conn.prepare(&insert_sql(
+                CONTACT_COLUMNS,
+                CONTACT_VALUES,
+                self.contacts.len(),
+            ))?;
+            &mut fitted
+        };
+        let mut index = 0;
+        let mut day = [0; 10];
+        for contact in &self.contacts {
+            let mut bind = |value: &dyn rusqlite::ToSql| {
+                index += 1;
+                statement.raw_bind_parameter(index, value)
+            };
+            bind(&contact.id)?;
+            bind(&self.batch_id)?;
+            bind(&contact.position)?;
+            bind(&day_text(contact.day, &mut day))?;
+            bind(&contact.fiscal_year)?;
+            bind(&contact.site_id)?;
+            bind(&contact.code.as_ref().map(<[u8; CODE_BYTES]>::as_slice))?;
+            bind(&contact.reversals)?;
+            bind(&contact.for_others)?;
+            bind(&contact.returned)?;
+            bind(&contact.naloxone_reason)?;
+        }
+        statement.raw_execute()?;
+        self.contacts.clear();
+        Ok(())
+    }
+
+    /// Writes the buffered item lines whose contacts are written: whole chunks, and
+    /// with `all` the remainder too.
+    fn flush_lines(&mut self, all: bool) -> Result<()> {
+        let whole = self.lines.len() / CHUNK * CHUNK;
+        for chunk in self.lines[..whole].chunks(CHUNK) {
+            bind_lines(&mut self.line_chunk, chunk)?;
+            self.line_chunk.raw_execute()?;
+        }
+        self.lines.drain(..whole);
+        if all && !self.lines.is_empty() {
+            let mut statement =
+                self.conn
+                    .prepare(&insert_sql(LINE_COLUMNS, LINE_VALUES, self.lines.len()))?;
+            bind_lines(&mut statement, &self.lines)?;
+            statement.raw_execute()?;
+            self.lines.clear();
+        }
+        Ok(())
+    }
+}
+
+fn bind_lines(statement: &mut rusqlite::Statement<'_>, lines: &[(i64, i64, u32)]) -> Result<()> {
+    let mut index = 0;
+    for (contact, item, quantity) in lines {
+        for value in [*contact, *item, i64::from(*quantity)] {
+            index += 1;
+            statement.raw_bind_parameter(index, value)?;
+        }
+    }
+    Ok(())
+}
+
+/// `columns` followed by `rows` copies of `values`, comma-separated.
+fn insert_sql(columns: &str, values: &str, rows: usize) -> String {
+    let mut sql = String::with_capacity(columns.len() + rows * (values.len() + 2));
+    sql.push_str(columns);
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(values);
+    }
+    sql
 }
 
 impl fmt::Debug for ContactWriter<'_> {
@@ -689,6 +819,10 @@ fn configure(conn: &Connection) -> Result<()> {
     conn.pragma_update_and_check(None, "journal_mode", "DELETE", |row| {
         row.get::<_, String>(0)
     })?;
+    // A 64 MB page cache (SQLite's default is 2 MB): the indexes of a large program,
+    // codes above all, are written in random order, and a cache that holds them turns
+    // a big import from disk-bound into CPU-bound. It is a ceiling, not an allocation.
+    conn.pragma_update(None, "cache_size", -65_536)?;
     // Sorting and temporary tables stay in memory: no temp file ever holds a code.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     // Two workers saving at once: the second waits for the first instead of failing.

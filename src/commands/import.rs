@@ -1,11 +1,11 @@
 //! `kitlog import`: a shift sheet in, one batch saved, or nothing at all.
 
-use std::io::{BufReader, Write};
+use std::io::{BufReader, Read, Write};
 
 use zeroize::Zeroizing;
 
 use super::{Context, output};
-use crate::catalogue::normalise_name;
+use crate::catalogue::{Catalogue, normalise_name};
 use crate::cli::ImportArgs;
 use crate::code::CodeMaker;
 use crate::contact::{
@@ -86,12 +86,13 @@ pub(super) fn run(args: &ImportArgs, context: &Context, out: &mut impl Write) ->
         saved_on: context.today,
     };
     let (batch, totals) = store.save_batch_with(&header, |writer| {
-        read_sheet(input, &catalogue, defaults, &mut codes, |contact| {
-            tally.add(contact);
-            writer.add(contact)
-        })
-        .map_err(rejected)?;
-        let (totals, digest) = tally.finish();
+        let sheet = Sheet {
+            input,
+            catalogue: &catalogue,
+            defaults,
+            codes: &mut codes,
+        };
+        let (totals, digest) = sheet.read_beside(tally, |contact| writer.add(contact))?;
         writer.set_sheet_digest(digest);
         Ok(totals)
     })?;
@@ -123,6 +124,84 @@ impl Tally<'_> {
 
     fn finish(self) -> (BatchTotals, [u8; 32]) {
         (self.totals.finish(), self.digest.finish())
+    }
+}
+
+/// Contacts per message from the reading thread to the writing one.
+const CHUNK: usize = 512;
+
+/// The writing thread stopped taking contacts (it failed, and says why itself).
+#[derive(Debug)]
+struct WriterStopped;
+
+/// What `read_sheet` needs, gathered to hand to another thread.
+struct Sheet<'a, 'k, R> {
+    input: R,
+    catalogue: &'a Catalogue,
+    defaults: SheetDefaults<'a>,
+    codes: &'a mut CodeMaker<'k>,
+}
+
+impl<R: Read + Send> Sheet<'_, '_, R> {
+    /// Reads, checks and hashes the sheet on a second thread while this one hands its
+    /// contacts to `write`: parsing and hashing cost about as much as SQLite's writing,
+    /// so on two cores a big import takes the time of the slower, not of both. Returns
+    /// the totals and the keyed digest, or the first failure: every problem of the
+    /// sheet, or the writer's error.
+    fn read_beside(
+        self,
+        mut tally: Tally<'_>,
+        mut write: impl FnMut(&ContactDraft) -> Result<()>,
+    ) -> Result<(BatchTotals, [u8; 32])> {
+        let Sheet {
+            input,
+            catalogue,
+            defaults,
+            codes,
+        } = self;
+        std::thread::scope(|scope| {
+            // A few chunks in flight at most: memory stays flat whichever side is slower.
+            let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<ContactDraft>>(4);
+            let reader = scope.spawn(move || {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                let read = read_sheet(input, catalogue, defaults, codes, |contact| {
+                    tally.add(contact);
+                    chunk.push(contact.clone());
+                    if chunk.len() == CHUNK {
+                        let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                        sender.send(full).map_err(|_| WriterStopped)?;
+                    }
+                    Ok(())
+                });
+                if read.is_ok() && !chunk.is_empty() {
+                    // A failed send means the writer failed; its error is the one reported.
+                    let _ = sender.send(chunk);
+                }
+                read.map(|_| tally.finish())
+            });
+            let mut written = Ok(());
+            'chunks: for chunk in &receiver {
+                for contact in &chunk {
+                    written = write(contact);
+                    if written.is_err() {
+                        break 'chunks;
+                    }
+                }
+            }
+            // Hang up, so a reader blocked on a full channel stops at its next send.
+            drop(receiver);
+            let read = match reader.join() {
+                Ok(read) => read,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            written?;
+            read.map_err(|error| match error {
+                SheetError::Problems(problems) => Error::ImportRejected(problems),
+                SheetError::Sink(WriterStopped) => {
+                    unreachable!("the writer only stops on an error, returned above")
+                }
+            })
+        })
     }
 }
 
