@@ -42,8 +42,12 @@ CREATE TABLE item (
     name       TEXT NOT NULL UNIQUE,
     category   TEXT NOT NULL CHECK (category IN ('injection', 'smoking', 'naloxone', 'testing', 'other')),
     unit       TEXT NOT NULL,
-    retired_on TEXT
+    retired_on TEXT,
+    -- Short name for `kitlog shift` lines (`ik2` = two injection kits): 1 to 4 letters.
+    alias      TEXT CHECK (alias IS NULL OR length(alias) BETWEEN 1 AND 4)
 ) STRICT;
+
+CREATE UNIQUE INDEX item_alias ON item (alias) WHERE alias IS NOT NULL;
 
 -- Everything saved in one go: one import or one shift.
 CREATE TABLE batch (
@@ -88,5 +92,75 @@ CREATE TABLE contact_item (
     quantity   INTEGER NOT NULL CHECK (quantity > 0),
     PRIMARY KEY (contact_id, item_id)
 ) STRICT, WITHOUT ROWID;
+
+-- A shift being typed at `kitlog shift`, kept line by line so a crash or a dead
+-- battery loses nothing. Codes are already salted. Never read by reports; moved
+-- into batch/contact when the worker confirms, and erased when discarded.
+CREATE TABLE shift_draft (
+    id         INTEGER PRIMARY KEY,
+    day        TEXT NOT NULL,
+    site_id    INTEGER NOT NULL REFERENCES site (id),
+    worker     TEXT CHECK (worker IS NULL OR length(worker) BETWEEN 1 AND 8),
+    started_on TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE shift_draft_contact (
+    draft_id        INTEGER NOT NULL REFERENCES shift_draft (id),
+    position        INTEGER NOT NULL CHECK (position >= 1),
+    fiscal_year     INTEGER NOT NULL,
+    code            BLOB CHECK (code IS NULL OR length(code) = 16),
+    reversals       INTEGER NOT NULL DEFAULT 0 CHECK (reversals >= 0),
+    for_others      INTEGER NOT NULL DEFAULT 0 CHECK (for_others >= 0),
+    returned        INTEGER NOT NULL DEFAULT 0 CHECK (returned >= 0),
+    naloxone_reason TEXT CHECK (naloxone_reason IN ('first', 'used', 'lost', 'stolen', 'confiscated', 'expired', 'other')),
+    PRIMARY KEY (draft_id, position)
+) STRICT;
+
+CREATE TABLE shift_draft_item (
+    draft_id INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    item_id  INTEGER NOT NULL REFERENCES item (id),
+    quantity INTEGER NOT NULL CHECK (quantity > 0),
+    PRIMARY KEY (draft_id, position, item_id),
+    FOREIGN KEY (draft_id, position) REFERENCES shift_draft_contact (draft_id, position)
+) STRICT, WITHOUT ROWID;
+
+-- Fiscal years closed with `kitlog close-year`: their participant codes are erased,
+-- and their reports come from closed_cell from then on.
+CREATE TABLE closed_year (
+    fiscal_year INTEGER PRIMARY KEY,
+    closed_on   TEXT NOT NULL
+) STRICT;
+
+-- The report cells of a closed year, unsuppressed, as computed just before its codes
+-- were erased: one row per period kind, breakdown, period, site and item. Only
+-- aggregates; suppression is applied when a report is printed, as for live data.
+CREATE TABLE closed_cell (
+    fiscal_year          INTEGER NOT NULL REFERENCES closed_year (fiscal_year),
+    period_kind          TEXT NOT NULL CHECK (period_kind IN ('week', 'month', 'quarter', 'fiscal-year')),
+    breakdown            TEXT NOT NULL,
+    period_label         TEXT NOT NULL,
+    period_start         TEXT NOT NULL,
+    period_end           TEXT NOT NULL,
+    site                 TEXT NOT NULL,
+    item                 TEXT NOT NULL,
+    contacts             INTEGER NOT NULL,
+    participants         INTEGER NOT NULL,
+    new_participants     INTEGER NOT NULL,
+    anonymous_contacts   INTEGER NOT NULL,
+    quantity             INTEGER NOT NULL,
+    reversals            INTEGER NOT NULL,
+    returned             INTEGER NOT NULL,
+    for_others           INTEGER NOT NULL,
+    naloxone_first       INTEGER NOT NULL,
+    naloxone_used        INTEGER NOT NULL,
+    naloxone_lost        INTEGER NOT NULL,
+    naloxone_stolen      INTEGER NOT NULL,
+    naloxone_confiscated INTEGER NOT NULL,
+    naloxone_expired     INTEGER NOT NULL,
+    naloxone_other       INTEGER NOT NULL,
+    naloxone_unrecorded  INTEGER NOT NULL,
+    PRIMARY KEY (fiscal_year, period_kind, breakdown, period_start, site, item)
+) STRICT;
 
 PRAGMA user_version = 1;

@@ -29,7 +29,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             terminal: false,
             file: None,
             value: Some("demo passphrase, never use it for real".to_owned().into()),
+            new_value: None,
         },
+        color: false,
     };
     let mut steps: Vec<Vec<String>> = vec![
         vec!["init".into()],

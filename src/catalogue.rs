@@ -20,16 +20,22 @@ pub const RESERVED_COLUMNS: [&str; 7] = [
     "naloxone_reason",
 ];
 
-/// What `init` puts in a new program's catalogue: `(name, category, unit)`.
-pub const DEFAULT_ITEMS: [(&str, Category, &str); 8] = [
-    ("injection-kit", Category::Injection, "kit"),
-    ("syringe", Category::Injection, "syringe"),
-    ("stem-pipe", Category::Smoking, "pipe"),
-    ("bubble-pipe", Category::Smoking, "pipe"),
-    ("naloxone-nasal", Category::Naloxone, "kit"),
-    ("naloxone-injectable", Category::Naloxone, "kit"),
-    ("fentanyl-test-strip", Category::Testing, "strip"),
-    ("sharps-container", Category::Other, "container"),
+/// What `init` puts in a new program's catalogue: `(name, category, unit, shift alias)`.
+pub const DEFAULT_ITEMS: [(&str, Category, &str, &str); 8] = [
+    ("injection-kit", Category::Injection, "kit", "ik"),
+    ("syringe", Category::Injection, "syringe", "sy"),
+    ("stem-pipe", Category::Smoking, "pipe", "sp"),
+    ("bubble-pipe", Category::Smoking, "pipe", "bp"),
+    ("naloxone-nasal", Category::Naloxone, "kit", "nn"),
+    ("naloxone-injectable", Category::Naloxone, "kit", "ni"),
+    ("fentanyl-test-strip", Category::Testing, "strip", "ft"),
+    ("sharps-container", Category::Other, "container", "sc"),
+];
+
+/// Words a `kitlog shift` line already uses, so no alias may take them.
+pub const RESERVED_SHORTCUTS: [&str; 18] = [
+    "r", "fo", "ret", "first", "used", "lost", "stolen", "conf", "expired", "other", "undo",
+    "list", "total", "help", "done", "quit", "yes", "no",
 ];
 
 /// The funder-facing grouping of items.
@@ -99,6 +105,8 @@ pub struct Item {
     pub unit: String,
     /// The first day it may no longer be used.
     pub retired_on: Option<NaiveDate>,
+    /// Short name on `kitlog shift` lines, e.g. `ik`.
+    pub alias: Option<String>,
 }
 
 /// Whether something retired on `retired_on` may still be recorded for `day`:
@@ -131,22 +139,49 @@ impl Catalogue {
     }
 }
 
-/// Checks a site or item name: 1 to 40 of `a-z`, `0-9`, `-`, `_`, starting with a letter.
-/// Input is lower-cased first, so `Downtown-Van` is accepted as `downtown-van`.
+/// Checks a site or item name: 1 to 40 of `a-z`, `0-9` and `-`, starting with a letter.
+/// Input is lower-cased first, so `Downtown-Van` is accepted as `downtown-van`. No
+/// `_`: sheet headers treat `_`, `-` and spaces alike, so `stem_pipe` would be a
+/// second name for the `stem-pipe` column.
 pub fn normalise_name(kind: &'static str, name: &str) -> Result<String> {
     let name = name.trim().to_ascii_lowercase();
+    // Headers match loosely (`For Others` is `for_others`), so names do too.
+    let key = |text: &str| text.replace(['_', ' '], "-");
+    if kind == "item"
+        && RESERVED_COLUMNS
+            .iter()
+            .any(|column| key(column) == key(&name))
+    {
+        return Err(Error::ReservedName(name.replace(' ', "-")));
+    }
     let valid = (1..=40).contains(&name.len())
         && name.starts_with(|c: char| c.is_ascii_lowercase())
         && name
             .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if !valid {
         return Err(Error::InvalidName { kind });
     }
-    if kind == "item" && RESERVED_COLUMNS.contains(&name.as_str()) {
-        return Err(Error::ReservedName(name));
-    }
     Ok(name)
+}
+
+/// Checks a shift alias: 1 to 4 lowercase letters (the count follows as digits, so
+/// `ik2` reads unambiguously), and none of the words a shift line already uses.
+pub fn normalise_alias(alias: &str) -> Result<String> {
+    let alias = alias.trim().to_ascii_lowercase();
+    let valid = (1..=4).contains(&alias.len()) && alias.chars().all(|c| c.is_ascii_lowercase());
+    if !valid {
+        return Err(Error::InvalidSetting(
+            "an alias is 1 to 4 lowercase letters, e.g. ik; the count follows it on a shift line (ik2)"
+                .to_owned(),
+        ));
+    }
+    if RESERVED_SHORTCUTS.contains(&alias.as_str()) {
+        return Err(Error::InvalidSetting(format!(
+            "\"{alias}\" already means something on a shift line; choose another alias"
+        )));
+    }
+    Ok(alias)
 }
 
 /// Checks a unit: the same shape as a name, so it cannot hold a sentence either.
@@ -182,10 +217,14 @@ mod tests {
 
     #[test]
     fn default_items_are_valid_names() {
-        for (name, _, unit) in DEFAULT_ITEMS {
+        for (name, _, unit, alias) in DEFAULT_ITEMS {
             assert_eq!(normalise_name("item", name).unwrap(), name);
             assert_eq!(normalise_unit(unit).unwrap(), unit);
+            assert_eq!(normalise_alias(alias).unwrap(), alias);
         }
+        assert!(normalise_alias("r").is_err());
+        assert!(normalise_alias("ik2").is_err());
+        assert!(normalise_alias("pipes").is_err());
     }
 
     #[test]

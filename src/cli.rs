@@ -6,7 +6,7 @@
 //! later, an interactive prompt.
 
 use std::ffi::OsString;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -44,6 +44,8 @@ pub enum Command {
     /// Manage items: the supplies handed out.
     #[command(subcommand)]
     Item(ItemCommand),
+    /// Type a shift's contacts at the keyboard, one a line; saved as one batch.
+    Shift(ShiftArgs),
     /// Import a shift sheet (CSV); all of it or nothing.
     Import(ImportArgs),
     /// List what was saved: one batch a line.
@@ -54,6 +56,17 @@ pub enum Command {
     Report(ReportArgs),
     /// This period against the previous one, per category, as text bars; small cells hidden.
     Summary(SummaryArgs),
+    /// After a year's reports are done: keep its reports, erase its participant codes for good.
+    CloseYear(CloseYearArgs),
+    /// Manage passphrases: several open one program, with the same codes.
+    #[command(subcommand)]
+    Passphrase(PassphraseCommand),
+    /// Copy the program to a new file, consistently, even while others save.
+    Backup(BackupArgs),
+    /// Check the file and the program's own rules; say what to do if it is damaged.
+    Check,
+    /// Show every field kitlog stores and every column a report exports.
+    Privacy,
 }
 
 /// `kitlog init`
@@ -103,8 +116,18 @@ pub enum ItemCommand {
         /// What one counts (kit, pipe, strip, ...).
         #[arg(long, default_value = "each")]
         unit: String,
+        /// Short name on `kitlog shift` lines: 1 to 4 letters (ik2 = two of this item).
+        #[arg(long)]
+        alias: Option<String>,
     },
-    /// List items with category and unit, retired ones marked.
+    /// Give an item a new short name for `kitlog shift` lines.
+    Alias {
+        /// The item.
+        name: String,
+        /// 1 to 4 lowercase letters.
+        alias: String,
+    },
+    /// List items with category, unit and shift alias, retired ones marked.
     List,
     /// Retire an item from today: old records keep it, new ones cannot use it.
     Retire {
@@ -122,7 +145,7 @@ pub struct ImportArgs {
     #[arg(long, value_name = "SITE")]
     pub site: Option<String>,
     /// Day for rows that have none, as YYYY-MM-DD.
-    #[arg(long, value_name = "YYYY-MM-DD")]
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
     pub date: Option<NaiveDate>,
     /// Worker label: initials or a few letters, never a full name.
     #[arg(long, value_name = "LABEL")]
@@ -130,6 +153,17 @@ pub struct ImportArgs {
     /// Check the sheet and show what would be saved; save nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// `kitlog shift`
+#[derive(Debug, Args)]
+pub struct ShiftArgs {
+    /// Carry on with the shift that was left unsaved (crash, closed window, Ctrl-D).
+    #[arg(long, conflicts_with = "discard")]
+    pub resume: bool,
+    /// Throw away the shift that was left unsaved.
+    #[arg(long)]
+    pub discard: bool,
 }
 
 /// `kitlog void`
@@ -152,10 +186,10 @@ pub struct ReportArgs {
     #[arg(long, value_enum)]
     pub period: PeriodArg,
     /// First period: the one containing this day [default: the first contact]
-    #[arg(long, value_name = "YYYY-MM-DD")]
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
     pub from: Option<NaiveDate>,
     /// Last period: the one containing this day [default: the last contact]
-    #[arg(long, value_name = "YYYY-MM-DD")]
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
     pub to: Option<NaiveDate>,
     /// Breakdown: a comma list of site and one of item or category
     #[arg(long, default_value = "site,item", value_name = "DIMS")]
@@ -171,12 +205,54 @@ pub struct ReportArgs {
     pub bom: bool,
 }
 
+/// `kitlog close-year`
+#[derive(Debug, Args)]
+pub struct CloseYearArgs {
+    /// The fiscal year, as reports name it (FY2025-26) or by its start year (2025)
+    pub year: String,
+    /// Confirm without a prompt (needed when not at a terminal)
+    #[arg(long)]
+    pub yes: bool,
+}
+
 /// `kitlog summary`
 #[derive(Debug, Args)]
 pub struct SummaryArgs {
     /// The period containing today is compared with the one before it
     #[arg(long, value_enum, default_value = "month")]
     pub period: PeriodArg,
+}
+
+/// `kitlog passphrase …`
+#[derive(Debug, Subcommand)]
+pub enum PassphraseCommand {
+    /// List passphrases by label, with the day each was set; needs no passphrase.
+    List,
+    /// Add a passphrase (asks for one that opens the program, then the new one).
+    Add {
+        /// Whose passphrase: a short slug such as worker-jd.
+        #[arg(long, value_name = "LABEL")]
+        label: String,
+    },
+    /// Replace a passphrase with a new one; codes stay the same.
+    Change {
+        /// The passphrase to replace [default: the one typed first]
+        #[arg(long, value_name = "LABEL")]
+        label: Option<String>,
+    },
+    /// Revoke a passphrase; the last one cannot be removed.
+    Remove {
+        /// The passphrase to remove.
+        #[arg(long, value_name = "LABEL")]
+        label: String,
+    },
+}
+
+/// `kitlog backup`
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The new file; never overwritten.
+    pub file: PathBuf,
 }
 
 /// `--period` values.
@@ -203,6 +279,12 @@ impl From<PeriodArg> for PeriodKind {
     }
 }
 
+/// A day on the command line, with a message that says how to write one.
+fn parse_day(text: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map_err(|_| "write the date as YYYY-MM-DD, e.g. 2026-11-20".to_owned())
+}
+
 /// Runs kitlog with `args` (the program name first) and returns the exit code.
 ///
 /// Errors print as one `error: …` line on stderr. A closed stdout (`kitlog batches |
@@ -227,6 +309,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
         db: cli.db.unwrap_or_else(default_db_path),
         today: chrono::Local::now().date_naive(),
         passphrase: PassphraseSource::from_environment(),
+        color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -268,7 +351,7 @@ mod tests {
         fn walk(command: &clap::Command, found: &mut Vec<String>) {
             for arg in command.get_arguments() {
                 let id = arg.get_id().as_str().to_lowercase();
-                if ["code", "participant", "identifier", "alias"]
+                if ["code", "participant", "identifier"]
                     .iter()
                     .any(|word| id.contains(word))
                     && id != "code_format"

@@ -256,16 +256,14 @@ fn normalise(
 
 /// NFKC, case folding, letters and digits only.
 fn fold_unicode(text: &str) -> Zeroizing<String> {
+    // Every intermediate copy of the input is a Zeroizing string, wiped when dropped.
     let composed: Zeroizing<String> = Zeroizing::new(text.nfkc().collect());
     // Upper then lower approximates Unicode case folding (ß → SS → ss) with std alone.
-    let folded = Zeroizing::new(composed.to_uppercase().to_lowercase());
-    let letters_and_digits = Zeroizing::new(
-        folded
-            .chars()
-            .filter(|c| c.is_alphanumeric())
-            .collect::<String>(),
-    );
-    Zeroizing::new(letters_and_digits.nfkc().collect())
+    let upper = Zeroizing::new(composed.to_uppercase());
+    let folded = Zeroizing::new(upper.to_lowercase());
+    let alphanumeric: Zeroizing<String> =
+        Zeroizing::new(folded.chars().filter(|c| c.is_alphanumeric()).collect());
+    Zeroizing::new(alphanumeric.nfkc().collect())
 }
 
 /// [`fold_unicode`] for ASCII text, where NFKC changes nothing and folding is lowering:

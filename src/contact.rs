@@ -310,8 +310,8 @@ impl fmt::Display for BatchTotals {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} contacts ({} anonymous) at {}",
-            self.contacts,
+            "{} ({} anonymous) at {}",
+            crate::import::plural(self.contacts, "contact"),
             self.anonymous,
             self.sites.join(", ")
         )?;

@@ -3,10 +3,13 @@
 //! Messages are designed, not assembled: no variant carries a participant's code
 //! input, and foreign errors (SQLite, I/O) are reduced to a plain description of
 //! what went wrong so that no library jargon or stored value reaches the screen.
-//! The privacy tests build every variant and check none can echo an identifier.
+//! `tests/integration/privacy.rs` drives every failing path with sentinel codes and
+//! checks that no message repeats one.
 
 use std::fmt::{self, Write as _};
 use std::path::PathBuf;
+
+use chrono::NaiveDate;
 
 use crate::import::Problem;
 
@@ -114,7 +117,7 @@ pub enum Error {
     ReservedName(String),
 
     /// Adding a name the catalogue already has.
-    #[error("there is already a {kind} called {name}")]
+    #[error("there is already {} {kind} called {name}", article(kind))]
     AlreadyInCatalogue {
         /// "site" or "item".
         kind: &'static str,
@@ -158,6 +161,51 @@ pub enum Error {
     )]
     AlreadyImported(i64),
 
+    /// A new shift while another is still unsaved: one draft at a time.
+    #[error(
+        "an unsaved shift is waiting; continue it with kitlog shift --resume, or throw it away with kitlog shift --discard"
+    )]
+    DraftOpen,
+
+    /// `--resume` or `--discard` with no draft.
+    #[error("there is no unsaved shift; start one with kitlog shift")]
+    NoDraft,
+
+    /// Standard input ended in the middle of a shift; the draft keeps every line.
+    #[error(
+        "the input ended before done; {} typed so far {} kept: kitlog shift --resume",
+        crate::import::plural(*.0 as u64, "contact"),
+        if *.0 == 1 { "is" } else { "are" }
+    )]
+    ShiftInterrupted(i64),
+
+    /// A shift answer that cannot be used when nobody can be asked again.
+    #[error("{0}")]
+    ShiftAnswer(String),
+
+    /// A write into a fiscal year that `close-year` closed.
+    #[error(
+        "{0} is closed (kitlog close-year): its codes are erased and its reports frozen, so nothing can be added to it or voided; nothing was saved"
+    )]
+    YearClosed(String),
+
+    /// `close-year` before the year is over.
+    #[error(
+        "{year} runs until {last_day}; close a year only after it has ended and its reports are done"
+    )]
+    YearNotOver {
+        /// The fiscal year's label.
+        year: String,
+        /// Its last day.
+        last_day: NaiveDate,
+    },
+
+    /// `close-year` without a person to confirm it.
+    #[error(
+        "closing a year erases its codes for good; add --yes to confirm, or run it at a terminal"
+    )]
+    CloseNotConfirmed,
+
     /// `void` named a batch that does not exist.
     #[error("there is no batch {0}; see kitlog batches")]
     NoSuchBatch(i64),
@@ -176,6 +224,60 @@ pub enum Error {
     /// Voiding twice would hide the first reason from the audit trail.
     #[error("{0} was already voided")]
     AlreadyVoided(String),
+
+    /// `passphrase add|change` off a terminal, without the new passphrase's variable.
+    #[error(
+        "a new passphrase is needed: run kitlog at a terminal, or set KITLOG_NEW_PASSPHRASE; nothing was saved"
+    )]
+    NoNewPassphrase,
+
+    /// Two slots with one passphrase would make revoking one of them revoke nothing.
+    #[error("the new passphrase already opens this program; choose another; nothing was saved")]
+    PassphraseInUse,
+
+    /// A key-slot label breaks the naming rule; a label names a slot, never a person.
+    #[error(
+        "a passphrase label is 1 to 24 lowercase letters, digits and dashes, starting with a letter (e.g. worker-jd)"
+    )]
+    InvalidSlotLabel,
+
+    /// `passphrase add` with a label another slot has.
+    #[error("there is already a passphrase labelled {0}; choose another label")]
+    SlotLabelTaken(String),
+
+    /// `passphrase change|remove` named a slot that does not exist.
+    #[error("there is no passphrase labelled {0}; see kitlog passphrase list")]
+    NoSuchSlot(String),
+
+    /// Without a slot the program key, and with it every code, would be lost for good.
+    #[error(
+        "{0} is the only passphrase of this program; add another (kitlog passphrase add) before removing it"
+    )]
+    LastKeySlot(String),
+
+    /// `backup` never overwrites: the file there may be the only good copy.
+    #[error(
+        "a file already exists at {}; kitlog backup never overwrites, so choose another name",
+        .0.display()
+    )]
+    BackupExists(PathBuf),
+
+    /// `check` found the file intact as SQLite sees it, but breaking kitlog's own rules:
+    /// it was changed by something other than kitlog. Names the rules, never a value.
+    #[error(
+        "the program database breaks kitlog's rules ({}); it was changed outside kitlog: stop using it and restore the last backup (kitlog backup)",
+        .0.join("; ")
+    )]
+    RulesBroken(Vec<&'static str>),
+}
+
+/// "a site", "an item".
+fn article(noun: &str) -> &'static str {
+    if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
 }
 
 /// Most failures print one line; an import with several problems prints one per problem,

@@ -156,6 +156,27 @@ pub enum PeriodKind {
     FiscalYear,
 }
 
+impl PeriodKind {
+    /// Every kind, shortest first.
+    pub const ALL: [PeriodKind; 4] = [
+        PeriodKind::Week,
+        PeriodKind::Month,
+        PeriodKind::Quarter,
+        PeriodKind::FiscalYear,
+    ];
+
+    /// The `--period` word, also the stored key of frozen report cells.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PeriodKind::Week => "week",
+            PeriodKind::Month => "month",
+            PeriodKind::Quarter => "quarter",
+            PeriodKind::FiscalYear => "fiscal-year",
+        }
+    }
+}
+
 /// One concrete reporting period.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Period {

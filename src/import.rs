@@ -6,9 +6,9 @@
 //! typed into the wrong column would otherwise be echoed, so they name the rule
 //! broken and where. Header names are echoed only once they matched the catalogue.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 
 use chrono::NaiveDate;
 
@@ -109,6 +109,8 @@ pub enum ProblemKind {
     NotADate,
     /// Right form, but no such day (2026-02-30).
     ImpossibleDate,
+    /// Before 1990: a dropped or mistyped digit in the year.
+    ImplausibleDate,
     /// After today.
     FutureDate {
         /// Today, to make the mistake obvious.
@@ -116,8 +118,11 @@ pub enum ProblemKind {
     },
     /// Empty site cell and no `--site`.
     MissingSite,
-    /// A site the catalogue does not have.
-    UnknownSite,
+    /// A site the catalogue does not have; maybe a near miss.
+    UnknownSite {
+        /// A catalogue site one or two letters away.
+        suggestion: Option<String>,
+    },
     /// A site retired on or before the contact's day.
     RetiredSite {
         /// Retirement day.
@@ -197,7 +202,8 @@ impl fmt::Display for ProblemKind {
             }
             ProblemKind::WrongCellCount { found, expected } => write!(
                 f,
-                "the line has {found} cells but the header has {expected}"
+                "the line has {} but the header has {expected}",
+                plural(*found as u64, "cell")
             ),
             ProblemKind::MissingDate => {
                 f.write_str("the date is empty; fill it in, or give the day with --date")
@@ -206,15 +212,21 @@ impl fmt::Display for ProblemKind {
                 f.write_str("not a date; write dates as YYYY-MM-DD, e.g. 2026-11-20")
             }
             ProblemKind::ImpossibleDate => f.write_str("no such day in the calendar"),
+            ProblemKind::ImplausibleDate => {
+                f.write_str("the year is before 1990; check for a missing or wrong digit")
+            }
             ProblemKind::FutureDate { today } => {
                 write!(f, "the date is in the future (today is {today})")
             }
             ProblemKind::MissingSite => {
                 f.write_str("the site is empty; fill it in, or give the site with --site")
             }
-            ProblemKind::UnknownSite => f.write_str(
-                "no site of that name; see kitlog site list, or add it with kitlog site add",
-            ),
+            ProblemKind::UnknownSite { suggestion } => match suggestion {
+                Some(name) => write!(f, "no site of that name; did you mean {name}?"),
+                None => f.write_str(
+                    "no site of that name; see kitlog site list, or add it with kitlog site add",
+                ),
+            },
             ProblemKind::RetiredSite { on } => {
                 write!(f, "the site was retired on {on}, on or before this contact")
             }
@@ -239,6 +251,23 @@ impl fmt::Display for ProblemKind {
                 "the line records nothing (no code, item or count); delete it or fill it in",
             ),
         }
+    }
+}
+
+/// Days before this are typos (`0026-11-20`), not records: no program using kitlog
+/// has data from before harm-reduction supply programs were common.
+#[must_use]
+pub fn earliest_day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1990, 1, 1).expect("a real day")
+}
+
+/// `3 contacts`, `1 contact`: counts in messages read as a person would write them.
+#[must_use]
+pub fn plural(count: u64, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
     }
 }
 
@@ -343,48 +372,36 @@ pub fn read_sheet<E>(
     codes: &mut CodeMaker<'_>,
     mut sink: impl FnMut(&ContactDraft) -> Result<(), E>,
 ) -> Result<u64, SheetError<E>> {
+    let mut input = BufReader::with_capacity(64 * 1024, input);
+    let delimiter = sniff_delimiter(&mut input);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(input);
+        .delimiter(delimiter)
+        .from_reader(LineTracker::new(input));
     let mut problems = Vec::new();
-    let mut records = reader.byte_records();
+    let mut record = csv::ByteRecord::new();
 
     let header = loop {
-        match records.next() {
-            None => {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => {
                 return Err(SheetError::Problems(vec![Problem {
                     line: 1,
                     column: None,
                     kind: ProblemKind::EmptyFile,
                 }]));
             }
-            Some(Err(error)) => {
-                return Err(SheetError::Problems(vec![csv_problem(&error, 1)]));
-            }
-            Some(Ok(record)) if is_blank(&record) => {}
-            Some(Ok(record)) => break record,
+            Err(error) => return Err(SheetError::Problems(vec![csv_problem(&error, 1)])),
+            Ok(true) if is_blank(&record) => {}
+            Ok(true) => break record.clone(),
         }
     };
-    let header_line = header.position().map_or(1, csv::Position::line);
+    let header_line = line_of(&reader, &header, 1);
     let Some(fields) = read_header(&header, header_line, catalogue, defaults, &mut problems) else {
         return Err(SheetError::Problems(problems));
     };
 
     let mut contacts = 0u64;
-    let mut record = csv::ByteRecord::new();
-    // One draft reused for every row: its item list keeps its allocation.
-    let mut draft = ContactDraft {
-        day: defaults.today,
-        fiscal_year: codes.calendar().year_of(defaults.today),
-        site_id: 0,
-        code: None,
-        items: Vec::with_capacity(fields.len()),
-        reversals: 0,
-        for_others: 0,
-        returned: 0,
-        naloxone_reason: None,
-    };
     let mut line = header_line;
     loop {
         match reader.read_byte_record(&mut record) {
@@ -396,7 +413,7 @@ pub fn read_sheet<E>(
                 break;
             }
         }
-        line = record.position().map_or(line + 1, csv::Position::line);
+        line = line_of(&reader, &record, line + 1);
         if is_blank(&record) {
             continue;
         }
@@ -406,12 +423,15 @@ pub fn read_sheet<E>(
             catalogue,
             defaults,
         };
-        if row.read(&record, codes, &mut draft, &mut problems) {
-            contacts += 1;
-            if problems.is_empty() {
-                draft.items.sort_unstable();
-                sink(&draft).map_err(SheetError::Sink)?;
+        match row.read(&record, codes) {
+            Ok(mut contact) => {
+                contacts += 1;
+                if problems.is_empty() {
+                    contact.items.sort_unstable();
+                    sink(&contact).map_err(SheetError::Sink)?;
+                }
             }
+            Err(mut row_problems) => problems.append(&mut row_problems),
         }
     }
 
@@ -429,6 +449,88 @@ pub fn read_sheet<E>(
     }
 }
 
+/// Spreadsheets in many European locales save "CSV" with semicolons, and some tools
+/// write tabs. The header tells: a first line with no comma but semicolons (or
+/// tabs) is read with that separator.
+fn sniff_delimiter(input: &mut impl BufRead) -> u8 {
+    let Ok(head) = input.fill_buf() else {
+        return b',';
+    };
+    let first_line = head.split(|b| *b == b'\n').next().unwrap_or_default();
+    // One short line, once per file: a dependency for counting bytes would not pay.
+    #[expect(clippy::naive_bytecount, reason = "one header line")]
+    let count = |wanted: u8| first_line.iter().filter(|b| **b == wanted).count();
+    match (count(b','), count(b';'), count(b'\t')) {
+        (0, semicolons, _) if semicolons > 0 => b';',
+        (0, 0, tabs) if tabs > 0 => b'\t',
+        _ => b',',
+    }
+}
+
+/// Counts lines as the CSV reader pulls bytes, remembering the empty ones: the csv
+/// crate gives a record that follows blank lines the number of the first blank line,
+/// and a worker looking for "line 5" must find it on line 5.
+struct LineTracker<R> {
+    inner: R,
+    /// The line the next byte belongs to, from 1.
+    line: u64,
+    /// Bytes on it so far, not counting `\r`.
+    length: usize,
+    /// Lines seen to be empty.
+    empty: BTreeSet<u64>,
+}
+
+impl<R> LineTracker<R> {
+    fn new(inner: R) -> Self {
+        LineTracker {
+            inner,
+            line: 1,
+            length: 0,
+            empty: BTreeSet::new(),
+        }
+    }
+
+    /// The first non-empty line from `reported` on: where the record really starts.
+    fn actual(&self, reported: u64) -> u64 {
+        let mut line = reported;
+        while self.empty.contains(&line) {
+            line += 1;
+        }
+        line
+    }
+}
+
+impl<R: Read> Read for LineTracker<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        for byte in &buf[..read] {
+            match byte {
+                b'\n' => {
+                    if self.length == 0 {
+                        self.empty.insert(self.line);
+                    }
+                    self.line += 1;
+                    self.length = 0;
+                }
+                b'\r' => {}
+                _ => self.length += 1,
+            }
+        }
+        Ok(read)
+    }
+}
+
+/// The true line of `record`, or `fallback` when the reader gave no position.
+fn line_of<R: Read>(
+    reader: &csv::Reader<LineTracker<R>>,
+    record: &csv::ByteRecord,
+    fallback: u64,
+) -> u64 {
+    record.position().map_or(fallback, |position| {
+        reader.get_ref().actual(position.line())
+    })
+}
+
 fn csv_problem(error: &csv::Error, fallback_line: u64) -> Problem {
     let line = error.position().map_or(fallback_line, csv::Position::line);
     let kind = match error.kind() {
@@ -440,6 +542,12 @@ fn csv_problem(error: &csv::Error, fallback_line: u64) -> Problem {
         column: None,
         kind,
     }
+}
+
+/// A cell spanning lines: in a tally sheet, only ever a quote mark left open, which
+/// swallows the rows after it.
+fn has_line_break(cell: &[u8]) -> bool {
+    cell.iter().any(|b| *b == b'\n' || *b == b'\r')
 }
 
 /// A row of empty cells: what spreadsheets write for formatted but unused rows.
@@ -455,9 +563,21 @@ fn read_header(
     defaults: SheetDefaults<'_>,
     problems: &mut Vec<Problem>,
 ) -> Option<Vec<Field>> {
+    if header.iter().any(has_line_break) {
+        problems.push(Problem {
+            line,
+            column: None,
+            kind: ProblemKind::NotCsv,
+        });
+        return None;
+    }
+    // NUL bytes are valid UTF-8 but never in a sheet: they are the mark of UTF-16.
     let Ok(names) = header
         .iter()
-        .map(|cell| std::str::from_utf8(cell).map(str::to_owned))
+        .map(|cell| match std::str::from_utf8(cell) {
+            Ok(text) if !text.contains('\0') => Ok(text.to_owned()),
+            _ => Err(()),
+        })
         .collect::<Result<Vec<_>, _>>()
     else {
         problems.push(Problem {
@@ -552,11 +672,20 @@ fn suggest(key: &str, catalogue: &Catalogue) -> Option<String> {
         "returned",
         "naloxone_reason",
     ];
-    fixed
-        .iter()
-        .map(|name| (*name).to_owned())
-        .chain(catalogue.items.iter().map(|item| item.name.clone()))
-        .map(|name| (edit_distance(key, &header_key(&name)), name))
+    closest(
+        key,
+        fixed
+            .iter()
+            .map(|name| (*name).to_owned())
+            .chain(catalogue.items.iter().map(|item| item.name.clone())),
+    )
+}
+
+/// The candidate one or two edits from `typed` (compared loosely, as headers are).
+/// Only ever returns a catalogue name, so a suggestion cannot echo what was typed.
+fn closest(typed: &str, candidates: impl Iterator<Item = String>) -> Option<String> {
+    candidates
+        .map(|name| (edit_distance(&header_key(typed), &header_key(&name)), name))
         .filter(|(distance, _)| *distance <= 2)
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, name)| name)
@@ -614,8 +743,13 @@ fn looks_like_date(text: &str) -> bool {
 
 /// What a row turned out to hold, for the checks that span cells.
 #[derive(Debug, Default)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "four independent facts about one row"
+)]
 struct Seen {
     code: bool,
+    unknown: bool,
     reason: bool,
     naloxone: bool,
 }
@@ -629,6 +763,22 @@ struct RowReader<'a> {
 }
 
 impl RowReader<'_> {
+    /// A column by name when its header was understood, else by position.
+    fn column(&self, field: Field, position: usize) -> Column {
+        let name = match field {
+            Field::Date => "date",
+            Field::Site => "site",
+            Field::Code => "code",
+            Field::Reversals => "reversals",
+            Field::ForOthers => "for_others",
+            Field::Returned => "returned",
+            Field::NaloxoneReason => "naloxone_reason",
+            Field::Item(index) => &self.catalogue.items[index].name,
+            Field::Unknown | Field::Unnamed => return Column::Position(position),
+        };
+        Column::Named(name.to_owned())
+    }
+
     fn problem(&self, problems: &mut Vec<Problem>, column: Column, kind: ProblemKind) {
         problems.push(Problem {
             line: self.line,
@@ -637,16 +787,20 @@ impl RowReader<'_> {
         });
     }
 
-    /// Reads one row into `draft`; `true` when it passed every check, else its problems
-    /// are added to `problems`.
     fn read(
         &self,
         record: &csv::ByteRecord,
         codes: &mut CodeMaker<'_>,
-        draft: &mut ContactDraft,
-        all_problems: &mut Vec<Problem>,
-    ) -> bool {
+    ) -> Result<ContactDraft, Vec<Problem>> {
         let mut problems = Vec::new();
+        if record.iter().any(has_line_break) {
+            problems.push(Problem {
+                line: self.line,
+                column: None,
+                kind: ProblemKind::NotCsv,
+            });
+            return Err(problems);
+        }
         let expected = self.fields.len();
         // Spreadsheets pad rows with empty cells past the last column; allow that.
         let extra_cells_empty = record
@@ -654,7 +808,7 @@ impl RowReader<'_> {
             .skip(expected)
             .all(|cell| cell.trim_ascii().is_empty());
         if record.len() < expected || !extra_cells_empty {
-            all_problems.push(Problem {
+            problems.push(Problem {
                 line: self.line,
                 column: None,
                 kind: ProblemKind::WrongCellCount {
@@ -662,7 +816,7 @@ impl RowReader<'_> {
                     expected,
                 },
             });
-            return false;
+            return Err(problems);
         }
 
         let mut cells: Vec<(Field, usize, &str)> = Vec::with_capacity(expected);
@@ -672,7 +826,7 @@ impl RowReader<'_> {
             } else {
                 problems.push(Problem {
                     line: self.line,
-                    column: Some(Column::Position(index + 1)),
+                    column: Some(self.column(*field, index + 1)),
                     kind: ProblemKind::NotUtf8,
                 });
             }
@@ -681,17 +835,18 @@ impl RowReader<'_> {
         let day = self.day(&cells, &mut problems);
         let site = self.site(&cells, day, &mut problems);
 
-        let day_or_today = day.unwrap_or(self.defaults.today);
-        draft.day = day_or_today;
-        draft.fiscal_year = codes.calendar().year_of(day_or_today);
-        draft.site_id = site.map_or(0, |s| s.id);
-        draft.code = None;
-        draft.items.clear();
-        draft.reversals = 0;
-        draft.for_others = 0;
-        draft.returned = 0;
-        draft.naloxone_reason = None;
-        let seen = self.fill(draft, &cells, day, codes, &mut problems);
+        let mut draft = ContactDraft {
+            day: day.unwrap_or(self.defaults.today),
+            fiscal_year: codes.calendar().year_of(day.unwrap_or(self.defaults.today)),
+            site_id: site.map_or(0, |s| s.id),
+            code: None,
+            items: Vec::new(),
+            reversals: 0,
+            for_others: 0,
+            returned: 0,
+            naloxone_reason: None,
+        };
+        let seen = self.fill(&mut draft, &cells, day, codes, &mut problems);
         if seen.reason && !seen.naloxone && problems.is_empty() {
             self.problem(
                 &mut problems,
@@ -700,6 +855,7 @@ impl RowReader<'_> {
             );
         }
         let records_something = seen.code
+            || seen.unknown
             || !draft.items.is_empty()
             || draft.reversals + draft.for_others + draft.returned > 0;
         if !records_something && problems.is_empty() {
@@ -709,9 +865,11 @@ impl RowReader<'_> {
                 kind: ProblemKind::NothingRecorded,
             });
         }
-        let good = problems.is_empty();
-        all_problems.append(&mut problems);
-        good
+        if problems.is_empty() {
+            Ok(draft)
+        } else {
+            Err(problems)
+        }
     }
 
     /// Reads the code and count cells into `draft`.
@@ -726,7 +884,9 @@ impl RowReader<'_> {
         let mut seen = Seen::default();
         for &(field, position, text) in cells {
             match field {
-                Field::Date | Field::Site | Field::Unknown => {}
+                Field::Date | Field::Site => {}
+                // Reported once at the header; a value here still means the row holds something.
+                Field::Unknown => seen.unknown |= !text.is_empty(),
                 Field::Unnamed => {
                     if !text.is_empty() {
                         self.problem(
@@ -820,6 +980,10 @@ impl RowReader<'_> {
             self.problem(problems, column(), ProblemKind::ImpossibleDate);
             return None;
         };
+        if day < earliest_day() {
+            self.problem(problems, column(), ProblemKind::ImplausibleDate);
+            return None;
+        }
         if day > self.defaults.today {
             self.problem(
                 problems,
@@ -850,8 +1014,11 @@ impl RowReader<'_> {
             }
             self.defaults.site?
         } else {
-            let Some(site) = self.catalogue.site(&text.to_ascii_lowercase()) else {
-                self.problem(problems, column(), ProblemKind::UnknownSite);
+            let typed = text.to_ascii_lowercase();
+            let Some(site) = self.catalogue.site(&typed) else {
+                let suggestion =
+                    closest(&typed, self.catalogue.sites.iter().map(|s| s.name.clone()));
+                self.problem(problems, column(), ProblemKind::UnknownSite { suggestion });
                 return None;
             };
             site
@@ -924,6 +1091,7 @@ mod tests {
                     name: "injection-kit".into(),
                     category: Category::Injection,
                     unit: "kit".into(),
+                    alias: None,
                     retired_on: None,
                 },
                 Item {
@@ -931,6 +1099,7 @@ mod tests {
                     name: "stem-pipe".into(),
                     category: Category::Smoking,
                     unit: "pipe".into(),
+                    alias: None,
                     retired_on: None,
                 },
             ],

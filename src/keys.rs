@@ -45,7 +45,8 @@ impl Passphrase {
 
     /// Refuses passphrases a guesser would find quickly.
     pub fn check_strength(&self) -> Result<()> {
-        if self.0.chars().count() < MIN_PASSPHRASE_CHARS {
+        // Spaces at the ends add nothing a guesser would not try first.
+        if self.0.trim().chars().count() < MIN_PASSPHRASE_CHARS {
             return Err(Error::PassphraseTooShort(MIN_PASSPHRASE_CHARS));
         }
         Ok(())
@@ -125,7 +126,10 @@ impl ProgramKey {
         random.fill(&mut salt).map_err(|_| Error::Randomness)?;
         random.fill(&mut nonce).map_err(|_| Error::Randomness)?;
         let wrapping = wrapping_key(passphrase, &salt, PBKDF2_ITERATIONS);
-        let mut sealed = self.0.to_vec();
+        // Room for the tag up front: a reallocation while appending it would leave a
+        // freed, un-wiped copy of the plain key on the heap.
+        let mut sealed = Vec::with_capacity(KEY_LEN + aead::AES_256_GCM.tag_len());
+        sealed.extend_from_slice(&self.0);
         wrapping
             .seal_in_place_append_tag(
                 aead::Nonce::assume_unique_for_key(nonce),
@@ -145,10 +149,20 @@ impl ProgramKey {
     ///
     /// Fails with the same vague error whatever went wrong, before anything is written.
     pub fn unlock(passphrase: &Passphrase, slots: &[KeySlot], check: &[u8]) -> Result<Self> {
-        for slot in slots {
+        Self::unlock_slot(passphrase, slots, check).map(|(_, key)| key)
+    }
+
+    /// As [`ProgramKey::unlock`], also saying which slot opened (its index in `slots`):
+    /// `kitlog passphrase change` replaces that one.
+    pub fn unlock_slot(
+        passphrase: &Passphrase,
+        slots: &[KeySlot],
+        check: &[u8],
+    ) -> Result<(usize, Self)> {
+        for (index, slot) in slots.iter().enumerate() {
             if let Some(key) = open_slot(passphrase, slot) {
                 if key.passes_check(check) {
-                    return Ok(key);
+                    return Ok((index, key));
                 }
             }
         }

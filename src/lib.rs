@@ -8,6 +8,7 @@
 //! - [`passphrase`]: where a passphrase comes from (terminal, file, environment).
 //! - [`keys`]: the program key, its passphrase-sealed slots, per-fiscal-year keys.
 //! - [`code`]: raw identifier in, salted participant code out; the raw text stays here.
+//! - [`shift`]: the one-line-per-contact syntax of `kitlog shift`.
 //! - [`catalogue`]: sites and items.
 //! - [`contact`]: contacts, batches, voids.
 //! - [`fiscal`]: fiscal years, quarters, months, ISO weeks.
@@ -28,5 +29,6 @@ pub mod import;
 pub mod keys;
 pub mod passphrase;
 pub mod report;
+pub mod shift;
 pub mod store;
 pub mod suppression;

@@ -1,5 +1,7 @@
 //! Where the passphrase comes from: a prompt without echo on a terminal, else the
 //! file named by `KITLOG_PASSPHRASE_FILE`, else `KITLOG_PASSPHRASE` (scripts, tests).
+//! A replacement passphrase (`kitlog passphrase add|change`) is typed twice on a
+//! terminal, else read from `KITLOG_NEW_PASSPHRASE`.
 //!
 //! The text is wrapped in [`Passphrase`] the moment it is read, so every copy is
 //! wiped on drop. Only commands that make codes ask; reports never do.
@@ -21,6 +23,8 @@ pub struct PassphraseSource {
     pub file: Option<PathBuf>,
     /// `KITLOG_PASSPHRASE`; wiped when the source is dropped.
     pub value: Option<Zeroizing<String>>,
+    /// `KITLOG_NEW_PASSPHRASE`, for `kitlog passphrase add|change` off a terminal.
+    pub new_value: Option<Zeroizing<String>>,
 }
 
 impl PassphraseSource {
@@ -31,6 +35,9 @@ impl PassphraseSource {
             terminal: std::io::stdin().is_terminal(),
             file: std::env::var_os("KITLOG_PASSPHRASE_FILE").map(PathBuf::from),
             value: std::env::var("KITLOG_PASSPHRASE").ok().map(Zeroizing::new),
+            new_value: std::env::var("KITLOG_NEW_PASSPHRASE")
+                .ok()
+                .map(Zeroizing::new),
         }
     }
 
@@ -45,15 +52,24 @@ impl PassphraseSource {
     /// A new passphrase: on a terminal typed twice and compared, and never too short.
     pub fn read_new(&self) -> Result<Passphrase> {
         let passphrase = if self.terminal {
-            let first = prompt("New passphrase (at least 8 characters): ")?;
-            first.check_strength()?;
-            let second = prompt("Type it again: ")?;
-            if !first.matches(&second) {
-                return Err(Error::PassphraseMismatch);
-            }
-            first
+            prompt_twice()?
         } else {
             self.read_unattended()?
+        };
+        passphrase.check_strength()?;
+        Ok(passphrase)
+    }
+
+    /// A second passphrase besides the one that opens the program (`kitlog passphrase
+    /// add|change`): on a terminal typed twice, else `KITLOG_NEW_PASSPHRASE`.
+    pub fn read_replacement(&self) -> Result<Passphrase> {
+        let passphrase = if self.terminal {
+            prompt_twice()?
+        } else {
+            match &self.new_value {
+                Some(value) => Passphrase::new(value.to_string()),
+                None => return Err(Error::NoNewPassphrase),
+            }
         };
         passphrase.check_strength()?;
         Ok(passphrase)
@@ -74,6 +90,16 @@ impl PassphraseSource {
             None => Err(Error::NoPassphrase),
         }
     }
+}
+
+fn prompt_twice() -> Result<Passphrase> {
+    let first = prompt("New passphrase (at least 8 characters): ")?;
+    first.check_strength()?;
+    let second = prompt("Type it again: ")?;
+    if !first.matches(&second) {
+        return Err(Error::PassphraseMismatch);
+    }
+    Ok(first)
 }
 
 fn prompt(text: &str) -> Result<Passphrase> {

@@ -72,6 +72,43 @@ pub enum ItemLevel {
 }
 
 impl Dimensions {
+    /// Every breakdown `--by` accepts; `close-year` freezes each of them.
+    pub const ALL: [Dimensions; 5] = [
+        Dimensions {
+            site: true,
+            item: ItemLevel::None,
+        },
+        Dimensions {
+            site: false,
+            item: ItemLevel::Item,
+        },
+        Dimensions {
+            site: false,
+            item: ItemLevel::Category,
+        },
+        Dimensions {
+            site: true,
+            item: ItemLevel::Item,
+        },
+        Dimensions {
+            site: true,
+            item: ItemLevel::Category,
+        },
+    ];
+
+    /// The canonical `--by` text, e.g. `site,item`; the key of frozen cells.
+    #[must_use]
+    pub fn key(self) -> &'static str {
+        match (self.site, self.item) {
+            (true, ItemLevel::None) => "site",
+            (false, ItemLevel::Item) => "item",
+            (false, ItemLevel::Category) => "category",
+            (true, ItemLevel::Item) => "site,item",
+            (true, ItemLevel::Category) => "site,category",
+            (false, ItemLevel::None) => "",
+        }
+    }
+
     /// Reads `--by`: a comma list of `site`, `item`, `category` (not both of the last two).
     pub fn parse(text: &str) -> Result<Self, String> {
         let mut dimensions = Dimensions {
@@ -143,6 +180,33 @@ struct Accumulator {
     naloxone: [u64; 8],
     participants: HashSet<Participant>,
     new_participants: HashSet<Participant>,
+    /// Participants of closed years, whose codes are gone: counted, no longer named.
+    /// Codes of different fiscal years never match, so adding counts is exact.
+    closed_participants: u64,
+    closed_new_participants: u64,
+}
+
+impl Accumulator {
+    fn participants(&self) -> u64 {
+        self.participants.len() as u64 + self.closed_participants
+    }
+
+    fn new_participants(&self) -> u64 {
+        self.new_participants.len() as u64 + self.closed_new_participants
+    }
+}
+
+/// One frozen cell of a closed year, as `close-year` kept it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClosedCell {
+    /// The period (the whole period, even when the year covers part of it).
+    pub period: Period,
+    /// Site name or `ALL`.
+    pub site: String,
+    /// Item, category or `ALL`.
+    pub item: String,
+    /// The unsuppressed measures of the year's part of the cell.
+    pub measures: Measures,
 }
 
 /// The measures of one published row; `None` where suppressed.
@@ -182,6 +246,9 @@ pub struct ReportRow {
     /// Why hidden, or published.
     pub hidden: Hidden,
 }
+
+/// The label columns that start every report row, in order.
+pub const LABEL_COLUMNS: [&str; 5] = ["period", "period_start", "period_end", "site", "item"];
 
 /// Every measure column after the labels, in order.
 pub const MEASURE_COLUMNS: [&str; 16] = [
@@ -246,6 +313,8 @@ pub struct ReportBuilder<'a> {
     sites: HashMap<i64, &'a str>,
     items: HashMap<i64, (&'a str, Category)>,
     periods: BTreeMap<Period, BTreeMap<(Level, Level), Accumulator>>,
+    /// Item levels that hold naloxone, from the catalogue (not from the data, so
+    /// frozen cells of closed years get the same relations as live ones).
     naloxone_levels: HashSet<Level>,
 }
 
@@ -273,15 +342,54 @@ impl<'a> ReportBuilder<'a> {
                 .map(|i| (i.id, (i.name.as_str(), i.category)))
                 .collect(),
             periods: BTreeMap::new(),
-            naloxone_levels: HashSet::new(),
+            naloxone_levels: catalogue
+                .items
+                .iter()
+                .filter(|item| item.category == Category::Naloxone)
+                .filter_map(|item| match query.dimensions.item {
+                    ItemLevel::None => None,
+                    ItemLevel::Item => Some(Level::Named(item.name.clone())),
+                    ItemLevel::Category => {
+                        Some(Level::Named(Category::Naloxone.as_str().to_owned()))
+                    }
+                })
+                .collect(),
         }
+    }
+
+    /// Adds a frozen cell of a closed year to the same cell of the live data.
+    pub fn add_closed(&mut self, cell: &ClosedCell) {
+        let level = |label: &str| {
+            if label == ALL {
+                Level::All
+            } else {
+                Level::Named(label.to_owned())
+            }
+        };
+        let m = &cell.measures;
+        let acc = self
+            .periods
+            .entry(cell.period.clone())
+            .or_default()
+            .entry((level(&cell.site), level(&cell.item)))
+            .or_default();
+        acc.contacts += m.contacts;
+        acc.anonymous += m.anonymous_contacts;
+        acc.quantity += m.quantity;
+        acc.reversals += m.reversals;
+        acc.returned += m.returned;
+        acc.for_others += m.for_others;
+        for (total, value) in acc.naloxone.iter_mut().zip(m.naloxone) {
+            *total += value;
+        }
+        acc.closed_participants += m.participants;
+        acc.closed_new_participants += m.new_participants;
     }
 
     /// Counts one contact in every cell it belongs to.
     pub fn add(&mut self, contact: &ReportContact) {
         let (query, first_days, sites, items) =
             (self.query, self.first_days, &self.sites, &self.items);
-        let naloxone_levels = &mut self.naloxone_levels;
         let period = query.calendar.period_of(query.kind, contact.day);
         let participant = contact.code.map(|code| (contact.fiscal_year, code));
         let is_new = participant
@@ -312,9 +420,6 @@ impl<'a> ReportBuilder<'a> {
                 ItemLevel::Item => Level::Named(name.to_owned()),
                 ItemLevel::Category => Level::Named(category.as_str().to_owned()),
             };
-            if category == Category::Naloxone {
-                naloxone_levels.insert(level.clone());
-            }
             match item_levels.iter_mut().find(|(l, _, _)| *l == level) {
                 Some(entry) => {
                     entry.1 += quantity;
@@ -382,7 +487,7 @@ fn publish(
         .values()
         .map(|cell| CellCounts {
             contacts: cell.contacts,
-            participants: cell.participants.len() as u64,
+            participants: cell.participants(),
         })
         .collect();
     let systems = relation_systems(&keys, dimensions, naloxone_levels);
@@ -397,8 +502,8 @@ fn publish(
             item: item.label().to_owned(),
             measures: (hidden == Hidden::Published).then_some(Measures {
                 contacts: cell.contacts,
-                participants: cell.participants.len() as u64,
-                new_participants: cell.new_participants.len() as u64,
+                participants: cell.participants(),
+                new_participants: cell.new_participants(),
                 anonymous_contacts: cell.anonymous,
                 quantity: cell.quantity,
                 reversals: cell.reversals,
@@ -533,7 +638,7 @@ pub fn write_csv(rows: &[ReportRow], out: impl std::io::Write) -> csv::Result<()
     let mut writer = csv::WriterBuilder::new()
         .has_headers(false)
         .from_writer(out);
-    let mut header = vec!["period", "period_start", "period_end", "site", "item"];
+    let mut header = LABEL_COLUMNS.to_vec();
     header.extend(MEASURE_COLUMNS);
     writer.write_record(&header)?;
     for row in rows {
@@ -563,6 +668,7 @@ mod tests {
             category,
             unit: "kit".into(),
             retired_on: None,
+            alias: None,
         };
         Catalogue {
             sites: vec![site(1, "van"), site(2, "drop-in"), site(3, "tiny")],

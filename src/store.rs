@@ -16,12 +16,20 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 use crate::catalogue::{Catalogue, Category, Item, Site};
 use crate::code::{CODE_BYTES, CodeFormat, ParticipantCode};
 use crate::contact::{
-    BatchHeader, BatchSummary, ContactDraft, NaloxoneReason, NewBatch, VoidReason,
+    BatchHeader, BatchSummary, ContactDraft, NaloxoneReason, NewBatch, VoidReason, WorkerLabel,
 };
 use crate::error::{Error, Result};
 use crate::fiscal::FiscalCalendar;
 use crate::keys::KeySlot;
 use crate::report::{Participant, ReportContact};
+
+mod health;
+mod key_slots;
+mod retention;
+
+pub use health::{CheckSummary, SchemaTable, describe_schema};
+pub use key_slots::{LabelledSlot, SlotChange};
+pub use retention::FrozenRow;
 
 /// The current schema, applied whole to a new program.
 const SCHEMA: &str = include_str!("../schema.sql");
@@ -61,6 +69,21 @@ pub struct NewProgram<'a> {
     pub slot_label: &'a str,
     /// Day of creation.
     pub today: NaiveDate,
+}
+
+/// A shift being typed, as kept in the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Draft {
+    /// Row id.
+    pub id: i64,
+    /// The day of every contact in it.
+    pub day: NaiveDate,
+    /// The site of every contact in it.
+    pub site_id: i64,
+    /// Worker label, if given.
+    pub worker: Option<String>,
+    /// Lines kept so far.
+    pub contacts: i64,
 }
 
 /// An open program database.
@@ -148,10 +171,10 @@ impl Store {
             ],
         )?;
         insert_slot(&tx, program.slot_label, program.slot, program.today)?;
-        for (name, category, unit) in crate::catalogue::DEFAULT_ITEMS {
+        for (name, category, unit, alias) in crate::catalogue::DEFAULT_ITEMS {
             tx.execute(
-                "INSERT INTO item (name, category, unit) VALUES (?1, ?2, ?3)",
-                params![name, category.as_str(), unit],
+                "INSERT INTO item (name, category, unit, alias) VALUES (?1, ?2, ?3, ?4)",
+                params![name, category.as_str(), unit, alias],
             )?;
         }
         tx.commit()?;
@@ -238,7 +261,7 @@ impl Store {
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut items = self.conn.prepare(
-            "SELECT id, name, category, unit, retired_on FROM item ORDER BY category, name",
+            "SELECT id, name, category, unit, retired_on, alias FROM item ORDER BY category, name",
         )?;
         let items = items
             .query_map([], |row| {
@@ -249,6 +272,7 @@ impl Store {
                     category: Category::parse(&category).unwrap_or(Category::Other),
                     unit: row.get(3)?,
                     retired_on: row.get(4)?,
+                    alias: row.get(5)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -265,14 +289,56 @@ impl Store {
         )
     }
 
-    /// Adds an item; `name` and `unit` must already be normalised.
-    pub fn add_item(&mut self, name: &str, category: Category, unit: &str) -> Result<()> {
+    /// Adds an item; `name`, `unit` and `alias` must already be normalised.
+    pub fn add_item(
+        &mut self,
+        name: &str,
+        category: Category,
+        unit: &str,
+        alias: Option<&str>,
+    ) -> Result<()> {
+        if let Some(alias) = alias {
+            self.check_alias_free(alias, name)?;
+        }
         self.insert_named(
             "item",
             name,
-            "INSERT INTO item (name, category, unit) VALUES (?1, ?2, ?3)",
-            params![name, category.as_str(), unit],
+            "INSERT INTO item (name, category, unit, alias) VALUES (?1, ?2, ?3, ?4)",
+            params![name, category.as_str(), unit, alias],
         )
+    }
+
+    /// Gives an item a (new) shift alias.
+    pub fn set_alias(&mut self, name: &str, alias: &str) -> Result<()> {
+        self.check_alias_free(alias, name)?;
+        let changed = self.conn.execute(
+            "UPDATE item SET alias = ?1 WHERE name = ?2",
+            params![alias, name],
+        )?;
+        if changed == 0 {
+            return Err(Error::NotInCatalogue {
+                kind: "item",
+                name: name.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    fn check_alias_free(&self, alias: &str, name: &str) -> Result<()> {
+        let holder: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT name FROM item WHERE alias = ?1 AND name <> ?2",
+                params![alias, name],
+                |row| row.get(0),
+            )
+            .optional()?;
+        match holder {
+            Some(holder) => Err(Error::InvalidSetting(format!(
+                "the alias {alias} already belongs to {holder}"
+            ))),
+            None => Ok(()),
+        }
     }
 
     fn insert_named(
@@ -342,21 +408,17 @@ impl Store {
     /// The duplicate check runs inside the same IMMEDIATE transaction, so two workers
     /// importing the same sheet at the same moment cannot both succeed.
     pub fn save_batch(&mut self, batch: &NewBatch) -> Result<i64> {
-        let header = BatchHeader {
-            source: batch.source,
-            worker: batch.worker.clone(),
-            saved_on: batch.saved_on,
-        };
-        let (id, ()) = self.save_batch_with(&header, |writer| {
-            for contact in &batch.contacts {
-                writer.add(contact)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some(digest) = &batch.sheet_digest {
+            if let Some(existing) = find_import(&tx, digest)? {
+                return Err(Error::AlreadyImported(existing));
             }
-            if let Some(digest) = batch.sheet_digest {
-                writer.set_sheet_digest(digest);
-            }
-            Ok(())
-        })?;
-        Ok(id)
+        }
+        let batch_id = insert_batch(&tx, batch)?;
+        tx.commit()?;
+        Ok(batch_id)
     }
 
     /// Saves a batch whose contacts `fill` hands to the writer as it makes them, so a
@@ -393,13 +455,15 @@ impl Store {
         let last_id: i64 = tx.query_row("SELECT coalesce(max(id), 0) FROM contact", [], |row| {
             row.get(0)
         })?;
-        let (value, digest) = {
+        let (value, digest, first_closed) = {
             let mut writer = ContactWriter {
                 conn: &tx,
                 contact_chunk: tx.prepare(&insert_sql(CONTACT_COLUMNS, CONTACT_VALUES, CHUNK))?,
                 line_chunk: tx.prepare(&insert_sql(LINE_COLUMNS, LINE_VALUES, CHUNK))?,
                 batch_id,
                 last_id,
+                closed_years: retention::closed_years(&tx)?,
+                first_closed: None,
                 position: 0,
                 contacts: Vec::with_capacity(CHUNK),
                 lines: Vec::with_capacity(CHUNK),
@@ -408,7 +472,7 @@ impl Store {
             let value = fill(&mut writer)?;
             writer.flush_contacts()?;
             writer.flush_lines(true)?;
-            (value, writer.sheet_digest)
+            (value, writer.sheet_digest, writer.first_closed)
         };
         if let Some(digest) = digest {
             if let Some(existing) = find_import(&tx, &digest)? {
@@ -418,6 +482,11 @@ impl Store {
                 "UPDATE batch SET sheet_digest = ?1 WHERE id = ?2",
                 params![digest.as_slice(), batch_id],
             )?;
+        }
+        // After the duplicate check, as `save_batch` does: a sheet already imported is
+        // told so even if its year has been closed since.
+        if let Some(year) = first_closed {
+            return Err(Error::YearClosed(retention::year_label(&tx, year)?));
         }
         tx.commit()?;
         Ok((batch_id, value))
@@ -470,6 +539,7 @@ impl Store {
         if voided {
             return Err(Error::AlreadyVoided(format!("batch {batch}")));
         }
+        retention::refuse_closed(&tx, batch_years(&tx, batch)?)?;
         tx.execute(
             "UPDATE batch SET voided_reason = ?1, voided_on = ?2 WHERE id = ?3",
             params![reason.as_str(), today.to_string(), batch],
@@ -493,6 +563,7 @@ impl Store {
         if voided {
             return Err(Error::AlreadyVoided(format!("batch {batch}")));
         }
+        retention::refuse_closed(&tx, batch_years(&tx, batch)?)?;
         if !(1..=count).contains(&position) {
             return Err(Error::NoSuchContact {
                 batch,
@@ -530,6 +601,7 @@ impl Store {
                LEFT JOIN contact_item ci ON ci.contact_id = c.id
               WHERE c.voided_reason IS NULL AND b.voided_reason IS NULL
                 AND c.day BETWEEN ?1 AND ?2
+                AND c.fiscal_year NOT IN (SELECT fiscal_year FROM closed_year)
               ORDER BY c.id",
         )?;
         let mut rows = statement.query(params![from.to_string(), to.to_string()])?;
@@ -600,6 +672,182 @@ impl Store {
         )?)
     }
 
+    /// The shift being typed, if one was left unsaved.
+    pub fn open_draft(&self) -> Result<Option<Draft>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT d.id, d.day, d.site_id, d.worker,
+                        (SELECT count(*) FROM shift_draft_contact c WHERE c.draft_id = d.id)
+                   FROM shift_draft d ORDER BY d.id LIMIT 1",
+                [],
+                |row| {
+                    Ok(Draft {
+                        id: row.get(0)?,
+                        day: row.get(1)?,
+                        site_id: row.get(2)?,
+                        worker: row.get(3)?,
+                        contacts: row.get(4)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Starts a draft shift; refuses when one is already open (one at a time, so a
+    /// forgotten draft is always found and finished or discarded).
+    pub fn create_draft(
+        &mut self,
+        day: NaiveDate,
+        site_id: i64,
+        worker: Option<&WorkerLabel>,
+        today: NaiveDate,
+    ) -> Result<Draft> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let open: i64 = tx.query_row("SELECT count(*) FROM shift_draft", [], |row| row.get(0))?;
+        if open > 0 {
+            return Err(Error::DraftOpen);
+        }
+        tx.execute(
+            "INSERT INTO shift_draft (day, site_id, worker, started_on) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                day.to_string(),
+                site_id,
+                worker.map(WorkerLabel::as_str),
+                today.to_string()
+            ],
+        )?;
+        let id = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok(Draft {
+            id,
+            day,
+            site_id,
+            worker: worker.map(|w| w.as_str().to_owned()),
+            contacts: 0,
+        })
+    }
+
+    /// Keeps one accepted line; returns its position. Committed at once: this is what
+    /// makes a crash lose nothing.
+    pub fn add_draft_contact(&mut self, draft: i64, contact: &ContactDraft) -> Result<i64> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let position: i64 = tx.query_row(
+            "SELECT coalesce(max(position), 0) + 1 FROM shift_draft_contact WHERE draft_id = ?1",
+            [draft],
+            |row| row.get(0),
+        )?;
+        tx.execute(
+            "INSERT INTO shift_draft_contact (draft_id, position, fiscal_year, code, reversals,
+                                              for_others, returned, naloxone_reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                draft,
+                position,
+                contact.fiscal_year.start_year(),
+                contact.code.as_ref().map(|c| c.as_bytes().as_slice()),
+                contact.reversals,
+                contact.for_others,
+                contact.returned,
+                contact.naloxone_reason.map(NaloxoneReason::as_str),
+            ],
+        )?;
+        for (item, quantity) in &contact.items {
+            tx.execute(
+                "INSERT INTO shift_draft_item (draft_id, position, item_id, quantity)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![draft, position, item, quantity],
+            )?;
+        }
+        tx.commit()?;
+        Ok(position)
+    }
+
+    /// Erases the last line of a draft (`undo`); `None` when there is none.
+    pub fn remove_last_draft_contact(&mut self, draft: i64) -> Result<Option<i64>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let last: Option<i64> = tx.query_row(
+            "SELECT max(position) FROM shift_draft_contact WHERE draft_id = ?1",
+            [draft],
+            |row| row.get(0),
+        )?;
+        if let Some(position) = last {
+            tx.execute(
+                "DELETE FROM shift_draft_item WHERE draft_id = ?1 AND position = ?2",
+                params![draft, position],
+            )?;
+            tx.execute(
+                "DELETE FROM shift_draft_contact WHERE draft_id = ?1 AND position = ?2",
+                params![draft, position],
+            )?;
+        }
+        tx.commit()?;
+        Ok(last)
+    }
+
+    /// A draft's lines as contacts, in order.
+    pub fn draft_contacts(
+        &self,
+        draft: &Draft,
+        calendar: FiscalCalendar,
+    ) -> Result<Vec<ContactDraft>> {
+        let mut contacts = Vec::new();
+        let mut statement = self.conn.prepare(
+            "SELECT position, code, reversals, for_others, returned, naloxone_reason
+               FROM shift_draft_contact WHERE draft_id = ?1 ORDER BY position",
+        )?;
+        let mut items = self.conn.prepare(
+            "SELECT item_id, quantity FROM shift_draft_item
+              WHERE draft_id = ?1 AND position = ?2 ORDER BY item_id",
+        )?;
+        let mut rows = statement.query([draft.id])?;
+        while let Some(row) = rows.next()? {
+            let position: i64 = row.get(0)?;
+            let reason: Option<String> = row.get(5)?;
+            contacts.push(ContactDraft {
+                day: draft.day,
+                fiscal_year: calendar.year_of(draft.day),
+                site_id: draft.site_id,
+                code: code_from(row.get(1)?),
+                items: items
+                    .query_map(params![draft.id, position], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<_>>()?,
+                reversals: row.get(2)?,
+                for_others: row.get(3)?,
+                returned: row.get(4)?,
+                naloxone_reason: reason.as_deref().and_then(NaloxoneReason::parse),
+            });
+        }
+        Ok(contacts)
+    }
+
+    /// Erases a draft and every line of it (`quit`, `--discard`).
+    pub fn discard_draft(&mut self, draft: i64) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        delete_draft(&tx, draft)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Turns a draft into a saved batch and erases the draft, in one transaction.
+    pub fn save_draft(&mut self, draft: &Draft, batch: &NewBatch) -> Result<i64> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let batch_id = insert_batch(&tx, batch)?;
+        delete_draft(&tx, draft.id)?;
+        tx.commit()?;
+        Ok(batch_id)
+    }
+
     /// The connection, for the report queries in this module's siblings' tests.
     #[cfg(test)]
     pub(crate) fn connection(&self) -> &Connection {
@@ -646,6 +894,10 @@ pub struct ContactWriter<'t> {
     batch_id: i64,
     /// Id of the last contact added.
     last_id: i64,
+    /// Fiscal years closed with `close-year`, which take no more contacts.
+    closed_years: Vec<i32>,
+    /// The first closed year a contact fell in, reported when the batch ends.
+    first_closed: Option<i32>,
     position: i64,
     contacts: Vec<PendingContact>,
     /// `(contact id, item id, quantity)`.
@@ -659,6 +911,10 @@ impl ContactWriter<'_> {
     pub fn add(&mut self, draft: &ContactDraft) -> Result<()> {
         self.position += 1;
         self.last_id += 1;
+        let year = draft.fiscal_year.start_year();
+        if self.first_closed.is_none() && self.closed_years.contains(&year) {
+            self.first_closed = Some(year);
+        }
         self.contacts.push(PendingContact {
             id: self.last_id,
             position: self.position,
@@ -830,6 +1086,68 @@ fn configure(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+fn delete_draft(tx: &Connection, draft: i64) -> Result<()> {
+    tx.execute("DELETE FROM shift_draft_item WHERE draft_id = ?1", [draft])?;
+    tx.execute(
+        "DELETE FROM shift_draft_contact WHERE draft_id = ?1",
+        [draft],
+    )?;
+    tx.execute("DELETE FROM shift_draft WHERE id = ?1", [draft])?;
+    Ok(())
+}
+
+/// Inserts a batch and its contacts; the caller owns the transaction.
+fn insert_batch(tx: &Connection, batch: &NewBatch) -> Result<i64> {
+    retention::refuse_closed(
+        tx,
+        batch.contacts.iter().map(|c| c.fiscal_year.start_year()),
+    )?;
+    tx.execute(
+        "INSERT INTO batch (saved_on, source, worker, sheet_digest) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            batch.saved_on.to_string(),
+            batch.source.as_str(),
+            batch
+                .worker
+                .as_ref()
+                .map(crate::contact::WorkerLabel::as_str),
+            batch.sheet_digest.as_ref().map(<[u8; 32]>::as_slice),
+        ],
+    )?;
+    let batch_id = tx.last_insert_rowid();
+    {
+        let mut contact = tx.prepare_cached(
+            "INSERT INTO contact (batch_id, position, day, fiscal_year, site_id, code,
+                                      reversals, for_others, returned, naloxone_reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?;
+        let mut line = tx.prepare_cached(
+            "INSERT INTO contact_item (contact_id, item_id, quantity) VALUES (?1, ?2, ?3)",
+        )?;
+        for (index, draft) in batch.contacts.iter().enumerate() {
+            contact.execute(params![
+                batch_id,
+                index as i64 + 1,
+                draft.day.to_string(),
+                draft.fiscal_year.start_year(),
+                draft.site_id,
+                draft.code.as_ref().map(|c| c.as_bytes().as_slice()),
+                draft.reversals,
+                draft.for_others,
+                draft.returned,
+                draft
+                    .naloxone_reason
+                    .map(crate::contact::NaloxoneReason::as_str),
+            ])?;
+            let contact_id = tx.last_insert_rowid();
+            for (item, quantity) in &draft.items {
+                line.execute(params![contact_id, item, quantity])?;
+            }
+        }
+    }
+    Ok(batch_id)
+}
+
 fn insert_slot(conn: &Connection, label: &str, slot: &KeySlot, today: NaiveDate) -> Result<()> {
     conn.execute(
         "INSERT INTO key_slot (label, kdf_salt, kdf_iterations, nonce, sealed_key, created_on)
@@ -869,6 +1187,16 @@ fn batch_state(conn: &Connection, batch: i64) -> Result<(i64, bool)> {
     .ok_or(Error::NoSuchBatch(batch))
 }
 
+/// The fiscal years a batch's contacts fall in.
+fn batch_years(conn: &Connection, batch: i64) -> Result<Vec<i32>> {
+    let mut statement =
+        conn.prepare("SELECT DISTINCT fiscal_year FROM contact WHERE batch_id = ?1")?;
+    let years = statement
+        .query_map([batch], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(years)
+}
+
 /// A stored code blob back as a code; a blob of the wrong length (impossible under the
 /// schema's CHECK) is treated as anonymous rather than failing a report.
 fn code_from(blob: Option<Vec<u8>>) -> Option<ParticipantCode> {
@@ -882,10 +1210,17 @@ fn journal_path(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// A file SQLite cannot read as a database is not a program, rather than "damaged".
+/// A file SQLite cannot read is "not a program" when it does not even start like a
+/// SQLite database (someone pointed --db at a spreadsheet), and "damaged" when it
+/// does: then restoring the last backup is the right advice.
 fn not_a_program(error: Error, path: &Path) -> Error {
+    const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+    let mut head = [0u8; 16];
+    let looks_like_sqlite = std::fs::File::open(path)
+        .and_then(|mut file| std::io::Read::read_exact(&mut file, &mut head))
+        .is_ok_and(|()| &head == SQLITE_MAGIC);
     match error {
-        Error::Damaged => Error::NotAProgram(path.to_owned()),
+        Error::Damaged if !looks_like_sqlite => Error::NotAProgram(path.to_owned()),
         other => other,
     }
 }
@@ -912,7 +1247,7 @@ mod tests {
         }
     }
 
-    fn new_store(dir: &tempfile::TempDir) -> Store {
+    pub(super) fn new_store(dir: &tempfile::TempDir) -> Store {
         let settings = settings();
         let slot = slot();
         Store::create(

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use super::{Context, output};
-use crate::catalogue::{normalise_name, normalise_unit};
+use crate::catalogue::{normalise_alias, normalise_name, normalise_unit};
 use crate::cli::{ItemCommand, SiteCommand};
 use crate::error::Result;
 use crate::store::Store;
@@ -22,7 +22,14 @@ pub(super) fn run_site(
             output(writeln!(out, "added site {name}"))
         }
         SiteCommand::List => {
-            for site in store.catalogue()?.sites {
+            let sites = store.catalogue()?.sites;
+            if sites.is_empty() {
+                return output(writeln!(
+                    out,
+                    "no sites yet; add one with kitlog site add NAME"
+                ));
+            }
+            for site in sites {
                 match site.retired_on {
                     Some(on) => output(writeln!(out, "{}  (retired {on})", site.name))?,
                     None => output(writeln!(out, "{}", site.name))?,
@@ -54,32 +61,49 @@ pub(super) fn run_item(
             name,
             category,
             unit,
+            alias,
         } => {
             let name = normalise_name("item", &name)?;
             let unit = normalise_unit(&unit)?;
-            store.add_item(&name, category, &unit)?;
+            let alias = alias.as_deref().map(normalise_alias).transpose()?;
+            store.add_item(&name, category, &unit, alias.as_deref())?;
             output(writeln!(
                 out,
                 "added item {name} ({}, counted in {unit}); it is also a shift-sheet column",
                 category.as_str()
             ))
         }
+        ItemCommand::Alias { name, alias } => {
+            let name = normalise_name("item", &name)?;
+            let alias = normalise_alias(&alias)?;
+            store.set_alias(&name, &alias)?;
+            output(writeln!(
+                out,
+                "{name} is now {alias} on shift lines (e.g. {alias}2)"
+            ))
+        }
         ItemCommand::List => {
             let items = store.catalogue()?.items;
             let width = items.iter().map(|i| i.name.len()).max().unwrap_or(4);
-            output(writeln!(out, "{:width$}  {:9}  unit", "item", "category"))?;
+            let unit_width = items.iter().map(|i| i.unit.len()).max().unwrap_or(4);
+            output(writeln!(
+                out,
+                "{:width$}  {:9}  {:unit_width$}  alias",
+                "item", "category", "unit"
+            ))?;
             for item in items {
                 let retired = item
                     .retired_on
                     .map(|on| format!("  (retired {on})"))
                     .unwrap_or_default();
-                output(writeln!(
-                    out,
-                    "{:width$}  {:9}  {}{retired}",
+                let line = format!(
+                    "{:width$}  {:9}  {:unit_width$}  {:5}{retired}",
                     item.name,
                     item.category.as_str(),
-                    item.unit
-                ))?;
+                    item.unit,
+                    item.alias.as_deref().unwrap_or("-"),
+                );
+                output(writeln!(out, "{}", line.trim_end()))?;
             }
             Ok(())
         }

@@ -42,6 +42,13 @@ pub(super) fn run(args: &ImportArgs, context: &Context, out: &mut impl Write) ->
         }
     }
     let worker = args.worker.as_deref().map(WorkerLabel::parse).transpose()?;
+    if args.file.is_dir() {
+        return Err(Error::File {
+            action: "read",
+            path: args.file.clone(),
+            reason: "it is a folder".to_owned(),
+        });
+    }
     let file = std::fs::File::open(&args.file).map_err(|e| Error::file("read", &args.file, &e))?;
 
     let key = {

@@ -13,11 +13,16 @@ use crate::cli::Command;
 use crate::error::{Error, Result};
 use crate::passphrase::PassphraseSource;
 
+mod backup;
 mod batches;
 mod catalogue;
+mod close_year;
 mod import;
 mod init;
+mod passphrase;
+mod privacy;
 mod report;
+mod shift;
 mod summary;
 mod void;
 
@@ -30,6 +35,8 @@ pub struct Context {
     pub today: NaiveDate,
     /// Where a passphrase can come from.
     pub passphrase: PassphraseSource,
+    /// Colour is allowed: standard output is a terminal and `NO_COLOR` is not set.
+    pub color: bool,
 }
 
 impl Command {
@@ -44,6 +51,12 @@ impl Command {
             Command::Void(args) => void::run(&args, context, out),
             Command::Report(args) => report::run(&args, context, out),
             Command::Summary(args) => summary::run(&args, context, out),
+            Command::Shift(args) => shift::run(&args, context, out),
+            Command::CloseYear(args) => close_year::run(&args, context, out),
+            Command::Passphrase(command) => passphrase::run(command, context, out),
+            Command::Backup(args) => backup::run_backup(&args, context, out),
+            Command::Check => backup::run_check(context, out),
+            Command::Privacy => privacy::run(context, out),
         }
     }
 }

@@ -5,7 +5,9 @@ use std::io::Write;
 use super::{Context, output};
 use crate::cli::ReportArgs;
 use crate::error::{Error, Result};
-use crate::report::{Dimensions, ReportBuilder, ReportQuery, write_csv};
+use chrono::NaiveDate;
+
+use crate::report::{Dimensions, ReportBuilder, ReportQuery, ReportRow, write_csv};
 use crate::store::Store;
 
 /// What spreadsheets look for to read a CSV file as UTF-8.
@@ -48,13 +50,10 @@ pub(super) fn run(args: &ReportArgs, context: &Context, out: &mut impl Write) ->
         }
     }
 
-    let catalogue = store.catalogue()?;
-    let first_days = store.first_days()?;
-    let mut builder = ReportBuilder::new(&query, &catalogue, &first_days);
-    if let (Some(from), Some(to)) = (from, to) {
-        store.for_each_live_contact(from, to, |contact| builder.add(&contact))?;
-    }
-    let rows = builder.finish();
+    let rows = match (from, to) {
+        (Some(from), Some(to)) => build_rows(&store, &query, from, to, Years::OpenAndClosed)?,
+        _ => Vec::new(),
+    };
 
     if min_cell == 1 {
         eprintln!(
@@ -80,6 +79,36 @@ pub(super) fn run(args: &ReportArgs, context: &Context, out: &mut impl Write) ->
         }
         None => output(out.write_all(&csv)),
     }
+}
+
+/// Which data a report is built from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Years {
+    /// Live contacts of open years plus the frozen cells of closed years: every report.
+    OpenAndClosed,
+    /// Live contacts only: what `close-year` freezes.
+    OpenOnly,
+}
+
+/// The report rows of `query` for the periods from `from` to `to`: the one place that
+/// feeds the report builder, for `report`, `summary` and `close-year` alike.
+pub(super) fn build_rows(
+    store: &Store,
+    query: &ReportQuery,
+    from: NaiveDate,
+    to: NaiveDate,
+    years: Years,
+) -> Result<Vec<ReportRow>> {
+    let catalogue = store.catalogue()?;
+    let first_days = store.first_days()?;
+    let mut builder = ReportBuilder::new(query, &catalogue, &first_days);
+    store.for_each_live_contact(from, to, |contact| builder.add(&contact))?;
+    if years == Years::OpenAndClosed {
+        store.for_each_closed_cell(query.kind, query.dimensions, from, to, |cell| {
+            builder.add_closed(&cell);
+        })?;
+    }
+    Ok(builder.finish())
 }
 
 /// Temp file in the same folder, synced, then renamed over `path`: a reader never

@@ -6,13 +6,12 @@ use std::io::Write;
 
 use chrono::Days;
 
+use super::report::{Years, build_rows};
 use super::{Context, output};
 use crate::cli::SummaryArgs;
 use crate::error::Result;
 use crate::fiscal::Period;
-use crate::report::{
-    ALL, Dimensions, ItemLevel, ReportBuilder, ReportQuery, ReportRow, SUPPRESSED,
-};
+use crate::report::{ALL, Dimensions, ItemLevel, ReportQuery, ReportRow, SUPPRESSED};
 use crate::store::Store;
 
 /// Widest bar, in characters; the largest value of a section gets this many.
@@ -35,11 +34,13 @@ pub(super) fn run(args: &SummaryArgs, context: &Context, out: &mut impl Write) -
         min_cell: settings.min_cell,
         calendar,
     };
-    let catalogue = store.catalogue()?;
-    let first_days = store.first_days()?;
-    let mut builder = ReportBuilder::new(&query, &catalogue, &first_days);
-    store.for_each_live_contact(previous.start, current.end, |contact| builder.add(&contact))?;
-    let rows = builder.finish();
+    let rows = build_rows(
+        &store,
+        &query,
+        previous.start,
+        current.end,
+        Years::OpenAndClosed,
+    )?;
     output(render(&rows, &previous, &current, settings.min_cell, out))
 }
 

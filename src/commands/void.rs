@@ -5,6 +5,7 @@ use std::io::Write;
 use super::{Context, output};
 use crate::cli::VoidArgs;
 use crate::error::Result;
+use crate::import::plural;
 use crate::store::Store;
 
 /// Voids and says what was voided; nothing is deleted.
@@ -22,8 +23,10 @@ pub(super) fn run(args: &VoidArgs, context: &Context, out: &mut impl Write) -> R
         let contacts = store.void_batch(args.batch, args.reason, context.today)?;
         output(writeln!(
             out,
-            "voided batch {} ({reason}): its {contacts} contacts no longer count in reports",
-            args.batch
+            "voided batch {} ({reason}): its {} no longer {} in reports",
+            args.batch,
+            plural(contacts as u64, "contact"),
+            if contacts == 1 { "counts" } else { "count" }
         ))
     }
 }

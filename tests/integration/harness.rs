@@ -132,6 +132,22 @@ impl Kitlog {
         names
     }
 
+    /// Runs SQL on the program database with the machine's `sqlite3`, independently of
+    /// kitlog's own code, and returns its output (one row a line, `|` between columns).
+    pub fn sql(&self, sql: &str) -> String {
+        let output = std::process::Command::new("sqlite3")
+            .arg(self.db())
+            .arg(sql)
+            .output()
+            .expect("sqlite3 is installed");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("UTF-8 from sqlite3")
+    }
+
     /// Standard output of a successful `kitlog ARGS`.
     pub fn stdout(&self, args: &[&str]) -> String {
         let output = self.run(args).success().get_output().stdout.clone();

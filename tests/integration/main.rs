@@ -7,15 +7,27 @@
 
 mod harness;
 
+/// `kitlog backup` and `kitlog check`.
+mod backup;
 /// `kitlog site …` and `kitlog item …`.
 mod catalogue;
 /// `kitlog import` on good sheets: output, defaults, spreadsheet quirks, duplicates.
 mod import;
+/// `kitlog import` on bad sheets and arguments: exact problems, nothing written.
+mod import_errors;
 /// `kitlog init`: creating programs, settings, passphrases, refusing to overwrite.
 mod init;
+/// `kitlog passphrase …`: key slots, codes unchanged, revoked passphrases refused.
+mod passphrase;
 /// One test per privacy invariant of SPEC.md, named after it.
 mod privacy;
+/// `kitlog privacy`: the stored fields and report columns.
+mod privacy_listing;
 /// `kitlog report`: periods, breakdowns, totals, suppression, files.
 mod report;
+/// `kitlog close-year`: frozen reports, erased codes.
+mod retention;
+/// `kitlog shift`, piped and in a pseudo-terminal.
+mod shift;
 /// `kitlog batches` and `kitlog void`.
 mod void;

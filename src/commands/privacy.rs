@@ -1,0 +1,370 @@
+//! `kitlog privacy`: every field kitlog stores and every column a report exports,
+//! each with a one-line meaning.
+//!
+//! The lists come from the schema itself (`schema.sql` applied to an in-memory
+//! database, the structure every program is migrated to) and from the report's own
+//! column constants, so they cannot drift. The meanings live in the tables below; a
+//! unit test fails when a column has no meaning, so a new column must be explained
+//! here before it can be released. Needs no passphrase and no program.
+
+use std::io::Write;
+
+use super::{Context, output};
+use crate::error::Result;
+use crate::report::{LABEL_COLUMNS, MEASURE_COLUMNS};
+use crate::store::{SCHEMA_VERSION, describe_schema};
+
+/// What each table holds, and each `table.column` means.
+const STORED: &[(&str, &str)] = &[
+    ("program", "the program's settings; one row"),
+    ("program.id", "always 1"),
+    (
+        "program.fiscal_year_start",
+        "month the funder's fiscal year starts (1-12)",
+    ),
+    ("program.min_cell", "smallest count a report publishes"),
+    (
+        "program.code_format",
+        "optional shape codes must have (A letter, 9 digit, * either)",
+    ),
+    (
+        "program.key_check",
+        "HMAC of the program key, to confirm a passphrase opened the right key",
+    ),
+    ("program.created_on", "day the program was created"),
+    (
+        "key_slot",
+        "the program key sealed under each passphrase; never a passphrase, never the key",
+    ),
+    ("key_slot.id", "row number"),
+    (
+        "key_slot.label",
+        "short name of the passphrase's holder or role (e.g. worker-jd)",
+    ),
+    (
+        "key_slot.kdf_salt",
+        "random salt for stretching this passphrase",
+    ),
+    (
+        "key_slot.kdf_iterations",
+        "PBKDF2 rounds used to stretch it",
+    ),
+    ("key_slot.nonce", "random AES-GCM nonce of the sealed key"),
+    (
+        "key_slot.sealed_key",
+        "the program key encrypted under the stretched passphrase",
+    ),
+    ("key_slot.created_on", "day this passphrase was set"),
+    ("site", "the catalogue of places and outreach routes"),
+    ("site.id", "row number"),
+    ("site.name", "site name (e.g. downtown-van)"),
+    ("site.retired_on", "day the site was retired, if it was"),
+    ("item", "the catalogue of supplies"),
+    ("item.id", "row number"),
+    (
+        "item.name",
+        "item name, also its shift-sheet column (e.g. injection-kit)",
+    ),
+    (
+        "item.category",
+        "injection, smoking, naloxone, testing or other",
+    ),
+    ("item.unit", "what one counts (kit, pipe, strip)"),
+    ("item.retired_on", "day the item was retired, if it was"),
+    ("item.alias", "short name on kitlog shift lines (ik, sp)"),
+    ("batch", "what was saved in one go: one import or one shift"),
+    ("batch.id", "batch number"),
+    ("batch.saved_on", "day it was saved (no time of day)"),
+    ("batch.source", "import or shift"),
+    (
+        "batch.worker",
+        "optional worker label of up to 8 letters or digits, such as initials",
+    ),
+    (
+        "batch.sheet_digest",
+        "keyed digest of an imported sheet, to refuse the same sheet twice",
+    ),
+    (
+        "batch.voided_reason",
+        "entry-error, duplicate or test, if the batch was voided",
+    ),
+    ("batch.voided_on", "day it was voided"),
+    ("contact", "one interaction"),
+    ("contact.id", "row number"),
+    ("contact.batch_id", "the batch it was saved in"),
+    (
+        "contact.position",
+        "its number within the batch (1 = first)",
+    ),
+    ("contact.day", "day of the contact (no time of day)"),
+    (
+        "contact.fiscal_year",
+        "fiscal year of the day; chooses the key of the code",
+    ),
+    ("contact.site_id", "the site"),
+    (
+        "contact.code",
+        "salted participant code (16 bytes of an HMAC), or empty for anonymous",
+    ),
+    (
+        "contact.reversals",
+        "overdoses the participant reported reversing since last time",
+    ),
+    (
+        "contact.for_others",
+        "people the participant picked up supplies for",
+    ),
+    ("contact.returned", "used syringes brought back"),
+    (
+        "contact.naloxone_reason",
+        "why naloxone was given: first, used, lost, stolen, confiscated, expired, other",
+    ),
+    (
+        "contact.voided_reason",
+        "entry-error, duplicate or test, if the contact was voided",
+    ),
+    ("contact.voided_on", "day it was voided"),
+    (
+        "shift_draft",
+        "a shift being typed at kitlog shift, kept until saved or discarded; never in reports",
+    ),
+    ("shift_draft.id", "row number"),
+    ("shift_draft.day", "day of the shift (no time of day)"),
+    ("shift_draft.site_id", "site of the shift"),
+    (
+        "shift_draft.worker",
+        "worker label: a few letters such as initials",
+    ),
+    ("shift_draft.started_on", "day typing started"),
+    ("shift_draft_contact", "one typed contact of a draft shift"),
+    ("shift_draft_contact.draft_id", "the draft"),
+    ("shift_draft_contact.position", "its number in the draft"),
+    (
+        "shift_draft_contact.fiscal_year",
+        "fiscal year whose key salted the code",
+    ),
+    (
+        "shift_draft_contact.code",
+        "salted participant code (128 bits), or empty for an anonymous contact",
+    ),
+    (
+        "shift_draft_contact.reversals",
+        "overdoses reported reversed",
+    ),
+    ("shift_draft_contact.for_others", "people picked up for"),
+    ("shift_draft_contact.returned", "used syringes returned"),
+    (
+        "shift_draft_contact.naloxone_reason",
+        "why naloxone was given",
+    ),
+    ("shift_draft_item", "what one typed contact received"),
+    ("shift_draft_item.draft_id", "the draft"),
+    (
+        "shift_draft_item.position",
+        "the contact's number in the draft",
+    ),
+    ("shift_draft_item.item_id", "the item"),
+    ("shift_draft_item.quantity", "how many"),
+    (
+        "closed_year",
+        "fiscal years closed with kitlog close-year: their codes are erased",
+    ),
+    ("closed_year.fiscal_year", "the year (its start year)"),
+    ("closed_year.closed_on", "day it was closed"),
+    (
+        "closed_cell",
+        "a closed year's report cells, unsuppressed aggregates kept so its reports read as before",
+    ),
+    ("closed_cell.fiscal_year", "the closed year"),
+    (
+        "closed_cell.period_kind",
+        "week, month, quarter or fiscal-year",
+    ),
+    (
+        "closed_cell.breakdown",
+        "the --by of the table (site, item, ...)",
+    ),
+    ("closed_cell.period_label", "the period as reports name it"),
+    ("closed_cell.period_start", "first day of the period"),
+    ("closed_cell.period_end", "last day of the period"),
+    ("closed_cell.site", "site name or ALL"),
+    ("closed_cell.item", "item, category or ALL"),
+    ("closed_cell.contacts", "contacts in the cell"),
+    (
+        "closed_cell.participants",
+        "distinct codes in the cell, counted before erasure",
+    ),
+    (
+        "closed_cell.new_participants",
+        "codes first seen that year in the period",
+    ),
+    ("closed_cell.anonymous_contacts", "contacts without a code"),
+    ("closed_cell.quantity", "items handed out"),
+    ("closed_cell.reversals", "overdoses reported reversed"),
+    ("closed_cell.returned", "used syringes returned"),
+    ("closed_cell.for_others", "people picked up for"),
+    ("closed_cell.naloxone_first", "naloxone kits: first kit"),
+    ("closed_cell.naloxone_used", "naloxone kits: last one used"),
+    ("closed_cell.naloxone_lost", "naloxone kits: lost"),
+    ("closed_cell.naloxone_stolen", "naloxone kits: stolen"),
+    (
+        "closed_cell.naloxone_confiscated",
+        "naloxone kits: taken by police",
+    ),
+    ("closed_cell.naloxone_expired", "naloxone kits: expired"),
+    ("closed_cell.naloxone_other", "naloxone kits: other reason"),
+    (
+        "closed_cell.naloxone_unrecorded",
+        "naloxone kits: no reason recorded",
+    ),
+    ("contact_item", "what one contact received"),
+    ("contact_item.contact_id", "the contact"),
+    ("contact_item.item_id", "the item"),
+    ("contact_item.quantity", "how many"),
+];
+
+/// What each report column means.
+const EXPORTED: &[(&str, &str)] = &[
+    (
+        "period",
+        "period label (2026-W47, 2026-11, FY2026-27 Q3, FY2026-27)",
+    ),
+    ("period_start", "first day of the period"),
+    ("period_end", "last day of the period"),
+    ("site", "site name, or ALL"),
+    ("item", "item name or category, or ALL"),
+    ("contacts", "contacts in the cell"),
+    ("participants", "distinct codes in the cell (an estimate)"),
+    (
+        "new_participants",
+        "codes whose first contact of their fiscal year is in the period",
+    ),
+    ("anonymous_contacts", "contacts without a code"),
+    ("quantity", "items handed out"),
+    ("reversals", "overdose reversals reported"),
+    ("returned", "used syringes brought back"),
+    ("for_others", "people picked up for"),
+    ("naloxone_first", "naloxone kits given as a first kit"),
+    ("naloxone_used", "naloxone kits replacing one used"),
+    ("naloxone_lost", "naloxone kits replacing one lost"),
+    ("naloxone_stolen", "naloxone kits replacing one stolen"),
+    (
+        "naloxone_confiscated",
+        "naloxone kits replacing one confiscated (by police, say)",
+    ),
+    ("naloxone_expired", "naloxone kits replacing one expired"),
+    ("naloxone_other", "naloxone kits given for another reason"),
+    (
+        "naloxone_unrecorded",
+        "naloxone kits given with no reason recorded",
+    ),
+];
+
+/// Prints the stored fields and the exported columns.
+pub(super) fn run(_context: &Context, out: &mut impl Write) -> Result<()> {
+    let tables = describe_schema()?;
+    let width = tables
+        .iter()
+        .flat_map(|t| &t.columns)
+        .map(|(name, _)| name.len())
+        .max()
+        .unwrap_or(0);
+    output(writeln!(
+        out,
+        "kitlog stores these fields in a program, and nothing else (schema {SCHEMA_VERSION}):"
+    ))?;
+    for table in &tables {
+        output(writeln!(
+            out,
+            "\n{}: {}",
+            table.name,
+            meaning(STORED, &table.name)
+        ))?;
+        for (column, kind) in &table.columns {
+            let key = format!("{}.{column}", table.name);
+            output(writeln!(
+                out,
+                "  {column:width$}  {kind:7}  {}",
+                meaning(STORED, &key)
+            ))?;
+        }
+    }
+    output(writeln!(
+        out,
+        "\nnever stored: names, birth dates, addresses, phone numbers, free text, times of day,\n\
+         or the text typed to make a code (only its salted code)\n\n\
+         a report (kitlog report) exports these columns, one row per period and site/item,\n\
+         with counts below min_cell hidden as x:"
+    ))?;
+    let columns: Vec<&str> = LABEL_COLUMNS
+        .iter()
+        .chain(&MEASURE_COLUMNS)
+        .copied()
+        .collect();
+    let width = columns.iter().map(|c| c.len()).max().unwrap_or(0);
+    for column in columns {
+        output(writeln!(
+            out,
+            "  {column:width$}  {}",
+            meaning(EXPORTED, column)
+        ))?;
+    }
+    Ok(())
+}
+
+/// The meaning of `key`; the unit tests guarantee there is one.
+fn meaning(table: &[(&str, &'static str)], key: &str) -> &'static str {
+    table
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map_or("(undocumented)", |(_, meaning)| meaning)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Adding a table or column to schema.sql fails here until it is explained above.
+    #[test]
+    fn every_stored_field_has_a_meaning_and_every_meaning_a_field() {
+        let mut fields = Vec::new();
+        for table in describe_schema().unwrap() {
+            for (column, _) in &table.columns {
+                fields.push(format!("{}.{column}", table.name));
+            }
+            fields.push(table.name);
+        }
+        let missing: Vec<_> = fields
+            .iter()
+            .filter(|f| !STORED.iter().any(|(k, _)| k == f))
+            .collect();
+        assert!(missing.is_empty(), "fields without a meaning: {missing:?}");
+        let stale: Vec<_> = STORED
+            .iter()
+            .filter(|(k, _)| !fields.iter().any(|f| f == k))
+            .collect();
+        assert!(
+            stale.is_empty(),
+            "meanings of fields that no longer exist: {stale:?}"
+        );
+    }
+
+    /// The same for the report's columns.
+    #[test]
+    fn every_exported_column_has_a_meaning_and_every_meaning_a_column() {
+        let columns: Vec<&str> = LABEL_COLUMNS
+            .iter()
+            .chain(&MEASURE_COLUMNS)
+            .copied()
+            .collect();
+        for column in &columns {
+            assert!(
+                EXPORTED.iter().any(|(k, _)| k == column),
+                "report column {column} has no meaning"
+            );
+        }
+        for (key, _) in EXPORTED {
+            assert!(columns.contains(key), "{key} is not a report column");
+        }
+    }
+}

@@ -1,0 +1,447 @@
+//! `kitlog shift`: end-of-shift entry at the keyboard, one contact a line.
+//!
+//! Every accepted line is committed to a draft at once (code already salted), so a
+//! crash, a closed window or a dead battery loses nothing: `--resume` carries on.
+//! The same conversation works on a terminal and from standard input, so it can be
+//! scripted and tested; on a terminal a bad answer is asked again, from a script it
+//! ends the session with the draft kept.
+
+use std::io::{BufRead, Write};
+
+use chrono::{Days, NaiveDate};
+use zeroize::Zeroizing;
+
+use super::Context;
+use crate::catalogue::{Catalogue, Site, in_use_on};
+use crate::cli::ShiftArgs;
+use crate::code::CodeMaker;
+use crate::contact::{BatchSource, BatchTotals, ContactDraft, NewBatch, WorkerLabel};
+use crate::error::{Error, Result};
+use crate::fiscal::FiscalCalendar;
+use crate::import::plural;
+use crate::keys::ProgramKey;
+use crate::shift::{ContactLine, Line, ShiftCommand, Shortcuts, parse_line};
+use crate::store::{Draft, Store};
+
+/// Runs the session on this process's standard input.
+pub(super) fn run(args: &ShiftArgs, context: &Context, out: &mut impl Write) -> Result<()> {
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let mut session = Session {
+        input: &mut input,
+        out,
+        interactive: context.passphrase.terminal,
+        color: context.color,
+    };
+    session.run(args, context)
+}
+
+/// The shift being typed and what it needs, once the questions are answered.
+struct Shift {
+    store: Store,
+    draft: Draft,
+    catalogue: Catalogue,
+    shortcuts: Shortcuts,
+    calendar: FiscalCalendar,
+    today: NaiveDate,
+}
+
+impl Shift {
+    /// The lines kept so far, read back from the draft: what is shown is what is saved.
+    fn contacts(&self) -> Result<Vec<ContactDraft>> {
+        self.store.draft_contacts(&self.draft, self.calendar)
+    }
+}
+
+/// The conversation: where lines come from, where answers go.
+struct Session<'a, R, W> {
+    input: &'a mut R,
+    out: &'a mut W,
+    /// A person at a terminal, who can be asked again.
+    interactive: bool,
+    /// ANSI colour for problems and confirmations.
+    color: bool,
+}
+
+impl<R: BufRead, W: Write> Session<'_, R, W> {
+    fn run(&mut self, args: &ShiftArgs, context: &Context) -> Result<()> {
+        let mut store = Store::open(&context.db)?;
+        let settings = store.settings()?;
+        let catalogue = store.catalogue()?;
+        let waiting = store.open_draft()?;
+        if args.discard {
+            let draft = waiting.ok_or(Error::NoDraft)?;
+            store.discard_draft(draft.id)?;
+            return self.say(&format!(
+                "threw away the unsaved shift of {} ({}); nothing was saved",
+                draft.day,
+                plural(draft.contacts as u64, "contact")
+            ));
+        }
+        let resumed = match (args.resume, waiting) {
+            (true, None) => return Err(Error::NoDraft),
+            (true, Some(draft)) => Some(draft),
+            (false, Some(_)) => return Err(Error::DraftOpen),
+            (false, None) => None,
+        };
+
+        let key = {
+            let passphrase = context.passphrase.read()?;
+            ProgramKey::unlock(&passphrase, &store.key_slots()?, &settings.key_check)?
+        };
+        let mut codes = CodeMaker::new(&key, settings.calendar, settings.code_format.clone());
+        let draft = if let Some(draft) = resumed {
+            draft
+        } else {
+            let day = self.ask_day(context.today)?;
+            let site = self.ask_site(&catalogue, day)?.id;
+            let worker = self.ask_worker()?;
+            store.create_draft(day, site, worker.as_ref(), context.today)?
+        };
+        let site_name = catalogue
+            .sites
+            .iter()
+            .find(|s| s.id == draft.site_id)
+            .map_or("?", |s| s.name.as_str())
+            .to_owned();
+        self.say(&format!(
+            "shift of {} at {site_name}{}: one contact a line; help shows the shortcuts, done saves",
+            draft.day,
+            draft
+                .worker
+                .as_ref()
+                .map(|w| format!(", worker {w}"))
+                .unwrap_or_default()
+        ))?;
+        if draft.contacts > 0 {
+            self.say(&format!(
+                "resumed: {} kept so far",
+                plural(draft.contacts as u64, "contact")
+            ))?;
+        }
+        let mut shift = Shift {
+            shortcuts: Shortcuts::for_day(&catalogue, draft.day),
+            store,
+            draft,
+            catalogue,
+            calendar: settings.calendar,
+            today: context.today,
+        };
+        loop {
+            let prompt = format!("contact {}> ", shift.draft.contacts + 1);
+            let Some(text) = self.ask(&prompt)? else {
+                return Err(Error::ShiftInterrupted(shift.draft.contacts));
+            };
+            let finished = match parse_line(&text, &shift.shortcuts) {
+                Err(problem) => self.problem(&problem.to_string()).map(|()| false)?,
+                Ok(Line::Empty) => false,
+                Ok(Line::Contact(line)) => {
+                    self.keep(&mut shift, &line, &mut codes).map(|()| false)?
+                }
+                Ok(Line::Command(command)) => self.command(&mut shift, command)?,
+            };
+            if finished {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Salts the code and keeps the line in the draft.
+    fn keep(
+        &mut self,
+        shift: &mut Shift,
+        line: &ContactLine,
+        codes: &mut CodeMaker<'_>,
+    ) -> Result<()> {
+        let code = match &line.code {
+            Some(raw) => match codes.code_for(raw, shift.draft.day) {
+                Ok(code) => Some(code),
+                Err(refusal) => return self.problem(&refusal.to_string()),
+            },
+            None => None,
+        };
+        let contact = ContactDraft {
+            day: shift.draft.day,
+            fiscal_year: shift.calendar.year_of(shift.draft.day),
+            site_id: shift.draft.site_id,
+            code,
+            items: line.counts.items.clone(),
+            reversals: line.counts.reversals,
+            for_others: line.counts.for_others,
+            returned: line.counts.returned,
+            naloxone_reason: line.counts.naloxone_reason,
+        };
+        let position = shift.store.add_draft_contact(shift.draft.id, &contact)?;
+        shift.draft.contacts = position;
+        let who = if code.is_some() { "code" } else { "anonymous" };
+        let what = describe(&contact, &shift.catalogue);
+        self.say(&format!("  kept {position} ({who}){what}"))
+    }
+
+    /// Runs a session command; `true` when the session is over.
+    fn command(&mut self, shift: &mut Shift, command: ShiftCommand) -> Result<bool> {
+        match command {
+            ShiftCommand::Help => self.say(&shift.shortcuts.help())?,
+            ShiftCommand::Undo => match shift.store.remove_last_draft_contact(shift.draft.id)? {
+                Some(position) => {
+                    shift.draft.contacts = position - 1;
+                    self.say(&format!("  removed contact {position}"))?;
+                }
+                None => self.problem("there is nothing to undo")?,
+            },
+            ShiftCommand::List => {
+                let contacts = shift.contacts()?;
+                if contacts.is_empty() {
+                    self.say("  no contacts yet")?;
+                }
+                for (index, contact) in contacts.iter().enumerate() {
+                    let who = if contact.code.is_some() {
+                        "code"
+                    } else {
+                        "anonymous"
+                    };
+                    let what = describe(contact, &shift.catalogue);
+                    self.say(&format!("  {:>3} ({who}){what}", index + 1))?;
+                }
+            }
+            ShiftCommand::Total => {
+                let totals = BatchTotals::of(&shift.contacts()?, &shift.catalogue);
+                self.say(&format!("  so far: {totals}"))?;
+            }
+            ShiftCommand::Done => return self.done(shift),
+            ShiftCommand::Quit => {
+                let count = shift.draft.contacts;
+                if count > 0 {
+                    let question = format!(
+                        "throw away the {} typed in this shift? [y/N] ",
+                        plural(count as u64, "contact")
+                    );
+                    if !self.confirm(&question)? {
+                        self.say("kept; keep typing, or done to save")?;
+                        return Ok(false);
+                    }
+                }
+                shift.store.discard_draft(shift.draft.id)?;
+                self.say(&format!(
+                    "threw away {}; nothing was saved",
+                    plural(count as u64, "contact")
+                ))?;
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Summary, confirmation, then the draft becomes one batch.
+    fn done(&mut self, shift: &mut Shift) -> Result<bool> {
+        let contacts = shift.contacts()?;
+        if contacts.is_empty() {
+            self.problem("nothing to save yet; type a contact, or quit")?;
+            return Ok(false);
+        }
+        let totals = BatchTotals::of(&contacts, &shift.catalogue);
+        self.say(&format!("about to save {totals}"))?;
+        let question = format!("save {}? [y/N] ", plural(contacts.len() as u64, "contact"));
+        if !self.confirm(&question)? {
+            self.say("not saved; keep typing, or done again")?;
+            return Ok(false);
+        }
+        let worker = shift
+            .draft
+            .worker
+            .as_deref()
+            .map(WorkerLabel::parse)
+            .transpose()?;
+        let batch = shift.store.save_draft(
+            &shift.draft,
+            &NewBatch {
+                source: BatchSource::Shift,
+                worker,
+                saved_on: shift.today,
+                sheet_digest: None,
+                contacts,
+            },
+        )?;
+        self.confirmed(&format!("saved batch {batch}: {totals}"))?;
+        Ok(true)
+    }
+
+    /// The day of the shift: empty for today, `yesterday`, or YYYY-MM-DD; never future.
+    fn ask_day(&mut self, today: NaiveDate) -> Result<NaiveDate> {
+        loop {
+            let answer = self
+                .ask(&format!("date of the shift [{today}]: "))?
+                .ok_or(Error::ShiftInterrupted(0))?;
+            let answer = answer.trim();
+            let day = match answer {
+                "" | "today" => Ok(today),
+                "yesterday" => Ok(today - Days::new(1)),
+                text => NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                    .map_err(|_| {
+                        "write the date as YYYY-MM-DD, or leave it empty for today".to_owned()
+                    })
+                    .and_then(|day| {
+                        if day > today {
+                            Err(format!("the date is in the future (today is {today})"))
+                        } else {
+                            Ok(day)
+                        }
+                    }),
+            };
+            match day {
+                Ok(day) => return Ok(day),
+                Err(message) => self.retry(message)?,
+            }
+        }
+    }
+
+    /// The site: its number in the list, its name, or the start of its name.
+    fn ask_site<'c>(&mut self, catalogue: &'c Catalogue, day: NaiveDate) -> Result<&'c Site> {
+        let sites: Vec<&Site> = catalogue
+            .sites
+            .iter()
+            .filter(|s| in_use_on(s.retired_on, day))
+            .collect();
+        if sites.is_empty() {
+            return Err(Error::ShiftAnswer(
+                "there are no sites yet; add one with kitlog site add NAME".to_owned(),
+            ));
+        }
+        for (index, site) in sites.iter().enumerate() {
+            self.say(&format!("  {:>2}  {}", index + 1, site.name))?;
+        }
+        loop {
+            let answer = self
+                .ask("site (number or name): ")?
+                .ok_or(Error::ShiftInterrupted(0))?;
+            let answer = answer.trim().to_ascii_lowercase();
+            if let Ok(number) = answer.parse::<usize>() {
+                if let Some(site) = number.checked_sub(1).and_then(|i| sites.get(i)) {
+                    return Ok(site);
+                }
+            }
+            let matching: Vec<&Site> = sites
+                .iter()
+                .copied()
+                .filter(|s| !answer.is_empty() && s.name.starts_with(&answer))
+                .collect();
+            let exact = sites.iter().copied().find(|s| s.name == answer);
+            match (exact, matching.as_slice()) {
+                (Some(site), _) | (None, &[site]) => return Ok(site),
+                (None, []) => self.retry("no site of that name or number".to_owned())?,
+                (None, _) => {
+                    self.retry("several sites start like that; type more of the name".to_owned())?;
+                }
+            }
+        }
+    }
+
+    fn ask_worker(&mut self) -> Result<Option<WorkerLabel>> {
+        loop {
+            let answer = self
+                .ask("worker label, e.g. initials (optional): ")?
+                .ok_or(Error::ShiftInterrupted(0))?;
+            if answer.trim().is_empty() {
+                return Ok(None);
+            }
+            match WorkerLabel::parse(&answer) {
+                Ok(label) => return Ok(Some(label)),
+                Err(error) => self.retry(error.to_string())?,
+            }
+        }
+    }
+
+    /// On a terminal, explains and lets the caller ask again; from a script, stops.
+    fn retry(&mut self, message: String) -> Result<()> {
+        if self.interactive {
+            self.problem(&message)
+        } else {
+            Err(Error::ShiftAnswer(message))
+        }
+    }
+
+    /// Prints `prompt`, reads one line; `None` at the end of input. The line is wiped
+    /// when dropped: it may hold a participant's code.
+    fn ask(&mut self, prompt: &str) -> Result<Option<Zeroizing<String>>> {
+        self.write(prompt)?;
+        self.out.flush().map_err(|e| Error::Output(e.kind()))?;
+        let mut line = Zeroizing::new(String::new());
+        let read = self
+            .input
+            .read_line(&mut line)
+            .map_err(|e| Error::Output(e.kind()))?;
+        if !self.interactive {
+            // Piped input is not echoed by a terminal; end the prompt's line ourselves.
+            self.write("\n")?;
+        }
+        Ok((read > 0).then_some(line))
+    }
+
+    fn confirm(&mut self, question: &str) -> Result<bool> {
+        let answer = self.ask(question)?.ok_or(Error::ShiftInterrupted(0))?;
+        Ok(matches!(
+            answer.trim().to_ascii_lowercase().as_str(),
+            "y" | "yes"
+        ))
+    }
+
+    fn say(&mut self, text: &str) -> Result<()> {
+        self.write(&format!("{text}\n"))
+    }
+
+    fn problem(&mut self, text: &str) -> Result<()> {
+        self.painted("31", &format!("  problem: {text}"))
+    }
+
+    fn confirmed(&mut self, text: &str) -> Result<()> {
+        self.painted("32", text)
+    }
+
+    /// Colour only on a terminal and only without `NO_COLOR` (no-color.org).
+    fn painted(&mut self, code: &str, text: &str) -> Result<()> {
+        if self.color {
+            self.write(&format!("\x1b[{code}m{text}\x1b[0m\n"))
+        } else {
+            self.say(text)
+        }
+    }
+
+    fn write(&mut self, text: &str) -> Result<()> {
+        self.out
+            .write_all(text.as_bytes())
+            .map_err(|e| Error::Output(e.kind()))
+    }
+}
+
+/// `: injection-kit 2, stem-pipe 3, reversals 1, reason first` for a kept line.
+fn describe(contact: &ContactDraft, catalogue: &Catalogue) -> String {
+    let mut parts: Vec<String> = contact
+        .items
+        .iter()
+        .map(|(id, quantity)| {
+            let name = catalogue
+                .items
+                .iter()
+                .find(|i| i.id == *id)
+                .map_or("?", |i| i.name.as_str());
+            format!("{name} {quantity}")
+        })
+        .collect();
+    for (label, value) in [
+        ("reversals", contact.reversals),
+        ("for others", contact.for_others),
+        ("returned", contact.returned),
+    ] {
+        if value > 0 {
+            parts.push(format!("{label} {value}"));
+        }
+    }
+    if let Some(reason) = contact.naloxone_reason {
+        parts.push(format!("reason {}", reason.as_str()));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", parts.join(", "))
+    }
+}

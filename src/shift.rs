@@ -1,0 +1,528 @@
+//! The line syntax of `kitlog shift`: one contact a line, learnt in a minute.
+//!
+//! `BLUEFOX77 ik2 sp3 nn1 r1 first` is a participant (their code first), two
+//! injection kits, three stem pipes, one nasal naloxone, one reversal reported and
+//! the naloxone reason. `-` instead of a code is an anonymous contact. Pure: no I/O.
+//! The code word goes straight into a [`RawIdentifier`]; problems name a word by
+//! its position, never by its text, since a code typed in the wrong place would
+//! otherwise be printed back.
+
+use std::fmt::{self, Write as _};
+
+use chrono::NaiveDate;
+use zeroize::Zeroizing;
+
+use crate::catalogue::{Catalogue, Category, in_use_on};
+use crate::code::RawIdentifier;
+use crate::contact::NaloxoneReason;
+use crate::import::{MAX_FOR_OTHERS, MAX_ITEM_QUANTITY, MAX_RETURNED, MAX_REVERSALS};
+
+/// A word that is not a contact but an instruction to the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShiftCommand {
+    /// Drop the last contact.
+    Undo,
+    /// Show the contacts so far (codes never shown).
+    List,
+    /// Running totals per item.
+    Total,
+    /// The syntax on one screen.
+    Help,
+    /// Summary, then confirm and save.
+    Done,
+    /// Leave; asks before throwing the contacts away.
+    Quit,
+}
+
+/// One typed contact, before its code is salted.
+#[derive(Debug)]
+pub struct ContactLine {
+    /// `None` for `-` (anonymous).
+    pub code: Option<RawIdentifier>,
+    /// The counts and items.
+    pub counts: LineCounts,
+}
+
+/// Everything on a contact line but the code; compared in tests, printed by `list`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LineCounts {
+    /// `(item id, quantity)` in the order typed.
+    pub items: Vec<(i64, u32)>,
+    /// `r`
+    pub reversals: u32,
+    /// `fo`
+    pub for_others: u32,
+    /// `ret`
+    pub returned: u32,
+    /// A reason word.
+    pub naloxone_reason: Option<NaloxoneReason>,
+}
+
+/// What a typed line is.
+#[derive(Debug)]
+pub enum Line {
+    /// Nothing typed.
+    Empty,
+    /// A session command.
+    Command(ShiftCommand),
+    /// A contact.
+    Contact(ContactLine),
+}
+
+/// Why a line was refused. Words are named by position only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineProblem {
+    /// The first word looks like an item or count: the code was forgotten.
+    MissingCode,
+    /// A word that is no shortcut.
+    UnknownWord(usize),
+    /// The same item or count twice.
+    Repeated(usize),
+    /// `ik0`.
+    ZeroCount(usize),
+    /// Above the limit of that count.
+    TooLarge(usize, u32),
+    /// Two naloxone reasons.
+    TwoReasons(usize),
+    /// A reason without a naloxone item.
+    ReasonWithoutNaloxone,
+    /// `-` alone: an anonymous contact with nothing recorded.
+    NothingRecorded,
+}
+
+impl fmt::Display for LineProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LineProblem::MissingCode => f.write_str(
+                "start the line with the participant's code, or - for an anonymous contact",
+            ),
+            LineProblem::UnknownWord(n) => {
+                write!(f, "word {n} is not a shortcut; type help for the list")
+            }
+            LineProblem::Repeated(n) => {
+                write!(f, "word {n} repeats an item or count already on this line")
+            }
+            LineProblem::ZeroCount(n) => {
+                write!(f, "word {n} has a count of 0; leave the item out instead")
+            }
+            LineProblem::TooLarge(n, max) => {
+                write!(f, "word {n} is more than {max} for one contact; check it")
+            }
+            LineProblem::TwoReasons(n) => {
+                write!(f, "word {n} is a second naloxone reason; give one")
+            }
+            LineProblem::ReasonWithoutNaloxone => {
+                f.write_str("a naloxone reason is given but no naloxone item is on this line")
+            }
+            LineProblem::NothingRecorded => {
+                f.write_str("an anonymous contact needs at least one item or count")
+            }
+        }
+    }
+}
+
+/// The shortcuts of a program on one day: aliases of items in use then.
+#[derive(Debug, Clone)]
+pub struct Shortcuts {
+    items: Vec<Shortcut>,
+}
+
+#[derive(Debug, Clone)]
+struct Shortcut {
+    alias: String,
+    item_id: i64,
+    name: String,
+    is_naloxone: bool,
+}
+
+/// Reason words: the spec's names, plus `conf` for the long one.
+const REASON_WORDS: [(&str, NaloxoneReason); 8] = [
+    ("first", NaloxoneReason::First),
+    ("used", NaloxoneReason::Used),
+    ("lost", NaloxoneReason::Lost),
+    ("stolen", NaloxoneReason::Stolen),
+    ("conf", NaloxoneReason::Confiscated),
+    ("confiscated", NaloxoneReason::Confiscated),
+    ("expired", NaloxoneReason::Expired),
+    ("other", NaloxoneReason::Other),
+];
+
+impl Shortcuts {
+    /// The aliased items of `catalogue` that may be recorded on `day`.
+    #[must_use]
+    pub fn for_day(catalogue: &Catalogue, day: NaiveDate) -> Self {
+        let items = catalogue
+            .items
+            .iter()
+            .filter(|item| in_use_on(item.retired_on, day))
+            .filter_map(|item| {
+                item.alias.as_ref().map(|alias| Shortcut {
+                    alias: alias.clone(),
+                    item_id: item.id,
+                    name: item.name.clone(),
+                    is_naloxone: item.category == Category::Naloxone,
+                })
+            })
+            .collect();
+        Shortcuts { items }
+    }
+
+    /// The help screen: the syntax and this program's aliases.
+    #[must_use]
+    pub fn help(&self) -> String {
+        let mut text = String::from(
+            "one contact a line: the participant's code (or - if anonymous), then shortcuts\n\
+             \x20 e.g.  BLUEFOX77 ik2 sp3 nn1 r1 first      - sy10 ret25\n\
+             items (a count follows, 1 if left out):\n",
+        );
+        for item in &self.items {
+            let _ = writeln!(text, "  {:5} {}", item.alias, item.name);
+        }
+        text.push_str(
+            "counts: r = reversals reported, fo = people picked up for, ret = used syringes returned\n\
+             naloxone reason: first, used, lost, stolen, conf (confiscated), expired, other\n\
+             commands: undo, list, total, help, done (save), quit\n\
+             write the code without spaces; it is never shown again",
+        );
+        text
+    }
+
+    /// The item name of an id, for `list` and `total`.
+    #[must_use]
+    pub fn name_of(&self, item_id: i64) -> Option<&str> {
+        self.items
+            .iter()
+            .find(|s| s.item_id == item_id)
+            .map(|s| s.name.as_str())
+    }
+
+    /// Writes `counts` back in line syntax, without a code: what `list` shows, and
+    /// the inverse of [`parse_line`] (a property test holds them to it).
+    #[must_use]
+    pub fn format_counts(&self, counts: &LineCounts) -> String {
+        let mut words = Vec::new();
+        for (item, quantity) in &counts.items {
+            if let Some(shortcut) = self.items.iter().find(|s| s.item_id == *item) {
+                words.push(format!("{}{quantity}", shortcut.alias));
+            }
+        }
+        for (word, value) in [
+            ("r", counts.reversals),
+            ("fo", counts.for_others),
+            ("ret", counts.returned),
+        ] {
+            if value > 0 {
+                words.push(format!("{word}{value}"));
+            }
+        }
+        if let Some(reason) = counts.naloxone_reason {
+            words.push(reason.as_str().to_owned());
+        }
+        words.join(" ")
+    }
+
+    fn find(&self, alias: &str) -> Option<&Shortcut> {
+        self.items.iter().find(|s| s.alias == alias)
+    }
+}
+
+/// What one non-code word says.
+enum Word<'s> {
+    Item(&'s Shortcut, u32),
+    Reversals(u32),
+    ForOthers(u32),
+    Returned(u32),
+    Reason(NaloxoneReason),
+}
+
+/// Splits `ik12` into `("ik", Some(12))`; `None` unless letters then digits.
+/// The word may be a participant's code (the first word is tried too), so the
+/// copies made here are wiped when dropped.
+fn split_word(word: &str) -> Option<(Zeroizing<String>, Option<u64>)> {
+    let lower = Zeroizing::new(word.to_ascii_lowercase());
+    let letters_end = lower
+        .find(|c: char| !c.is_ascii_lowercase())
+        .unwrap_or(lower.len());
+    let (letters, digits) = lower.split_at(letters_end);
+    if letters.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let count = if digits.is_empty() {
+        None
+    } else {
+        Some(digits.parse().unwrap_or(u64::MAX))
+    };
+    Some((Zeroizing::new(letters.to_owned()), count))
+}
+
+impl Shortcuts {
+    /// Reads a non-code word; `Err` with the problem for that position.
+    fn word(&self, word: &str, position: usize) -> Result<Word<'_>, LineProblem> {
+        let (letters, count) = split_word(word).ok_or(LineProblem::UnknownWord(position))?;
+        if count.is_none() {
+            if let Some((_, reason)) = REASON_WORDS.iter().find(|(w, _)| *w == letters.as_str()) {
+                return Ok(Word::Reason(*reason));
+            }
+        }
+        let count = count.unwrap_or(1);
+        let checked = |max: u32| -> Result<u32, LineProblem> {
+            match count {
+                0 => Err(LineProblem::ZeroCount(position)),
+                n if n > u64::from(max) => Err(LineProblem::TooLarge(position, max)),
+                n => Ok(u32::try_from(n).expect("at most max")),
+            }
+        };
+        match letters.as_str() {
+            "r" => Ok(Word::Reversals(checked(MAX_REVERSALS)?)),
+            "fo" => Ok(Word::ForOthers(checked(MAX_FOR_OTHERS)?)),
+            "ret" => Ok(Word::Returned(checked(MAX_RETURNED)?)),
+            alias => match self.find(alias) {
+                Some(shortcut) => Ok(Word::Item(shortcut, checked(MAX_ITEM_QUANTITY)?)),
+                None => Err(LineProblem::UnknownWord(position)),
+            },
+        }
+    }
+}
+
+/// Sets a count given at most once per line.
+fn set_once(
+    seen: &mut bool,
+    field: &mut u32,
+    value: u32,
+    position: usize,
+) -> Result<(), LineProblem> {
+    if std::mem::replace(seen, true) {
+        return Err(LineProblem::Repeated(position));
+    }
+    *field = value;
+    Ok(())
+}
+
+/// Reads one typed line.
+pub fn parse_line(text: &str, shortcuts: &Shortcuts) -> Result<Line, LineProblem> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let Some((first, rest)) = words.split_first() else {
+        return Ok(Line::Empty);
+    };
+    if rest.is_empty() {
+        let command = match Zeroizing::new(first.to_ascii_lowercase()).as_str() {
+            "undo" => Some(ShiftCommand::Undo),
+            "list" => Some(ShiftCommand::List),
+            "total" => Some(ShiftCommand::Total),
+            "help" | "?" => Some(ShiftCommand::Help),
+            "done" => Some(ShiftCommand::Done),
+            "quit" | "exit" => Some(ShiftCommand::Quit),
+            _ => None,
+        };
+        if let Some(command) = command {
+            return Ok(Line::Command(command));
+        }
+    }
+    let code = if *first == "-" {
+        None
+    } else if shortcuts.word(first, 1).is_ok() {
+        return Err(LineProblem::MissingCode);
+    } else {
+        Some(RawIdentifier::new((*first).to_owned()))
+    };
+
+    let mut counts = LineCounts::default();
+    let mut seen = [false; 3];
+    let mut naloxone = false;
+    for (index, word) in rest.iter().enumerate() {
+        let position = index + 2;
+        match shortcuts.word(word, position)? {
+            Word::Item(shortcut, quantity) => {
+                if counts.items.iter().any(|(id, _)| *id == shortcut.item_id) {
+                    return Err(LineProblem::Repeated(position));
+                }
+                naloxone |= shortcut.is_naloxone;
+                counts.items.push((shortcut.item_id, quantity));
+            }
+            Word::Reversals(n) => set_once(&mut seen[0], &mut counts.reversals, n, position)?,
+            Word::ForOthers(n) => set_once(&mut seen[1], &mut counts.for_others, n, position)?,
+            Word::Returned(n) => set_once(&mut seen[2], &mut counts.returned, n, position)?,
+            Word::Reason(reason) => {
+                if counts.naloxone_reason.is_some() {
+                    return Err(LineProblem::TwoReasons(position));
+                }
+                counts.naloxone_reason = Some(reason);
+            }
+        }
+    }
+    if counts.naloxone_reason.is_some() && !naloxone {
+        return Err(LineProblem::ReasonWithoutNaloxone);
+    }
+    let records_something =
+        !counts.items.is_empty() || counts.reversals + counts.for_others + counts.returned > 0;
+    if code.is_none() && !records_something {
+        return Err(LineProblem::NothingRecorded);
+    }
+    Ok(Line::Contact(ContactLine { code, counts }))
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::catalogue::{DEFAULT_ITEMS, Item};
+
+    fn shortcuts() -> Shortcuts {
+        let items = DEFAULT_ITEMS
+            .iter()
+            .enumerate()
+            .map(|(i, (name, category, unit, alias))| Item {
+                id: i as i64 + 1,
+                name: (*name).into(),
+                category: *category,
+                unit: (*unit).into(),
+                retired_on: None,
+                alias: Some((*alias).into()),
+            })
+            .collect();
+        let catalogue = Catalogue {
+            sites: vec![],
+            items,
+        };
+        Shortcuts::for_day(&catalogue, "2026-11-20".parse().unwrap())
+    }
+
+    fn contact(text: &str) -> ContactLine {
+        match parse_line(text, &shortcuts()) {
+            Ok(Line::Contact(contact)) => contact,
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+
+    fn problem(text: &str) -> LineProblem {
+        match parse_line(text, &shortcuts()) {
+            Err(problem) => problem,
+            Ok(line) => panic!("{text} was accepted: {line:?}"),
+        }
+    }
+
+    #[test]
+    fn the_example_line_reads_as_a_contact() {
+        let line = contact("BLUEFOX77 ik2 sp3 nn1 r1 first");
+        assert!(line.code.is_some());
+        assert_eq!(
+            line.counts,
+            LineCounts {
+                items: vec![(1, 2), (3, 3), (5, 1)],
+                reversals: 1,
+                for_others: 0,
+                returned: 0,
+                naloxone_reason: Some(NaloxoneReason::First),
+            }
+        );
+        let anonymous = contact("- SY10 ret25 fo2 ik");
+        assert!(anonymous.code.is_none());
+        assert_eq!(anonymous.counts.items, vec![(2, 10), (1, 1)]);
+        assert_eq!(
+            (anonymous.counts.returned, anonymous.counts.for_others),
+            (25, 2)
+        );
+        // A participant who took nothing is still a contact.
+        assert!(contact("BLUEFOX77").code.is_some());
+    }
+
+    #[test]
+    fn commands_are_single_words() {
+        for (text, command) in [
+            ("undo", ShiftCommand::Undo),
+            (" LIST ", ShiftCommand::List),
+            ("total", ShiftCommand::Total),
+            ("?", ShiftCommand::Help),
+            ("done", ShiftCommand::Done),
+            ("quit", ShiftCommand::Quit),
+        ] {
+            assert!(matches!(parse_line(text, &shortcuts()), Ok(Line::Command(c)) if c == command));
+        }
+        assert!(matches!(parse_line("   ", &shortcuts()), Ok(Line::Empty)));
+        // With shortcuts after it, a command word is a code.
+        assert!(contact("done ik1").code.is_some());
+    }
+
+    #[test]
+    fn mistakes_are_named_by_position() {
+        assert_eq!(problem("ik2 sp3"), LineProblem::MissingCode);
+        assert_eq!(problem("r1"), LineProblem::MissingCode);
+        assert_eq!(problem("- BLUEFOX77 ik2"), LineProblem::UnknownWord(2));
+        assert_eq!(problem("A1 ik2 ik1"), LineProblem::Repeated(3));
+        assert_eq!(problem("A1 r1 r2"), LineProblem::Repeated(3));
+        assert_eq!(problem("A1 ik0"), LineProblem::ZeroCount(2));
+        assert_eq!(problem("A1 ik5001"), LineProblem::TooLarge(2, 5000));
+        assert_eq!(problem("A1 r101"), LineProblem::TooLarge(2, 100));
+        assert_eq!(
+            problem("A1 ik99999999999999999999"),
+            LineProblem::TooLarge(2, 5000)
+        );
+        assert_eq!(problem("A1 nn1 used lost"), LineProblem::TwoReasons(4));
+        assert_eq!(problem("A1 ik1 used"), LineProblem::ReasonWithoutNaloxone);
+        assert_eq!(problem("-"), LineProblem::NothingRecorded);
+        assert_eq!(problem("A1 ik-2"), LineProblem::UnknownWord(2));
+    }
+
+    #[test]
+    fn problems_never_repeat_a_word() {
+        let sentinel = "ZQXSENTINEL41";
+        for text in [
+            format!("- {sentinel} ik2"),
+            format!("{sentinel} {sentinel}"),
+            format!("{sentinel} ik1 used"),
+        ] {
+            let message = problem(&text).to_string();
+            assert!(!message.contains(sentinel), "{message}");
+        }
+        assert!(!shortcuts().help().contains(sentinel));
+    }
+
+    fn any_counts() -> impl Strategy<Value = LineCounts> {
+        (
+            proptest::sample::subsequence((1i64..=8).collect::<Vec<_>>(), 0..=8),
+            proptest::collection::vec(1u32..=MAX_ITEM_QUANTITY, 8),
+            0u32..=MAX_REVERSALS,
+            0u32..=MAX_FOR_OTHERS,
+            0u32..=MAX_RETURNED,
+            proptest::option::of(proptest::sample::select(NaloxoneReason::ALL.to_vec())),
+        )
+            .prop_map(
+                |(ids, quantities, reversals, for_others, returned, reason)| {
+                    let items: Vec<(i64, u32)> = ids.into_iter().zip(quantities).collect();
+                    let naloxone = items.iter().any(|(id, _)| *id == 5 || *id == 6);
+                    LineCounts {
+                        items,
+                        reversals,
+                        for_others,
+                        returned,
+                        naloxone_reason: reason.filter(|_| naloxone),
+                    }
+                },
+            )
+    }
+
+    proptest! {
+        /// Any contact written in line syntax reads back as the same contact.
+        #[test]
+        fn accepted_lines_round_trip(counts in any_counts(), anonymous in any::<bool>()) {
+            let shortcuts = shortcuts();
+            let text = format!("{} {}", if anonymous { "-" } else { "CODE1" }, shortcuts.format_counts(&counts));
+            let parsed = parse_line(&text, &shortcuts);
+            let nothing = counts.items.is_empty() && counts.reversals + counts.for_others + counts.returned == 0;
+            if anonymous && nothing {
+                prop_assert_eq!(parsed.unwrap_err(), LineProblem::NothingRecorded);
+            } else {
+                let Ok(Line::Contact(line)) = parsed else { panic!("{text} refused") };
+                prop_assert_eq!(line.code.is_none(), anonymous);
+                prop_assert_eq!(line.counts, counts);
+            }
+        }
+
+        /// No line, however mangled, makes the parser panic.
+        #[test]
+        fn any_text_is_answered(text in "\\PC{0,60}") {
+            let _ = parse_line(&text, &shortcuts());
+        }
+    }
+}

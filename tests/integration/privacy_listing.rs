@@ -1,0 +1,35 @@
+//! `kitlog privacy`: the stored fields and exported columns, with no program and no
+//! passphrase. (That every column has a meaning is a unit test beside the list.)
+
+use crate::harness::Kitlog;
+
+#[test]
+fn privacy_lists_every_table_without_a_program_or_passphrase() {
+    let kit = Kitlog::new();
+    let output = kit
+        .command()
+        .env_remove("KITLOG_PASSPHRASE")
+        .arg("privacy")
+        .assert()
+        .success()
+        .stderr("")
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(output).unwrap();
+    assert!(text.starts_with(
+        "kitlog stores these fields in a program, and nothing else (schema 1):\n\n\
+         program: the program's settings; one row\n\
+         \x20 id                    INTEGER  always 1\n"
+    ));
+    for line in [
+        "\ncontact: one interaction\n",
+        "\n  code                  BLOB     salted participant code (16 bytes of an HMAC), or empty for anonymous\n",
+        "\n  sealed_key            BLOB     the program key encrypted under the stretched passphrase\n",
+        "\n  naloxone_confiscated  naloxone kits replacing one confiscated (by police, say)\n",
+    ] {
+        assert!(text.contains(line), "missing: {line}");
+    }
+    assert!(!text.contains("(undocumented)"));
+    assert!(kit.files().is_empty(), "privacy created a file");
+}
