@@ -36,7 +36,9 @@ const SCHEMA: &str = include_str!("../schema.sql");
 
 /// Forward migrations: entry `i` takes a database from version `i + 1` to `i + 2`.
 /// Append-only: a released migration is never edited, only followed by another.
-const MIGRATIONS: &[&str] = &[];
+const MIGRATIONS: &[&str] = &[include_str!(
+    "../migrations/0002_drop_contact_code_index.sql"
+)];
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: i64 = 1 + MIGRATIONS.len() as i64;
@@ -616,7 +618,7 @@ impl Store {
                 current = Some((
                     id,
                     ReportContact {
-                        day: row.get(1)?,
+                        day: day_at(row, 1)?,
                         fiscal_year: row.get(2)?,
                         site_id: row.get(3)?,
                         code: code_from(row.get(4)?),
@@ -652,7 +654,7 @@ impl Store {
         let mut rows = statement.query([])?;
         while let Some(row) = rows.next()? {
             if let Some(code) = code_from(row.get(1)?) {
-                days.insert((row.get(0)?, code), row.get(2)?);
+                days.insert((row.get(0)?, code), day_at(row, 2)?);
             }
         }
         Ok(days)
@@ -1039,6 +1041,31 @@ impl fmt::Debug for ContactWriter<'_> {
             .field("position", &self.position)
             .finish_non_exhaustive()
     }
+}
+
+/// The stored day in column `index`. `YYYY-MM-DD` is read by hand, anything else by
+/// chrono: a report reads one day per contact, and chrono's format parser was a large
+/// share of a big report.
+fn day_at(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<NaiveDate> {
+    if let Ok(text) = row.get_ref(index)?.as_str() {
+        let bytes = text.as_bytes();
+        let digits = |range: std::ops::Range<usize>| {
+            bytes[range].iter().try_fold(0u32, |n, b| {
+                b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
+            })
+        };
+        if bytes.len() == 10 && bytes[4] == b'-' && bytes[7] == b'-' {
+            if let (Some(year), Some(month), Some(day)) =
+                (digits(0..4), digits(5..7), digits(8..10))
+            {
+                let year = i32::try_from(year).expect("four digits");
+                if let Some(date) = NaiveDate::from_ymd_opt(year, month, day) {
+                    return Ok(date);
+                }
+            }
+        }
+    }
+    row.get(index)
 }
 
 /// A day as stored, `YYYY-MM-DD`, written into `buffer` without allocating: a big import
@@ -1440,6 +1467,29 @@ mod tests {
         assert!(matches!(again, Err(Error::AlreadyImported(existing)) if existing == id));
         assert_eq!(count(&store, "contact"), 2);
         assert_eq!(count(&store, "batch"), 1);
+    }
+
+    #[test]
+    fn days_are_read_as_chrono_reads_them() {
+        let conn = Connection::open_in_memory().unwrap();
+        for text in [
+            "2026-11-20",
+            "0001-01-01",
+            "2024-02-29",
+            "+12345-01-02",
+            "2026-1-20",
+        ] {
+            let (ours, theirs): (NaiveDate, NaiveDate) = conn
+                .query_row("SELECT ?1, ?1", [text], |row| {
+                    Ok((day_at(row, 0)?, row.get(1)?))
+                })
+                .unwrap();
+            assert_eq!(ours, theirs, "{text}");
+        }
+        for text in ["2026-02-30", "not a day"] {
+            let ours = conn.query_row("SELECT ?1", [text], |row| day_at(row, 0));
+            assert!(ours.is_err(), "{text}");
+        }
     }
 
     #[test]
