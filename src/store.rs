@@ -886,10 +886,10 @@ struct PendingContact {
 }
 
 /// Writes the contacts of one batch, in order, inside `Store::save_batch_with`'s
-/// transaction, [`CHUNK`] rows to a prepared statement.
+/// transaction, 64 rows to a prepared statement.
 pub struct ContactWriter<'t> {
     conn: &'t Connection,
-    /// `INSERT`s of exactly [`CHUNK`] rows; a batch's last rows use a statement sized
+    /// `INSERT`s of exactly `CHUNK` rows; a batch's last rows use a statement sized
     /// to fit.
     contact_chunk: rusqlite::Statement<'t>,
     line_chunk: rusqlite::Statement<'t>,
