@@ -122,7 +122,7 @@ impl CodeFormat {
                 .zip(normalised.chars())
                 .all(|(m, c)| match m {
                     'A' => c.is_alphabetic(),
-                    '9' => c.is_numeric(),
+                    '9' => c.is_ascii_digit(),
                     _ => true,
                 })
     }

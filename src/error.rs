@@ -167,6 +167,12 @@ pub enum Error {
     )]
     DraftOpen,
 
+    /// The draft gained or lost lines (another window) between the summary and saving.
+    #[error(
+        "the shift changed while it was being saved (is it open in another window?); nothing was saved, type done again"
+    )]
+    DraftChanged,
+
     /// `--resume` or `--discard` with no draft.
     #[error("there is no unsaved shift; start one with kitlog shift")]
     NoDraft,

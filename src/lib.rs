@@ -14,7 +14,8 @@
 //! - [`fiscal`]: fiscal years, quarters, months, ISO weeks.
 //! - [`import`]: shift-sheet CSV to contacts, or every problem with line and column.
 //! - [`report`]: live contacts to report rows, totals computed, small cells hidden.
-//! - [`store`]: the SQLite database; the only module with SQL.
+//! - [`store`]: the SQLite database; the only module with SQL (its submodules:
+//!   key slots, health checks, and retention of closed years).
 //! - [`suppression`]: which report cells to hide so no small group can be recovered.
 //! - [`error`]: every failure as the sentence the user reads.
 

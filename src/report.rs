@@ -491,7 +491,15 @@ fn publish(
         })
         .collect();
     let systems = relation_systems(&keys, dimensions, naloxone_levels);
-    let hidden = suppression::suppress(&counts, &systems, u64::from(min_cell));
+    let mut hidden = suppression::suppress(&counts, &systems, u64::from(min_cell));
+    // Fail closed: should the suppressor ever leave a hidden cell recoverable, the
+    // whole period is hidden rather than published with a leak.
+    let mask: Vec<bool> = hidden.iter().map(|h| *h != Hidden::Published).collect();
+    if suppression::find_disclosed(&mask, &systems).is_err() {
+        for h in hidden.iter_mut().filter(|h| **h == Hidden::Published) {
+            *h = Hidden::Complementary;
+        }
+    }
 
     keys.into_iter()
         .zip(cells.into_values())

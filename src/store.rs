@@ -101,7 +101,16 @@ impl Store {
     /// removed again if anything after that fails: no half-made program is left.
     pub fn create(path: &Path, program: &NewProgram<'_>) -> Result<Store> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| Error::file("create", parent, &e))?;
+            if !parent.exists() {
+                std::fs::create_dir_all(parent).map_err(|e| Error::file("create", parent, &e))?;
+                // A folder kitlog makes is the owner's alone, like the file in it.
+                #[cfg(unix)]
+                std::fs::set_permissions(
+                    parent,
+                    std::os::unix::fs::PermissionsExt::from_mode(0o700),
+                )
+                .map_err(|e| Error::file("create", parent, &e))?;
+            }
         }
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
@@ -565,7 +574,15 @@ impl Store {
         if voided {
             return Err(Error::AlreadyVoided(format!("batch {batch}")));
         }
-        retention::refuse_closed(&tx, batch_years(&tx, batch)?)?;
+        // Only this contact's year matters: a batch can straddle a closed year's end.
+        let year: Option<i32> = tx
+            .query_row(
+                "SELECT fiscal_year FROM contact WHERE batch_id = ?1 AND position = ?2",
+                params![batch, position],
+                |row| row.get(0),
+            )
+            .optional()?;
+        retention::refuse_closed(&tx, year)?;
         if !(1..=count).contains(&position) {
             return Err(Error::NoSuchContact {
                 batch,
@@ -844,6 +861,16 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // A second window resumed on the same draft may have added lines since they
+        // were read: saving the old list and deleting the draft would lose those.
+        let kept: i64 = tx.query_row(
+            "SELECT count(*) FROM shift_draft_contact WHERE draft_id = ?1",
+            [draft.id],
+            |row| row.get(0),
+        )?;
+        if usize::try_from(kept).ok() != Some(batch.contacts.len()) {
+            return Err(Error::DraftChanged);
+        }
         let batch_id = insert_batch(&tx, batch)?;
         delete_draft(&tx, draft.id)?;
         tx.commit()?;

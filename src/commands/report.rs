@@ -59,6 +59,11 @@ pub(super) fn run(args: &ReportArgs, context: &Context, out: &mut impl Write) ->
         eprintln!(
             "note: --min-cell 1 hides nothing; this report is for the program's own use, never for publication"
         );
+    } else if min_cell < settings.min_cell {
+        eprintln!(
+            "note: --min-cell {min_cell} is below the program's {}; publish a report with one threshold only, never several",
+            settings.min_cell
+        );
     }
     let mut csv = Vec::new();
     if args.bom {

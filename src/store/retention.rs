@@ -91,7 +91,9 @@ impl Store {
         )?;
         tx.commit()?;
         // VACUUM rebuilds the file from live rows only; it cannot run in a transaction.
-        self.conn.execute_batch("VACUUM")?;
+        // The year is closed by now whatever happens here, and secure_delete already
+        // zeroed the erased codes, so a busy file is not a failure of the command.
+        let _ = self.conn.execute_batch("VACUUM");
         Ok(erased)
     }
 

@@ -132,6 +132,34 @@ impl Kitlog {
         names
     }
 
+    /// The bytes of each blob `sql` selects as `hex(...)`, one row each: stored codes.
+    pub fn blobs(&self, sql: &str) -> Vec<Vec<u8>> {
+        self.sql(sql)
+            .lines()
+            .map(|hex| {
+                (0..hex.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex from sqlite3"))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Runs `args`, expects exit code 1 with exactly `stderr` and no stdout, and
+    /// that nothing was written.
+    pub fn refused(&self, args: &[&str], stderr: &str) {
+        let before = self.stored_bytes();
+        self.run(args)
+            .failure()
+            .code(1)
+            .stdout("")
+            .stderr(stderr.to_owned());
+        assert!(
+            self.stored_bytes() == before,
+            "{args:?} changed the database"
+        );
+    }
+
     /// Runs SQL on the program database with the machine's `sqlite3`, independently of
     /// kitlog's own code, and returns its output (one row a line, `|` between columns).
     pub fn sql(&self, sql: &str) -> String {

@@ -279,31 +279,10 @@ fn invariant_5_dates_are_days_and_places_come_from_the_catalogue() {
 
 /// Every stored code, in contact order.
 fn stored_codes(kit: &Kitlog) -> Vec<Vec<u8>> {
-    sqlite(
-        kit,
-        "SELECT hex(code) FROM contact WHERE code IS NOT NULL ORDER BY id",
-    )
-    .lines()
-    .map(|hex| {
-        (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-            .collect()
-    })
-    .collect()
+    kit.blobs("SELECT hex(code) FROM contact WHERE code IS NOT NULL ORDER BY id")
 }
 
 /// Runs SQL with the machine's `sqlite3`, independently of kitlog's own code.
 fn sqlite(kit: &Kitlog, sql: &str) -> String {
-    let output = std::process::Command::new("sqlite3")
-        .arg(kit.db())
-        .arg(sql)
-        .output()
-        .expect("sqlite3 is installed");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
+    kit.sql(sql)
 }

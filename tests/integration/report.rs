@@ -340,3 +340,36 @@ fn summary_shows_the_report_numbers_with_bars() {
         .assert()
         .success();
 }
+
+#[test]
+fn voiding_a_first_contact_makes_the_next_one_new() {
+    let kit = Kitlog::initialised();
+    kit.import(
+        &kit.sheet(
+            "oct.csv",
+            "date,site,code,syringe\n2026-10-05,downtown-van,SYNFIRST,1\n",
+        ),
+        &[],
+    )
+    .success();
+    kit.import(
+        &kit.sheet("nov.csv", "date,site,code,syringe\n2026-11-05,downtown-van,SYNFIRST,3\n2026-11-06,downtown-van,SYNOTHER,2\n"),
+        &[],
+    )
+    .success();
+    let measures = |kit: &Kitlog, period: &str| {
+        let rows = report(
+            kit,
+            &["--period", "month", "--by", "site", "--min-cell", "1"],
+        );
+        let r = row(&rows, period, "ALL", "ALL");
+        ["contacts", "participants", "new_participants", "quantity"].map(|c| r[c].clone())
+    };
+    assert_eq!(measures(&kit, "2026-10"), ["1", "1", "1", "1"]);
+    assert_eq!(measures(&kit, "2026-11"), ["2", "2", "1", "5"]);
+    kit.run(&["void", "1", "--reason", "entry-error"]).success();
+    assert_eq!(measures(&kit, "2026-11"), ["2", "2", "2", "5"]);
+    kit.run(&["void", "2", "--contact", "2", "--reason", "duplicate"])
+        .success();
+    assert_eq!(measures(&kit, "2026-11"), ["1", "1", "1", "3"]);
+}

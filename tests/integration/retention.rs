@@ -69,17 +69,9 @@ fn all_reports(kit: &Kitlog) -> Vec<String> {
 }
 
 fn codes_of_year(kit: &Kitlog, year: i32) -> Vec<Vec<u8>> {
-    kit.sql(&format!(
+    kit.blobs(&format!(
         "SELECT hex(code) FROM contact WHERE fiscal_year = {year} AND code IS NOT NULL"
     ))
-    .lines()
-    .map(|hex| {
-        (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-            .collect()
-    })
-    .collect()
 }
 
 #[test]
