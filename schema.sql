@@ -83,7 +83,6 @@ CREATE TABLE contact (
 ) STRICT;
 
 CREATE INDEX contact_day ON contact (day);
-CREATE INDEX contact_code ON contact (fiscal_year, code) WHERE code IS NOT NULL;
 
 -- What one contact received.
 CREATE TABLE contact_item (
@@ -164,4 +163,4 @@ CREATE TABLE closed_cell (
     PRIMARY KEY (fiscal_year, period_kind, period_start, site, item_level, item)
 ) STRICT;
 
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;

@@ -152,6 +152,18 @@ pub struct NewBatch {
     pub contacts: Vec<ContactDraft>,
 }
 
+/// What the saving command supplies about a batch whose contacts are streamed in
+/// (see `Store::save_batch_with`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchHeader {
+    /// `import` or `shift`.
+    pub source: BatchSource,
+    /// The worker label, if given.
+    pub worker: Option<WorkerLabel>,
+    /// Day of saving (no time of day: invariant 5).
+    pub saved_on: NaiveDate,
+}
+
 /// How a batch was entered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BatchSource {
@@ -220,33 +232,72 @@ impl BatchTotals {
     /// Adds up `contacts`, naming items and sites from `catalogue`.
     #[must_use]
     pub fn of(contacts: &[ContactDraft], catalogue: &Catalogue) -> Self {
-        let mut totals = BatchTotals::default();
-        let mut quantities: Vec<u64> = vec![0; catalogue.items.len()];
+        let mut tally = BatchTally::new(catalogue);
         for contact in contacts {
-            totals.contacts += 1;
-            totals.anonymous += u64::from(contact.code.is_none());
-            totals.reversals += u64::from(contact.reversals);
-            totals.for_others += u64::from(contact.for_others);
-            totals.returned += u64::from(contact.returned);
-            for (item, quantity) in &contact.items {
-                if let Some(index) = catalogue.items.iter().position(|i| i.id == *item) {
-                    quantities[index] += u64::from(*quantity);
-                }
-            }
-            if let Some(site) = catalogue.sites.iter().find(|s| s.id == contact.site_id) {
-                if !totals.sites.contains(&site.name) {
-                    totals.sites.push(site.name.clone());
-                }
-            }
-            totals.days = Some(match totals.days {
-                None => (contact.day, contact.day),
-                Some((first, last)) => (first.min(contact.day), last.max(contact.day)),
-            });
+            tally.add(contact);
         }
-        totals.items = catalogue
+        tally.finish()
+    }
+}
+
+/// [`BatchTotals`] added up one contact at a time, for contacts that are streamed.
+#[derive(Debug)]
+pub struct BatchTally<'c> {
+    catalogue: &'c Catalogue,
+    totals: BatchTotals,
+    /// Per catalogue item, in catalogue order.
+    quantities: Vec<u64>,
+}
+
+impl<'c> BatchTally<'c> {
+    /// Nothing added yet.
+    #[must_use]
+    pub fn new(catalogue: &'c Catalogue) -> Self {
+        BatchTally {
+            catalogue,
+            totals: BatchTotals::default(),
+            quantities: vec![0; catalogue.items.len()],
+        }
+    }
+
+    /// Counts one contact.
+    pub fn add(&mut self, contact: &ContactDraft) {
+        let totals = &mut self.totals;
+        totals.contacts += 1;
+        totals.anonymous += u64::from(contact.code.is_none());
+        totals.reversals += u64::from(contact.reversals);
+        totals.for_others += u64::from(contact.for_others);
+        totals.returned += u64::from(contact.returned);
+        for (item, quantity) in &contact.items {
+            if let Some(index) = self.catalogue.items.iter().position(|i| i.id == *item) {
+                self.quantities[index] += u64::from(*quantity);
+            }
+        }
+        if let Some(site) = self
+            .catalogue
+            .sites
+            .iter()
+            .find(|s| s.id == contact.site_id)
+        {
+            if !totals.sites.contains(&site.name) {
+                totals.sites.push(site.name.clone());
+            }
+        }
+        totals.days = Some(match totals.days {
+            None => (contact.day, contact.day),
+            Some((first, last)) => (first.min(contact.day), last.max(contact.day)),
+        });
+    }
+
+    /// The totals of everything added.
+    #[must_use]
+    pub fn finish(self) -> BatchTotals {
+        let mut totals = self.totals;
+        totals.items = self
+            .catalogue
             .items
             .iter()
-            .zip(quantities)
+            .zip(self.quantities)
             .filter(|(_, quantity)| *quantity > 0)
             .map(|(item, quantity)| (item.name.clone(), quantity))
             .collect();

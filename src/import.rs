@@ -282,44 +282,51 @@ pub struct SheetDefaults<'a> {
     pub today: NaiveDate,
 }
 
-/// A sheet that passed every check.
+/// Why a sheet was not read through.
 #[derive(Debug)]
-pub struct Sheet {
-    /// Contacts in file order.
-    pub contacts: Vec<ContactDraft>,
+pub enum SheetError<E> {
+    /// The sheet has problems, every one of them; nothing from it may be kept.
+    Problems(Vec<Problem>),
+    /// The sink could not take a contact; reading stopped there.
+    Sink(E),
 }
 
-impl Sheet {
-    /// A byte string that is equal for two sheets exactly when they record the same
-    /// contacts, whatever their quoting, line endings or column order. Holds codes,
-    /// so it is only ever fed to a keyed digest.
-    #[must_use]
-    pub fn canonical_content(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.contacts.len() * 64);
-        for contact in &self.contacts {
-            out.extend_from_slice(contact.day.to_string().as_bytes());
-            out.extend_from_slice(&contact.site_id.to_be_bytes());
-            match &contact.code {
-                Some(code) => {
-                    out.push(1);
-                    out.extend_from_slice(code.as_bytes());
-                }
-                None => out.push(0),
-            }
-            let mut items = contact.items.clone();
-            items.sort_unstable();
-            out.extend_from_slice(&(items.len() as u64).to_be_bytes());
-            for (item, quantity) in items {
-                out.extend_from_slice(&item.to_be_bytes());
-                out.extend_from_slice(&quantity.to_be_bytes());
-            }
-            for count in [contact.reversals, contact.for_others, contact.returned] {
-                out.extend_from_slice(&count.to_be_bytes());
-            }
-            out.push(contact.naloxone_reason.map_or(0, |r| r as u8 + 1));
+/// Appends the bytes of `contact` to a sheet's canonical content: a byte string that is
+/// equal for two sheets exactly when they record the same contacts, whatever their
+/// quoting, line endings or column order. Holds codes, so it is only ever fed to a keyed
+/// digest. The layout is frozen: digests of sheets imported by earlier versions must
+/// still match, or the same sheet could be imported twice.
+pub fn append_canonical(contact: &ContactDraft, out: &mut Vec<u8>) {
+    use std::io::Write as _;
+    write!(out, "{}", contact.day).expect("writing to a Vec cannot fail");
+    out.extend_from_slice(&contact.site_id.to_be_bytes());
+    match &contact.code {
+        Some(code) => {
+            out.push(1);
+            out.extend_from_slice(code.as_bytes());
         }
-        out
+        None => out.push(0),
     }
+    out.extend_from_slice(&(contact.items.len() as u64).to_be_bytes());
+    // Item lines in item order, so column order does not matter. `read_sheet` hands
+    // them over sorted already; only other callers pay for a sorted copy.
+    let sorted;
+    let items = if contact.items.is_sorted() {
+        &contact.items
+    } else {
+        let mut copy = contact.items.clone();
+        copy.sort_unstable();
+        sorted = copy;
+        &sorted
+    };
+    for (item, quantity) in items {
+        out.extend_from_slice(&item.to_be_bytes());
+        out.extend_from_slice(&quantity.to_be_bytes());
+    }
+    for count in [contact.reversals, contact.for_others, contact.returned] {
+        out.extend_from_slice(&count.to_be_bytes());
+    }
+    out.push(contact.naloxone_reason.map_or(0, |r| r as u8 + 1));
 }
 
 /// What one header cell means.
@@ -349,13 +356,22 @@ fn header_key(text: &str) -> String {
         .collect()
 }
 
-/// Reads a whole sheet. `Ok` only when every row passed every check.
-pub fn read_sheet(
+/// Reads a whole sheet, handing each contact to `sink` as soon as its row is read, in
+/// file order, with its item lines sorted by item. `Ok` (the number of contacts) only
+/// when every row passed every check.
+///
+/// Nothing is held but the row being read, so a sheet of any size reads in constant
+/// memory. `sink` is called only while no problem has been found; after the first, the
+/// rest of the sheet is still read, so that every problem is reported at once. What the
+/// sink received is provisional until `Ok`: the import writes it inside a transaction
+/// and rolls that back on any error, so a sheet is still saved whole or not at all.
+pub fn read_sheet<E>(
     input: impl Read,
     catalogue: &Catalogue,
     defaults: SheetDefaults<'_>,
     codes: &mut CodeMaker<'_>,
-) -> Result<Sheet, Vec<Problem>> {
+    mut sink: impl FnMut(&ContactDraft) -> Result<(), E>,
+) -> Result<u64, SheetError<E>> {
     let mut input = BufReader::with_capacity(64 * 1024, input);
     let delimiter = sniff_delimiter(&mut input);
     let mut reader = csv::ReaderBuilder::new()
@@ -369,23 +385,23 @@ pub fn read_sheet(
     let header = loop {
         match reader.read_byte_record(&mut record) {
             Ok(false) => {
-                return Err(vec![Problem {
+                return Err(SheetError::Problems(vec![Problem {
                     line: 1,
                     column: None,
                     kind: ProblemKind::EmptyFile,
-                }]);
+                }]));
             }
-            Err(error) => return Err(vec![csv_problem(&error, 1)]),
+            Err(error) => return Err(SheetError::Problems(vec![csv_problem(&error, 1)])),
             Ok(true) if is_blank(&record) => {}
             Ok(true) => break record.clone(),
         }
     };
     let header_line = line_of(&reader, &header, 1);
     let Some(fields) = read_header(&header, header_line, catalogue, defaults, &mut problems) else {
-        return Err(problems);
+        return Err(SheetError::Problems(problems));
     };
 
-    let mut contacts = Vec::new();
+    let mut contacts = 0u64;
     let mut line = header_line;
     loop {
         match reader.read_byte_record(&mut record) {
@@ -408,12 +424,18 @@ pub fn read_sheet(
             defaults,
         };
         match row.read(&record, codes) {
-            Ok(contact) => contacts.push(contact),
+            Ok(mut contact) => {
+                contacts += 1;
+                if problems.is_empty() {
+                    contact.items.sort_unstable();
+                    sink(&contact).map_err(SheetError::Sink)?;
+                }
+            }
             Err(mut row_problems) => problems.append(&mut row_problems),
         }
     }
 
-    if contacts.is_empty() && problems.is_empty() {
+    if contacts == 0 && problems.is_empty() {
         problems.push(Problem {
             line: header_line,
             column: None,
@@ -421,9 +443,9 @@ pub fn read_sheet(
         });
     }
     if problems.is_empty() {
-        Ok(Sheet { contacts })
+        Ok(contacts)
     } else {
-        Err(problems)
+        Err(SheetError::Problems(problems))
     }
 }
 
@@ -684,6 +706,30 @@ fn edit_distance(a: &str, b: &str) -> usize {
     previous[b.len()]
 }
 
+/// Year, month and day of `YYYY-MM-DD` or `YYYY/MM/DD`, not yet checked against the
+/// calendar. Read by hand: chrono's format parser is a large share of a big import.
+fn date_parts(text: &str) -> Option<(i32, u32, u32)> {
+    let bytes = text.as_bytes();
+    let separator = |b: u8| b == b'-' || b == b'/';
+    let shaped = bytes.len() == 10
+        && separator(bytes[4])
+        && separator(bytes[7])
+        && bytes
+            .iter()
+            .enumerate()
+            .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit());
+    if !shaped {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| {
+        bytes[range]
+            .iter()
+            .fold(0u32, |n, b| n * 10 + u32::from(b - b'0'))
+    };
+    let year = i32::try_from(number(0..4)).expect("four digits");
+    Some((year, number(5..7), number(8..10)))
+}
+
 fn looks_like_date(text: &str) -> bool {
     let bytes = text.as_bytes();
     bytes.len() == 10
@@ -926,12 +972,11 @@ impl RowReader<'_> {
             }
             return self.defaults.date;
         }
-        let text = text.replace('/', "-");
-        if !looks_like_date(&text) {
+        let Some((year, month, day)) = date_parts(text) else {
             self.problem(problems, column(), ProblemKind::NotADate);
             return None;
-        }
-        let Ok(day) = NaiveDate::parse_from_str(&text, "%Y-%m-%d") else {
+        };
+        let Some(day) = NaiveDate::from_ymd_opt(year, month, day) else {
             self.problem(problems, column(), ProblemKind::ImpossibleDate);
             return None;
         };
@@ -1022,5 +1067,169 @@ impl RowReader<'_> {
                 0
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ring::rand::SystemRandom;
+
+    use super::*;
+    use crate::fiscal::FiscalCalendar;
+    use crate::keys::ProgramKey;
+
+    fn catalogue() -> Catalogue {
+        Catalogue {
+            sites: vec![Site {
+                id: 1,
+                name: "van".into(),
+                retired_on: None,
+            }],
+            items: vec![
+                Item {
+                    id: 10,
+                    name: "injection-kit".into(),
+                    category: Category::Injection,
+                    unit: "kit".into(),
+                    alias: None,
+                    retired_on: None,
+                },
+                Item {
+                    id: 7,
+                    name: "stem-pipe".into(),
+                    category: Category::Smoking,
+                    unit: "pipe".into(),
+                    alias: None,
+                    retired_on: None,
+                },
+            ],
+        }
+    }
+
+    /// Reads `sheet`, collecting what the sink was handed.
+    fn read(sheet: &str) -> (Result<u64, Vec<Problem>>, Vec<ContactDraft>) {
+        let key = ProgramKey::generate(&SystemRandom::new()).unwrap();
+        let mut codes = CodeMaker::new(&key, FiscalCalendar::default(), None);
+        let catalogue = catalogue();
+        let defaults = SheetDefaults {
+            site: None,
+            date: None,
+            today: "2026-11-22".parse().unwrap(),
+        };
+        let mut seen = Vec::new();
+        let result = read_sheet(sheet.as_bytes(), &catalogue, defaults, &mut codes, |c| {
+            seen.push(c.clone());
+            Ok::<(), ()>(())
+        })
+        .map_err(|e| match e {
+            SheetError::Problems(problems) => problems,
+            SheetError::Sink(()) => unreachable!(),
+        });
+        (result, seen)
+    }
+
+    #[test]
+    fn contacts_stream_out_in_order_with_items_sorted() {
+        let (result, seen) = read(
+            "date,site,code,injection-kit,stem-pipe\n\
+             2026-11-20,van,SYNAAA111,2,1\n\
+             2026/11/21,van,,,3\n",
+        );
+        assert_eq!(result, Ok(2));
+        assert_eq!(seen.len(), 2);
+        assert_eq!(seen[0].items, vec![(7, 1), (10, 2)]);
+        assert!(seen[0].code.is_some());
+        assert_eq!(seen[1].day.to_string(), "2026-11-21");
+        assert_eq!(seen[1].items, vec![(7, 3)]);
+    }
+
+    #[test]
+    fn the_sink_stops_at_the_first_problem_but_every_problem_is_found() {
+        let (result, seen) = read(
+            "date,site,code,injection-kit\n\
+             2026-11-20,van,,1\n\
+             2026-02-30,van,,1\n\
+             2026-11-20,van,,1\n\
+             2026-11-20,van,,three\n",
+        );
+        let problems = result.unwrap_err();
+        assert_eq!(
+            problems.iter().map(|p| p.line).collect::<Vec<_>>(),
+            vec![3, 5]
+        );
+        assert_eq!(
+            seen.len(),
+            1,
+            "nothing after the first problem reaches the sink"
+        );
+    }
+
+    #[test]
+    fn dates_read_by_hand_agree_with_chrono() {
+        for text in [
+            "2026-11-20",
+            "2026/11/20",
+            "2024-02-29",
+            "2026-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "0000-01-01",
+            "2026-1-20",
+            "2026-11-2x",
+            "2026.11.20",
+        ] {
+            let ours = date_parts(text).map(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d));
+            let theirs = looks_like_date(&text.replace('/', "-"))
+                .then(|| NaiveDate::parse_from_str(&text.replace('/', "-"), "%Y-%m-%d").ok());
+            assert_eq!(ours, theirs, "{text}");
+        }
+    }
+
+    /// The canonical layout as version 0.1 wrote it, kept verbatim: a sheet imported
+    /// before streaming must give the same digest after, or it could be imported twice.
+    fn canonical_as_in_0_1(contacts: &[ContactDraft]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for contact in contacts {
+            out.extend_from_slice(contact.day.to_string().as_bytes());
+            out.extend_from_slice(&contact.site_id.to_be_bytes());
+            match &contact.code {
+                Some(code) => {
+                    out.push(1);
+                    out.extend_from_slice(code.as_bytes());
+                }
+                None => out.push(0),
+            }
+            let mut items = contact.items.clone();
+            items.sort_unstable();
+            out.extend_from_slice(&(items.len() as u64).to_be_bytes());
+            for (item, quantity) in items {
+                out.extend_from_slice(&item.to_be_bytes());
+                out.extend_from_slice(&quantity.to_be_bytes());
+            }
+            for count in [contact.reversals, contact.for_others, contact.returned] {
+                out.extend_from_slice(&count.to_be_bytes());
+            }
+            out.push(contact.naloxone_reason.map_or(0, |r| r as u8 + 1));
+        }
+        out
+    }
+
+    #[test]
+    fn canonical_content_is_unchanged_from_0_1() {
+        let (_, mut seen) = read(
+            "date,site,code,stem-pipe,injection-kit,reversals,naloxone_reason\n\
+             2026-11-20,van,SYNAAA111,1,2,1,\n\
+             2026-11-21,van,,3,,,\n",
+        );
+        // Also a contact whose lines are not in item order, as a caller might pass.
+        let mut unsorted = seen[0].clone();
+        unsorted.items = vec![(10, 2), (7, 1)];
+        unsorted.naloxone_reason = Some(crate::contact::NaloxoneReason::Confiscated);
+        seen.push(unsorted);
+        let mut ours = Vec::new();
+        for contact in &seen {
+            append_canonical(contact, &mut ours);
+        }
+        assert_eq!(ours, canonical_as_in_0_1(&seen));
     }
 }

@@ -186,13 +186,44 @@ impl ProgramKey {
     /// and an unkeyed hash of it would let anyone confirm a guessed sheet.
     #[must_use]
     pub fn sheet_digest(&self, canonical_content: &[u8]) -> [u8; 32] {
+        let mut digest = self.sheet_digester();
+        digest.update(canonical_content);
+        digest.finish()
+    }
+
+    /// The same digest as [`ProgramKey::sheet_digest`], fed a contact at a time, so a
+    /// sheet of any size is digested as it is read instead of held whole.
+    #[must_use]
+    pub fn sheet_digester(&self) -> SheetDigester {
         let key = hmac::Key::new(hmac::HMAC_SHA256, &self.0);
         let mut context = hmac::Context::with_key(&key);
         context.update(SHEET_DIGEST_CONTEXT);
-        context.update(canonical_content);
+        SheetDigester(context)
+    }
+}
+
+/// A keyed sheet digest in progress. Holds ring's HMAC state, which cannot be wiped
+/// (the limit noted at the top of this module); it lives for one import.
+pub struct SheetDigester(hmac::Context);
+
+impl SheetDigester {
+    /// Adds the next bytes of the sheet's canonical content.
+    pub fn update(&mut self, canonical_content: &[u8]) {
+        self.0.update(canonical_content);
+    }
+
+    /// The digest of everything added.
+    #[must_use]
+    pub fn finish(self) -> [u8; 32] {
         let mut out = [0; 32];
-        out.copy_from_slice(context.sign().as_ref());
+        out.copy_from_slice(self.0.sign().as_ref());
         out
+    }
+}
+
+impl fmt::Debug for SheetDigester {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SheetDigester(<redacted>)")
     }
 }
 
@@ -311,6 +342,17 @@ mod tests {
         assert_ne!(a.epoch_key(y1).0, a.epoch_key(y2).0);
         assert_ne!(a.epoch_key(y1).0, b.epoch_key(y1).0);
         assert_eq!(a.epoch_key(y1).0, a.epoch_key(y1).0);
+    }
+
+    #[test]
+    fn a_digest_fed_in_pieces_equals_the_digest_of_the_whole() {
+        let key = key();
+        let whole = key.sheet_digest(b"2026-11-20 one contact, then another");
+        let mut pieces = key.sheet_digester();
+        pieces.update(b"2026-11-20 one contact");
+        pieces.update(b", then another");
+        assert_eq!(pieces.finish(), whole);
+        assert_ne!(key.sheet_digest(b""), whole);
     }
 
     #[test]

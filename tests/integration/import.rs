@@ -1,6 +1,8 @@
 //! `kitlog import` on good sheets: what it says, what it saves, spreadsheet quirks,
 //! defaults from the command line, and refusing the same sheet twice.
 
+use std::fmt::Write as _;
+
 use crate::harness::{Kitlog, example};
 
 #[test]
@@ -172,4 +174,39 @@ fn two_imports_at_the_same_moment_both_land() {
         );
     }
     assert_eq!(kit.stdout(&["batches"]).lines().count(), 5);
+}
+
+/// A sheet far longer than the chunks kitlog writes as it reads, with a problem on
+/// its last line: the thousands of contacts before it were already written inside
+/// the transaction, and must all be rolled back.
+#[test]
+fn a_long_sheet_with_a_late_problem_saves_nothing() {
+    let kit = Kitlog::initialised();
+    let mut text = String::from("date,site,code,injection-kit\n");
+    for row in 0..3_000 {
+        writeln!(
+            text,
+            "2026-11-{:02},downtown-van,SYN{row:06},1",
+            row % 20 + 1
+        )
+        .unwrap();
+    }
+    let good = kit.sheet("long.csv", &text);
+    text.push_str("2026-11-20,downtown-van,,three\n");
+    let bad = kit.sheet("long-bad.csv", &text);
+    let before = kit.stored_bytes();
+    kit.import(&bad, &[]).failure().stderr(
+        "error: line 3002, column \"injection-kit\": not a whole number; write a count such as 3, or leave the cell empty for 0\n\
+         error: the shift sheet was not imported (1 problem); nothing was saved\n",
+    );
+    assert_eq!(kit.stored_bytes(), before);
+
+    kit.import(&good, &[]).success().stdout(predicates::str::starts_with(
+        "saved batch 1: 3000 contacts (0 anonymous) at downtown-van from 2026-11-01 to 2026-11-20\n",
+    ));
+    let saved = kit.stored_bytes();
+    kit.import(&good, &[]).failure().stderr(
+        "error: this shift sheet was already imported as batch 1; nothing was saved (void that batch first if it was wrong)\n",
+    );
+    assert_eq!(kit.stored_bytes(), saved);
 }
