@@ -1594,4 +1594,69 @@ mod tests {
         };
         assert_eq!(version(&fresh), SCHEMA_VERSION);
     }
+
+    /// A program made by every earlier released version opens in this one: migrated
+    /// once, to the structure of schema.sql, with its settings, slots and contacts
+    /// intact and reportable.
+    #[test]
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "builds an old file by hand, without kitlog's own opening code"
+    )]
+    fn programs_of_every_earlier_version_open_and_keep_their_data() {
+        for old in 1..SCHEMA_VERSION {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("old.db");
+            {
+                let conn = Connection::open(&path).unwrap();
+                conn.execute_batch(include_str!("../migrations/0001_initial.sql"))
+                    .unwrap();
+                for (step, migration) in MIGRATIONS
+                    .iter()
+                    .enumerate()
+                    .take(usize::try_from(old - 1).unwrap())
+                {
+                    conn.execute_batch(migration).unwrap();
+                    conn.pragma_update(None, "user_version", step as i64 + 2)
+                        .unwrap();
+                }
+                conn.execute_batch(
+                    "INSERT INTO program VALUES (1, 4, 5, NULL, zeroblob(32), '2026-01-01');
+                     INSERT INTO key_slot VALUES (1, 'initial', zeroblob(16), 600000, zeroblob(12), zeroblob(48), '2026-01-01');
+                     INSERT INTO site (id, name) VALUES (1, 'downtown-van');
+                     INSERT INTO item (id, name, category, unit) VALUES (1, 'syringe', 'injection', 'syringe');
+                     INSERT INTO batch (id, saved_on, source) VALUES (1, '2026-05-02', 'import');
+                     INSERT INTO contact (id, batch_id, position, day, fiscal_year, site_id, code)
+                          VALUES (1, 1, 1, '2026-05-01', 2026, 1, zeroblob(16));
+                     INSERT INTO contact_item VALUES (1, 1, 10);",
+                )
+                .unwrap();
+            }
+            let store = Store::open(&path).unwrap();
+            let version: i64 = store
+                .connection()
+                .pragma_query_value(None, "user_version", |row| row.get(0))
+                .unwrap();
+            assert_eq!(version, SCHEMA_VERSION, "from version {old}");
+            let fresh = Connection::open_in_memory().unwrap();
+            fresh.execute_batch(SCHEMA).unwrap();
+            assert_eq!(
+                structure(store.connection()),
+                structure(&fresh),
+                "from version {old}"
+            );
+            assert_eq!(store.settings().unwrap().min_cell, 5);
+            assert_eq!(store.key_slots().unwrap().len(), 1);
+            let mut contacts = Vec::new();
+            store
+                .for_each_live_contact(
+                    "2026-04-01".parse().unwrap(),
+                    "2027-03-31".parse().unwrap(),
+                    |c| contacts.push(c),
+                )
+                .unwrap();
+            assert_eq!(contacts.len(), 1);
+            assert_eq!(contacts[0].items, vec![(1, 10)]);
+        }
+    }
 }
