@@ -429,24 +429,6 @@ impl Store {
         }
     }
 
-    /// Saves a whole batch in one transaction and returns its id.
-    ///
-    /// The duplicate check runs inside the same IMMEDIATE transaction, so two workers
-    /// importing the same sheet at the same moment cannot both succeed.
-    pub fn save_batch(&mut self, batch: &NewBatch) -> Result<i64> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if let Some(digest) = &batch.sheet_digest {
-            if let Some(existing) = find_import(&tx, digest)? {
-                return Err(Error::AlreadyImported(existing));
-            }
-        }
-        let batch_id = insert_batch(&tx, batch)?;
-        tx.commit()?;
-        Ok(batch_id)
-    }
-
     /// Saves a batch whose contacts `fill` hands to the writer as it makes them, so a
     /// sheet of any size is saved without being held in memory. Returns the batch id and
     /// what `fill` returned.
@@ -1165,7 +1147,8 @@ fn delete_draft(tx: &Connection, draft: i64) -> Result<()> {
     Ok(())
 }
 
-/// Inserts a batch and its contacts; the caller owns the transaction.
+/// Inserts a finished shift's batch and its contacts; the caller owns the transaction.
+/// (Imports stream through [`ContactWriter`] instead; a shift is small and whole.)
 fn insert_batch(tx: &Connection, batch: &NewBatch) -> Result<i64> {
     retention::refuse_closed(
         tx,
