@@ -387,6 +387,8 @@ pub struct ReportBuilder<'a> {
     /// The period kinds counted: weeks alone, or months, quarters and years together.
     kinds: Vec<PeriodKind>,
     cells: BTreeMap<CellKey, Accumulator>,
+    /// Rows of periods already published, in order.
+    rows: Vec<ReportRow>,
 }
 
 impl<'a> ReportBuilder<'a> {
@@ -419,6 +421,7 @@ impl<'a> ReportBuilder<'a> {
                 .collect(),
             kinds: vec![query.kind],
             cells: BTreeMap::new(),
+            rows: Vec::new(),
         }
     }
 
@@ -538,29 +541,48 @@ impl<'a> ReportBuilder<'a> {
 
     /// Suppresses each cube and returns the rows the query asked for, in order.
     #[must_use]
-    pub fn finish(self) -> Vec<ReportRow> {
-        // One cube per period: every site, item and category of it.
-        let mut cubes: BTreeMap<NaiveDate, Vec<(CellKey, Accumulator)>> = BTreeMap::new();
-        for (key, acc) in self.cells {
-            cubes.entry(key.1.start).or_default().push((key, acc));
+    pub fn finish(mut self) -> Vec<ReportRow> {
+        while !self.cells.is_empty() {
+            self.publish_first_period();
         }
-        let mut rows = Vec::new();
-        for cells in cubes.into_values() {
-            let hidden = suppress_cube(&cells, &self.categories, self.query.min_cell);
-            for (((kind, period, site, item), acc), hidden) in cells.into_iter().zip(hidden) {
-                if kind != self.query.kind || !shown(self.query.dimensions, &site, &item) {
-                    continue;
-                }
-                rows.push(ReportRow {
-                    period,
-                    site: site.label().to_owned(),
-                    item: item.label().to_owned(),
-                    measures: (hidden == Hidden::Published).then(|| acc.measures()),
-                    hidden,
-                });
+        self.rows
+    }
+
+    /// For contacts fed in day order: publishes every period that ends before `day`,
+    /// so its participant sets are freed and memory stays at one period's worth.
+    /// Frozen cells of closed years must have been added before.
+    pub fn publish_before(&mut self, day: NaiveDate) {
+        while self.cells.keys().next().is_some_and(|key| key.1.end < day) {
+            self.publish_first_period();
+        }
+    }
+
+    /// Suppresses the earliest period's cube (every site, item and category of it)
+    /// and keeps the rows the query asked for.
+    fn publish_first_period(&mut self) {
+        let Some(first) = self.cells.keys().next().map(|key| key.1.clone()) else {
+            return;
+        };
+        let mut cells = Vec::new();
+        while let Some(entry) = self.cells.first_entry() {
+            if entry.key().1 != first {
+                break;
             }
+            cells.push(entry.remove_entry());
         }
-        rows
+        let hidden = suppress_cube(&cells, &self.categories, self.query.min_cell);
+        for (((kind, period, site, item), acc), hidden) in cells.into_iter().zip(hidden) {
+            if kind != self.query.kind || !shown(self.query.dimensions, &site, &item) {
+                continue;
+            }
+            self.rows.push(ReportRow {
+                period,
+                site: site.label().to_owned(),
+                item: item.label().to_owned(),
+                measures: (hidden == Hidden::Published).then(|| acc.measures()),
+                hidden,
+            });
+        }
     }
 }
 
@@ -1237,6 +1259,24 @@ mod tests {
                     let rows = run(&query(kind, by, 5), &contacts);
                     prop_assert!(audit(&rows).is_ok(), "{:?} {}: {:?}", kind, by, audit(&rows));
                 }
+            }
+        }
+
+        /// Publishing each period as soon as day-ordered contacts move past it gives
+        /// exactly the rows of building everything first.
+        #[test]
+        fn publishing_periods_early_changes_nothing(mut contacts in random_contacts()) {
+            contacts.sort_by_key(|c| c.day);
+            for kind in [PeriodKind::Week, PeriodKind::Month] {
+                let q = query(kind, "site,item", 5);
+                let catalogue = catalogue();
+                let days = first_days(&contacts);
+                let mut builder = ReportBuilder::new(&q, &catalogue, &days);
+                for contact in &contacts {
+                    builder.publish_before(contact.day);
+                    builder.add(contact);
+                }
+                prop_assert_eq!(builder.finish(), run(&q, &contacts));
             }
         }
 

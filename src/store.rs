@@ -602,7 +602,8 @@ impl Store {
     }
 
     /// Calls `each` with every live contact (neither it nor its batch voided) whose day
-    /// is in `from..=to`, streaming, so a large program is never held in memory whole.
+    /// is in `from..=to`, in day order, streaming, so a large program is never held in
+    /// memory whole and a report can publish each period once the days move past it.
     pub fn for_each_live_contact(
         &self,
         from: NaiveDate,
@@ -618,7 +619,7 @@ impl Store {
               WHERE c.voided_reason IS NULL AND b.voided_reason IS NULL
                 AND c.day BETWEEN ?1 AND ?2
                 AND c.fiscal_year NOT IN (SELECT fiscal_year FROM closed_year)
-              ORDER BY c.id",
+              ORDER BY c.day, c.id",
         )?;
         let mut rows = statement.query(params![from.to_string(), to.to_string()])?;
         let mut current: Option<(i64, ReportContact)> = None;

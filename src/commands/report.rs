@@ -104,8 +104,13 @@ pub(super) fn build_rows(
     let catalogue = store.catalogue()?;
     let first_days = store.first_days()?;
     let mut builder = ReportBuilder::new(query, &catalogue, &first_days);
-    store.for_each_live_contact(first, last, |contact| builder.add(&contact))?;
+    // Frozen cells first, then live contacts in day order, publishing each period as
+    // soon as the contacts move past it: memory holds one period's participants.
     store.for_each_closed_cell(first, last, |cell| builder.add_closed(&cell))?;
+    store.for_each_live_contact(first, last, |contact| {
+        builder.publish_before(contact.day);
+        builder.add(&contact);
+    })?;
     Ok(builder.finish())
 }
 
