@@ -146,8 +146,6 @@ pub struct NewBatch {
     pub worker: Option<WorkerLabel>,
     /// Day of saving (no time of day: invariant 5).
     pub saved_on: NaiveDate,
-    /// Keyed digest of an imported sheet's content, for refusing it twice.
-    pub sheet_digest: Option<[u8; 32]>,
     /// The contacts, in sheet order; position 1 is the first.
     pub contacts: Vec<ContactDraft>,
 }

@@ -491,7 +491,7 @@ impl Store {
                 params![digest.as_slice(), batch_id],
             )?;
         }
-        // After the duplicate check, as `save_batch` does: a sheet already imported is
+        // After the duplicate check: a sheet already imported is
         // told so even if its year has been closed since.
         if let Some(year) = first_closed {
             return Err(Error::YearClosed(retention::year_label(&tx, year)?));
@@ -856,22 +856,28 @@ impl Store {
 
     /// Turns a draft into a saved batch and erases the draft, in one transaction.
     pub fn save_draft(&mut self, draft: &Draft, batch: &NewBatch) -> Result<i64> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        // A second window resumed on the same draft may have added lines since they
-        // were read: saving the old list and deleting the draft would lose those.
-        let kept: i64 = tx.query_row(
-            "SELECT count(*) FROM shift_draft_contact WHERE draft_id = ?1",
-            [draft.id],
-            |row| row.get(0),
-        )?;
-        if usize::try_from(kept).ok() != Some(batch.contacts.len()) {
-            return Err(Error::DraftChanged);
-        }
-        let batch_id = insert_batch(&tx, batch)?;
-        delete_draft(&tx, draft.id)?;
-        tx.commit()?;
+        let header = BatchHeader {
+            source: batch.source,
+            worker: batch.worker.clone(),
+            saved_on: batch.saved_on,
+        };
+        // The same writer as imports, so there is one way a batch is saved.
+        let (batch_id, ()) = self.save_batch_with(&header, |writer| {
+            // A second window resumed on the same draft may have added lines since they
+            // were read: saving the old list and deleting the draft would lose those.
+            let kept: i64 = writer.conn.query_row(
+                "SELECT count(*) FROM shift_draft_contact WHERE draft_id = ?1",
+                [draft.id],
+                |row| row.get(0),
+            )?;
+            if usize::try_from(kept).ok() != Some(batch.contacts.len()) {
+                return Err(Error::DraftChanged);
+            }
+            for contact in &batch.contacts {
+                writer.add(contact)?;
+            }
+            delete_draft(writer.conn, draft.id)
+        })?;
         Ok(batch_id)
     }
 
@@ -1146,59 +1152,6 @@ fn delete_draft(tx: &Connection, draft: i64) -> Result<()> {
     )?;
     tx.execute("DELETE FROM shift_draft WHERE id = ?1", [draft])?;
     Ok(())
-}
-
-/// Inserts a finished shift's batch and its contacts; the caller owns the transaction.
-/// (Imports stream through [`ContactWriter`] instead; a shift is small and whole.)
-fn insert_batch(tx: &Connection, batch: &NewBatch) -> Result<i64> {
-    retention::refuse_closed(
-        tx,
-        batch.contacts.iter().map(|c| c.fiscal_year.start_year()),
-    )?;
-    tx.execute(
-        "INSERT INTO batch (saved_on, source, worker, sheet_digest) VALUES (?1, ?2, ?3, ?4)",
-        params![
-            batch.saved_on.to_string(),
-            batch.source.as_str(),
-            batch
-                .worker
-                .as_ref()
-                .map(crate::contact::WorkerLabel::as_str),
-            batch.sheet_digest.as_ref().map(<[u8; 32]>::as_slice),
-        ],
-    )?;
-    let batch_id = tx.last_insert_rowid();
-    {
-        let mut contact = tx.prepare_cached(
-            "INSERT INTO contact (batch_id, position, day, fiscal_year, site_id, code,
-                                      reversals, for_others, returned, naloxone_reason)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )?;
-        let mut line = tx.prepare_cached(
-            "INSERT INTO contact_item (contact_id, item_id, quantity) VALUES (?1, ?2, ?3)",
-        )?;
-        for (index, draft) in batch.contacts.iter().enumerate() {
-            contact.execute(params![
-                batch_id,
-                index as i64 + 1,
-                draft.day.to_string(),
-                draft.fiscal_year.start_year(),
-                draft.site_id,
-                draft.code.as_ref().map(|c| c.as_bytes().as_slice()),
-                draft.reversals,
-                draft.for_others,
-                draft.returned,
-                draft
-                    .naloxone_reason
-                    .map(crate::contact::NaloxoneReason::as_str),
-            ])?;
-            let contact_id = tx.last_insert_rowid();
-            for (item, quantity) in &draft.items {
-                line.execute(params![contact_id, item, quantity])?;
-            }
-        }
-    }
-    Ok(batch_id)
 }
 
 fn insert_slot(conn: &Connection, label: &str, slot: &KeySlot, today: NaiveDate) -> Result<()> {

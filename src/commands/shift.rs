@@ -258,7 +258,6 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
                 source: BatchSource::Shift,
                 worker,
                 saved_on: shift.today,
-                sheet_digest: None,
                 contacts,
             },
         )?;
