@@ -54,6 +54,15 @@ pub enum Category {
 }
 
 impl Category {
+    /// Every category, in report order.
+    pub const ALL: [Category; 5] = [
+        Category::Injection,
+        Category::Smoking,
+        Category::Naloxone,
+        Category::Testing,
+        Category::Other,
+    ];
+
     /// The name used in the database, on the command line and in reports.
     #[must_use]
     pub fn as_str(self) -> &'static str {
@@ -69,15 +78,7 @@ impl Category {
     /// Reads the stored name back.
     #[must_use]
     pub fn parse(text: &str) -> Option<Self> {
-        [
-            Category::Injection,
-            Category::Smoking,
-            Category::Naloxone,
-            Category::Testing,
-            Category::Other,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == text)
+        Category::ALL.into_iter().find(|c| c.as_str() == text)
     }
 }
 

@@ -8,7 +8,7 @@
 //! Which cells to hide is decided per period by [`crate::suppression`], from the
 //! additive relations a reader of the table could use.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 use serde::{Serialize, Serializer};
@@ -26,7 +26,7 @@ pub const SUPPRESSED: &str = "x";
 pub const ALL: &str = "ALL";
 
 /// One live contact, as the store hands it to the report.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ReportContact {
     /// Day of the contact.
     pub day: NaiveDate,
@@ -178,8 +178,8 @@ struct Accumulator {
     for_others: u64,
     /// Naloxone kits per reason in [`NaloxoneReason::ALL`] order, then unrecorded.
     naloxone: [u64; 8],
-    participants: HashSet<Participant>,
-    new_participants: HashSet<Participant>,
+    participants: IdSet,
+    new_participants: IdSet,
     /// Participants of closed years, whose codes are gone: counted, no longer named.
     /// Codes of different fiscal years never match, so adding counts is exact.
     closed_participants: u64,
@@ -191,7 +191,7 @@ impl Accumulator {
         Measures {
             contacts: self.contacts,
             participants: self.participants(),
-            new_participants: self.new_participants(),
+            new_participants: self.new_participants.len() + self.closed_new_participants,
             anonymous_contacts: self.anonymous,
             quantity: self.quantity,
             reversals: self.reversals,
@@ -202,11 +202,116 @@ impl Accumulator {
     }
 
     fn participants(&self) -> u64 {
-        self.participants.len() as u64 + self.closed_participants
+        self.participants.len() + self.closed_participants
     }
 
-    fn new_participants(&self) -> u64 {
-        self.new_participants.len() as u64 + self.closed_new_participants
+    /// Adds another accumulator of the same cell (a closed year's frozen part, or
+    /// contacts fed out of day order).
+    fn absorb(&mut self, other: &Accumulator) {
+        self.contacts += other.contacts;
+        self.anonymous += other.anonymous;
+        self.quantity += other.quantity;
+        self.reversals += other.reversals;
+        self.returned += other.returned;
+        self.for_others += other.for_others;
+        for (total, value) in self.naloxone.iter_mut().zip(other.naloxone) {
+            *total += value;
+        }
+        self.participants.union(&other.participants);
+        self.new_participants.union(&other.new_participants);
+        self.closed_participants += other.closed_participants;
+        self.closed_new_participants += other.closed_new_participants;
+    }
+}
+
+/// A set of participant numbers (see [`ParticipantNumbers`]) as a bitmap over the
+/// range it has seen. Numbers are handed out in day order, so a period's participants
+/// fill most of a narrow range and a bit each is both the smallest and the fastest
+/// set: no hashing, no allocation per participant. (A hash set of codes took a third
+/// of a large report's time, and more per contact the larger the program.)
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct IdSet {
+    /// The number of bit 0 of `words[0]`; a multiple of 64.
+    base: u32,
+    words: Vec<u64>,
+    len: u64,
+}
+
+impl IdSet {
+    /// Adds `id`; true when it was not there yet.
+    fn insert(&mut self, id: u32) -> bool {
+        if self.words.is_empty() {
+            self.base = id & !63;
+        } else if id < self.base {
+            // Grow downwards by at least the current size, so that numbers arriving
+            // in falling order cost amortised constant time, as appending does.
+            let needed = (self.base - (id & !63)) / 64;
+            let words = u32::try_from(self.words.len()).unwrap_or(u32::MAX);
+            let grow = needed.max(words).min(self.base / 64);
+            self.words
+                .splice(0..0, std::iter::repeat_n(0, grow as usize));
+            self.base -= grow * 64;
+        }
+        let offset = id - self.base;
+        let word = (offset / 64) as usize;
+        if word >= self.words.len() {
+            self.words.resize(word + 1, 0);
+        }
+        let bit = 1u64 << (offset % 64);
+        let fresh = self.words[word] & bit == 0;
+        self.words[word] |= bit;
+        self.len += u64::from(fresh);
+        fresh
+    }
+
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        // Zipped with the words, the range of word starts stops with them.
+        self.words
+            .iter()
+            .zip((self.base..).step_by(64))
+            .flat_map(|(&word, start)| {
+                (0..64)
+                    .filter(move |bit| word & (1 << bit) != 0)
+                    .map(move |bit| start + bit)
+            })
+    }
+
+    fn union(&mut self, other: &IdSet) {
+        for id in other.iter() {
+            self.insert(id);
+        }
+    }
+}
+
+/// Numbers each participant in the order the contacts bring them, and remembers the
+/// day they were first seen. Fed contacts in day order from the first day of a fiscal
+/// year, that day is the participant's first contact of their fiscal year: what
+/// "new" means. Only one fiscal year's codes are held: in day order, once a contact
+/// of a later year arrives, no code of an earlier year can come again.
+#[derive(Debug, Default)]
+struct ParticipantNumbers {
+    numbers: HashMap<Participant, (u32, NaiveDate)>,
+    fiscal_year: Option<i32>,
+    next: u32,
+}
+
+impl ParticipantNumbers {
+    /// The participant's number and the first day they were seen.
+    fn see(&mut self, participant: Participant, day: NaiveDate) -> (u32, NaiveDate) {
+        if self.fiscal_year.is_none_or(|year| participant.0 > year) {
+            self.numbers.clear();
+            self.fiscal_year = Some(participant.0);
+        }
+        let next = &mut self.next;
+        *self.numbers.entry(participant).or_insert_with(|| {
+            let number = *next;
+            *next += 1;
+            (number, day)
+        })
     }
 }
 
@@ -306,16 +411,19 @@ impl Measures {
     }
 }
 
-/// Builds the report from every live contact, in any order.
+/// Builds the report from live contacts in any order, counting every one (tests and
+/// small tools; the store streams into [`ReportBuilder`] instead).
 pub fn build(
     query: &ReportQuery,
     catalogue: &Catalogue,
-    first_days: &HashMap<Participant, NaiveDate>,
     contacts: impl IntoIterator<Item = ReportContact>,
 ) -> Vec<ReportRow> {
-    let mut builder = ReportBuilder::new(query, catalogue, first_days);
-    for contact in contacts {
-        builder.add(&contact);
+    let mut contacts: Vec<ReportContact> = contacts.into_iter().collect();
+    contacts.sort_by_key(|contact| contact.day);
+    let mut builder = ReportBuilder::new(query, catalogue, NaiveDate::MIN);
+    for contact in &contacts {
+        builder.publish_before(contact.day);
+        builder.add(contact);
     }
     builder.finish()
 }
@@ -367,8 +475,104 @@ impl ItemKey {
 /// A cell of the cube: period kind, period, site (or all), item/category (or all).
 type CellKey = (PeriodKind, Period, Level, ItemKey);
 
+/// Where a contact's numbers go in a period's cube, laid out as one array so that
+/// counting a contact touches a few slots instead of looking up string keys: rows
+/// are the sites, an unknown-site row and `ALL`; columns are the catalogue items, an
+/// unknown item, the categories and `ALL`.
+#[derive(Debug)]
+struct CubeLayout {
+    sites: Vec<Level>,
+    items: Vec<ItemKey>,
+    site_row: HashMap<i64, usize>,
+    /// Item row id → its column, its category's column, and whether it is naloxone.
+    item_columns: HashMap<i64, (usize, usize, bool)>,
+}
+
+impl CubeLayout {
+    fn new(catalogue: &Catalogue) -> Self {
+        let mut sites: Vec<Level> = catalogue
+            .sites
+            .iter()
+            .map(|site| Level::Named(site.name.clone()))
+            .collect();
+        sites.extend([Level::Named("?".to_owned()), Level::All]);
+        let mut items: Vec<ItemKey> = catalogue
+            .items
+            .iter()
+            .map(|item| ItemKey::Item(item.name.clone()))
+            .collect();
+        items.push(ItemKey::Item("?".to_owned()));
+        let category_column = |category: Category| {
+            catalogue.items.len()
+                + 1
+                + Category::ALL
+                    .iter()
+                    .position(|c| *c == category)
+                    .unwrap_or(0)
+        };
+        items.extend(Category::ALL.map(|category| ItemKey::Category(category.as_str().to_owned())));
+        items.push(ItemKey::All);
+        CubeLayout {
+            site_row: catalogue
+                .sites
+                .iter()
+                .enumerate()
+                .map(|(row, site)| (site.id, row))
+                .collect(),
+            item_columns: catalogue
+                .items
+                .iter()
+                .enumerate()
+                .map(|(column, item)| {
+                    let naloxone = item.category == Category::Naloxone;
+                    (item.id, (column, category_column(item.category), naloxone))
+                })
+                .collect(),
+            sites,
+            items,
+        }
+    }
+
+    fn cells(&self) -> usize {
+        self.sites.len() * self.items.len()
+    }
+
+    fn site_row(&self, site_id: i64) -> usize {
+        self.site_row
+            .get(&site_id)
+            .copied()
+            .unwrap_or(self.sites.len() - 2)
+    }
+
+    fn all_sites_row(&self) -> usize {
+        self.sites.len() - 1
+    }
+
+    /// Column, category column and naloxone flag of an item; unknown ones count as
+    /// an unknown item in `other`.
+    fn item_columns(&self, item_id: i64) -> (usize, usize, bool) {
+        self.item_columns.get(&item_id).copied().unwrap_or_else(|| {
+            let unknown = self.items.len() - Category::ALL.len() - 2;
+            (unknown, self.items.len() - 2, false)
+        })
+    }
+
+    fn all_items_column(&self) -> usize {
+        self.items.len() - 1
+    }
+}
+
+/// The cube of the period that day-ordered contacts are in now.
+#[derive(Debug)]
+struct OpenPeriod {
+    period: Period,
+    /// `CubeLayout::sites × CubeLayout::items`, row by row.
+    cells: Vec<Accumulator>,
+}
+
 /// Adds contacts up one at a time, so the store can stream them: memory grows with
-/// the number of cells and distinct participants, not with the number of contacts.
+/// the number of cells and one fiscal year's distinct participants, not with the
+/// number of contacts.
 ///
 /// For each period it counts the whole cube a report could be cut from, not just the
 /// table asked for: every site and every item *and* category. Suppression is decided
@@ -379,118 +583,152 @@ type CellKey = (PeriodKind, Period, Level, ItemKey);
 #[derive(Debug)]
 pub struct ReportBuilder<'a> {
     query: &'a ReportQuery,
-    first_days: &'a HashMap<Participant, NaiveDate>,
-    sites: HashMap<i64, &'a str>,
-    items: HashMap<i64, (&'a str, Category)>,
+    /// Contacts before this day only introduce their participants.
+    count_from: NaiveDate,
+    layout: CubeLayout,
     /// Item name → category, for the relations between items and their category.
     categories: HashMap<String, Category>,
-    /// The period kinds counted: weeks alone, or months, quarters and years together.
-    kinds: Vec<PeriodKind>,
-    cells: BTreeMap<CellKey, Accumulator>,
+    participants: ParticipantNumbers,
+    open: Option<OpenPeriod>,
+    /// Cells not in the open period: frozen cells of closed years, and periods
+    /// closed but not yet published.
+    pending: BTreeMap<CellKey, Accumulator>,
+    /// `(column, quantity, naloxone kits)` of the contact being added; kept to reuse.
+    columns: Vec<(usize, u64, u64)>,
     /// Rows of periods already published, in order.
     rows: Vec<ReportRow>,
 }
 
 impl<'a> ReportBuilder<'a> {
-    /// `first_days` holds each participant's first live contact of their fiscal year,
-    /// over all time, not just the contacts added, so that "new" means new to the
-    /// program that year even when the report starts mid-year.
+    /// A builder that counts contacts from `count_from` on. "New" means a first
+    /// contact in the participant's fiscal year, so feed it every live contact from the
+    /// first day of the fiscal year that holds `count_from`: the earlier ones only
+    /// introduce their participants.
     #[must_use]
-    pub fn new(
-        query: &'a ReportQuery,
-        catalogue: &'a Catalogue,
-        first_days: &'a HashMap<Participant, NaiveDate>,
-    ) -> Self {
+    pub fn new(query: &'a ReportQuery, catalogue: &'a Catalogue, count_from: NaiveDate) -> Self {
         ReportBuilder {
             query,
-            first_days,
-            sites: catalogue
-                .sites
-                .iter()
-                .map(|s| (s.id, s.name.as_str()))
-                .collect(),
-            items: catalogue
-                .items
-                .iter()
-                .map(|i| (i.id, (i.name.as_str(), i.category)))
-                .collect(),
+            count_from,
+            layout: CubeLayout::new(catalogue),
             categories: catalogue
                 .items
                 .iter()
                 .map(|i| (i.name.clone(), i.category))
                 .collect(),
-            kinds: vec![query.kind],
-            cells: BTreeMap::new(),
+            participants: ParticipantNumbers::default(),
+            open: None,
+            pending: BTreeMap::new(),
+            columns: Vec::new(),
             rows: Vec::new(),
         }
     }
 
-    /// Counts one contact in every cell of the cube it belongs to.
+    /// Counts one contact in every cell of the cube it belongs to. Contacts must come
+    /// in day order, after the frozen cells of closed years.
     pub fn add(&mut self, contact: &ReportContact) {
-        let participant = contact.code.map(|code| (contact.fiscal_year, code));
-        let site = self.sites.get(&contact.site_id).copied().unwrap_or("?");
-        // The item keys this contact falls in, each with its quantity and naloxone kits.
-        let mut item_keys: Vec<(ItemKey, u64, u64)> =
-            Vec::with_capacity(contact.items.len() * 2 + 1);
+        let participant = contact.code.map(|code| {
+            self.participants
+                .see((contact.fiscal_year, code), contact.day)
+        });
+        if contact.day < self.count_from {
+            return;
+        }
+        self.open_period_of(contact.day);
+        let Some(open) = self.open.as_mut() else {
+            return;
+        };
+        let layout = &self.layout;
+        let participant = participant.map(|(number, first)| (number, open.period.contains(first)));
+
+        // The columns this contact falls in, each with its quantity and naloxone kits.
+        let columns = &mut self.columns;
+        columns.clear();
         let mut total = (0, 0);
-        for (item, quantity) in &contact.items {
-            let (name, category) = self
-                .items
-                .get(item)
-                .copied()
-                .unwrap_or(("?", Category::Other));
-            let quantity = u64::from(*quantity);
-            let naloxone = if category == Category::Naloxone {
-                quantity
-            } else {
-                0
-            };
+        for &(item, quantity) in &contact.items {
+            let (column, category_column, is_naloxone) = layout.item_columns(item);
+            let quantity = u64::from(quantity);
+            let naloxone = if is_naloxone { quantity } else { 0 };
             total = (total.0 + quantity, total.1 + naloxone);
-            for key in [
-                ItemKey::Item(name.to_owned()),
-                ItemKey::Category(category.as_str().to_owned()),
-            ] {
-                match item_keys.iter_mut().find(|(k, _, _)| *k == key) {
+            for column in [column, category_column] {
+                match columns.iter_mut().find(|(c, _, _)| *c == column) {
                     Some(entry) => {
                         entry.1 += quantity;
                         entry.2 += naloxone;
                     }
-                    None => item_keys.push((key, quantity, naloxone)),
+                    None => columns.push((column, quantity, naloxone)),
                 }
             }
         }
-        item_keys.push((ItemKey::All, total.0, total.1));
+        columns.push((layout.all_items_column(), total.0, total.1));
         let reason = contact
             .naloxone_reason
             .and_then(|r| NaloxoneReason::ALL.iter().position(|x| *x == r))
             .unwrap_or(7);
 
-        for &kind in &self.kinds {
-            let period = self.query.calendar.period_of(kind, contact.day);
-            let is_new = participant
-                .and_then(|p| self.first_days.get(&p))
-                .is_some_and(|first| period.contains(*first));
-            for site_level in [Level::Named(site.to_owned()), Level::All] {
-                for (item, quantity, naloxone) in &item_keys {
-                    let cell = self
-                        .cells
-                        .entry((kind, period.clone(), site_level.clone(), item.clone()))
-                        .or_default();
-                    cell.contacts += 1;
-                    cell.quantity += quantity;
-                    cell.reversals += u64::from(contact.reversals);
-                    cell.returned += u64::from(contact.returned);
-                    cell.for_others += u64::from(contact.for_others);
-                    cell.naloxone[reason] += naloxone;
-                    match participant {
-                        Some(p) => {
-                            cell.participants.insert(p);
-                            if is_new {
-                                cell.new_participants.insert(p);
-                            }
+        let width = layout.items.len();
+        for row in [layout.site_row(contact.site_id), layout.all_sites_row()] {
+            for &(column, quantity, naloxone) in columns.iter() {
+                let cell = &mut open.cells[row * width + column];
+                cell.contacts += 1;
+                cell.quantity += quantity;
+                cell.reversals += u64::from(contact.reversals);
+                cell.returned += u64::from(contact.returned);
+                cell.for_others += u64::from(contact.for_others);
+                cell.naloxone[reason] += naloxone;
+                match participant {
+                    Some((number, is_new)) => {
+                        if cell.participants.insert(number) && is_new {
+                            cell.new_participants.insert(number);
                         }
-                        None => cell.anonymous += 1,
                     }
+                    None => cell.anonymous += 1,
+                }
+            }
+        }
+    }
+
+    /// Makes the period holding `day` the open one, setting the last one aside.
+    fn open_period_of(&mut self, day: NaiveDate) {
+        if self
+            .open
+            .as_ref()
+            .is_some_and(|open| open.period.contains(day))
+        {
+            return;
+        }
+        self.close_open_period();
+        let cells = (0..self.layout.cells())
+            .map(|_| Accumulator::default())
+            .collect();
+        self.open = Some(OpenPeriod {
+            period: self.query.calendar.period_of(self.query.kind, day),
+            cells,
+        });
+    }
+
+    /// Moves the open period's counted cells among the pending ones, merged with any
+    /// frozen cells of the same period.
+    fn close_open_period(&mut self) {
+        let Some(open) = self.open.take() else {
+            return;
+        };
+        let width = self.layout.items.len();
+        for (index, cell) in open.cells.into_iter().enumerate() {
+            if cell.contacts == 0 {
+                continue;
+            }
+            let key = (
+                self.query.kind,
+                open.period.clone(),
+                self.layout.sites[index / width].clone(),
+                self.layout.items[index % width].clone(),
+            );
+            match self.pending.entry(key) {
+                std::collections::btree_map::Entry::Vacant(slot) => {
+                    slot.insert(cell);
+                }
+                std::collections::btree_map::Entry::Occupied(mut slot) => {
+                    slot.get_mut().absorb(&cell);
                 }
             }
         }
@@ -498,7 +736,7 @@ impl<'a> ReportBuilder<'a> {
 
     /// Adds a frozen cell of a closed year to the same cell of the live data.
     pub fn add_closed(&mut self, cell: &ClosedCell) {
-        if !self.kinds.contains(&cell.kind) {
+        if cell.kind != self.query.kind {
             return;
         }
         let site = if cell.site == ALL {
@@ -508,26 +746,28 @@ impl<'a> ReportBuilder<'a> {
         };
         let m = &cell.measures;
         let acc = self
-            .cells
+            .pending
             .entry((cell.kind, cell.period.clone(), site, cell.item.clone()))
             .or_default();
-        acc.contacts += m.contacts;
-        acc.anonymous += m.anonymous_contacts;
-        acc.quantity += m.quantity;
-        acc.reversals += m.reversals;
-        acc.returned += m.returned;
-        acc.for_others += m.for_others;
-        for (total, value) in acc.naloxone.iter_mut().zip(m.naloxone) {
-            *total += value;
-        }
-        acc.closed_participants += m.participants;
-        acc.closed_new_participants += m.new_participants;
+        acc.absorb(&Accumulator {
+            contacts: m.contacts,
+            anonymous: m.anonymous_contacts,
+            quantity: m.quantity,
+            reversals: m.reversals,
+            returned: m.returned,
+            for_others: m.for_others,
+            naloxone: m.naloxone,
+            closed_participants: m.participants,
+            closed_new_participants: m.new_participants,
+            ..Accumulator::default()
+        });
     }
 
     /// Every cell counted, unsuppressed: what `close-year` freezes.
     #[must_use]
-    pub fn into_cells(self) -> Vec<ClosedCell> {
-        self.cells
+    pub fn into_cells(mut self) -> Vec<ClosedCell> {
+        self.close_open_period();
+        self.pending
             .into_iter()
             .map(|((kind, period, site, item), acc)| ClosedCell {
                 kind,
@@ -542,29 +782,38 @@ impl<'a> ReportBuilder<'a> {
     /// Suppresses each cube and returns the rows the query asked for, in order.
     #[must_use]
     pub fn finish(mut self) -> Vec<ReportRow> {
-        while !self.cells.is_empty() {
+        self.close_open_period();
+        while !self.pending.is_empty() {
             self.publish_first_period();
         }
         self.rows
     }
 
-    /// For contacts fed in day order: publishes every period that ends before `day`,
-    /// so its participant sets are freed and memory stays at one period's worth.
-    /// Frozen cells of closed years must have been added before.
+    /// Publishes every period that ends before `day`, so its participant sets are
+    /// freed: call it before adding a contact of that day to keep rows and memory at
+    /// one period's worth.
     pub fn publish_before(&mut self, day: NaiveDate) {
-        while self.cells.keys().next().is_some_and(|key| key.1.end < day) {
+        if self.open.as_ref().is_some_and(|open| open.period.end < day) {
+            self.close_open_period();
+        }
+        while self
+            .pending
+            .keys()
+            .next()
+            .is_some_and(|key| key.1.end < day)
+        {
             self.publish_first_period();
         }
     }
 
-    /// Suppresses the earliest period's cube (every site, item and category of it)
-    /// and keeps the rows the query asked for.
+    /// Suppresses the earliest pending period's cube (every site, item and category
+    /// of it) and keeps the rows the query asked for.
     fn publish_first_period(&mut self) {
-        let Some(first) = self.cells.keys().next().map(|key| key.1.clone()) else {
+        let Some(first) = self.pending.keys().next().map(|key| key.1.clone()) else {
             return;
         };
         let mut cells = Vec::new();
-        while let Some(entry) = self.cells.first_entry() {
+        while let Some(entry) = self.pending.first_entry() {
             if entry.key().1 != first {
                 break;
             }
@@ -585,7 +834,6 @@ impl<'a> ReportBuilder<'a> {
         }
     }
 }
-
 /// Whether a cube cell is a row of the `--by` table.
 fn shown(dimensions: Dimensions, site: &Level, item: &ItemKey) -> bool {
     let site_ok = dimensions.site || *site == Level::All;
@@ -785,6 +1033,8 @@ pub fn write_csv(rows: &[ReportRow], out: impl std::io::Write) -> csv::Result<()
 mod tests {
     use proptest::prelude::*;
 
+    use std::collections::HashSet;
+
     use super::*;
     use crate::catalogue::{Item, Site};
     use crate::suppression::find_disclosed;
@@ -846,19 +1096,8 @@ mod tests {
         }
     }
 
-    fn first_days(contacts: &[ReportContact]) -> HashMap<Participant, NaiveDate> {
-        let mut days: HashMap<Participant, NaiveDate> = HashMap::new();
-        for c in contacts {
-            if let Some(code) = c.code {
-                let entry = days.entry((c.fiscal_year, code)).or_insert(c.day);
-                *entry = (*entry).min(c.day);
-            }
-        }
-        days
-    }
-
     fn run(q: &ReportQuery, contacts: &[ReportContact]) -> Vec<ReportRow> {
-        build(q, &catalogue(), &first_days(contacts), contacts.to_vec())
+        build(q, &catalogue(), contacts.to_vec())
     }
 
     fn find<'r>(rows: &'r [ReportRow], period: &str, site: &str, item: &str) -> &'r ReportRow {
@@ -941,11 +1180,15 @@ mod tests {
             contact("2026-11-20", 1, Some(code(1)), &[(10, 1)]),
         ];
         let q = query(PeriodKind::Month, "site", 1);
-        let rows = build(
-            &q,
-            &catalogue(),
-            &first_days(&contacts),
-            vec![contacts[1].clone()],
+        let catalogue = catalogue();
+        let mut builder = ReportBuilder::new(&q, &catalogue, "2026-11-01".parse().unwrap());
+        for contact in &contacts {
+            builder.add(contact);
+        }
+        let rows = builder.finish();
+        assert!(
+            rows.iter().all(|r| r.period.label == "2026-11"),
+            "October is not counted"
         );
         let november = find(&rows, "2026-11", "ALL", "ALL")
             .measures
@@ -1151,6 +1394,117 @@ mod tests {
         prop::collection::vec(one, 1..120)
     }
 
+    /// Day-ordered contacts from March to May 2026: they cross the fiscal-year start
+    /// (April), so codes of two years and "new" in both are exercised.
+    fn contacts_across_years() -> impl Strategy<Value = Vec<ReportContact>> {
+        random_contacts().prop_map(|contacts| {
+            let mut contacts: Vec<ReportContact> = contacts
+                .into_iter()
+                .map(|mut c| {
+                    c.day = c.day - chrono::Days::new(175);
+                    c.fiscal_year = FiscalCalendar::default().year_of(c.day).start_year();
+                    c
+                })
+                .collect();
+            contacts.sort_by_key(|c| c.day);
+            contacts
+        })
+    }
+
+    /// Every cell of the cube counted the plain way, from `count_from` on; first days
+    /// over all the contacts. Keys and measures as in `cells_match_a_plain_recount`.
+    fn recount(
+        catalogue: &Catalogue,
+        kind: PeriodKind,
+        count_from: NaiveDate,
+        contacts: &[ReportContact],
+    ) -> HashMap<(String, String, String), [u64; 6]> {
+        type Sets = (HashSet<Participant>, HashSet<Participant>);
+        let calendar = FiscalCalendar::default();
+        let mut first_day: HashMap<Participant, NaiveDate> = HashMap::new();
+        for c in contacts {
+            if let Some(code) = c.code {
+                let day = first_day.entry((c.fiscal_year, code)).or_insert(c.day);
+                *day = (*day).min(c.day);
+            }
+        }
+        let mut cells: HashMap<(String, String, String), ([u64; 6], Sets)> = HashMap::new();
+        for c in contacts.iter().filter(|c| c.day >= count_from) {
+            let period = calendar.period_of(kind, c.day);
+            let site = catalogue
+                .sites
+                .iter()
+                .find(|s| s.id == c.site_id)
+                .unwrap()
+                .name
+                .clone();
+            let mut keys: BTreeMap<String, u64> = BTreeMap::new();
+            for (item, quantity) in &c.items {
+                let item = catalogue.items.iter().find(|i| i.id == *item).unwrap();
+                *keys.entry(format!("item:{}", item.name)).or_default() += u64::from(*quantity);
+                *keys
+                    .entry(format!("category:{}", item.category.as_str()))
+                    .or_default() += u64::from(*quantity);
+            }
+            keys.insert(
+                "all:ALL".into(),
+                c.items.iter().map(|(_, q)| u64::from(*q)).sum(),
+            );
+            for site in [site.as_str(), ALL] {
+                for (item, quantity) in &keys {
+                    let (m, (all, new)) = cells
+                        .entry((period.label.clone(), site.to_owned(), item.clone()))
+                        .or_default();
+                    m[0] += 1;
+                    m[4] += quantity;
+                    m[5] += u64::from(c.reversals);
+                    match c.code {
+                        Some(code) => {
+                            let p = (c.fiscal_year, code);
+                            all.insert(p);
+                            if period.contains(first_day[&p]) {
+                                new.insert(p);
+                            }
+                        }
+                        None => m[3] += 1,
+                    }
+                }
+            }
+        }
+        cells
+            .into_iter()
+            .map(|(key, (mut m, (all, new)))| {
+                m[1] = all.len() as u64;
+                m[2] = new.len() as u64;
+                (key, m)
+            })
+            .collect()
+    }
+
+    proptest! {
+        /// A bitmap set holds what a hash set holds, whatever order numbers come in,
+        /// and a union is the union.
+        #[test]
+        fn id_sets_are_sets(a in prop::collection::vec(0u32..5000, 0..300), b in prop::collection::vec(0u32..5000, 0..300)) {
+            let mut set = IdSet::default();
+            let mut plain = HashSet::new();
+            for &id in &a {
+                prop_assert_eq!(set.insert(id), plain.insert(id));
+            }
+            prop_assert_eq!(set.len(), plain.len() as u64);
+            let mut other = IdSet::default();
+            for &id in &b {
+                other.insert(id);
+                plain.insert(id);
+            }
+            set.union(&other);
+            let mut expected: Vec<u32> = plain.into_iter().collect();
+            expected.sort_unstable();
+            prop_assert_eq!(set.iter().collect::<Vec<_>>(), expected.clone());
+            prop_assert_eq!(set.len(), expected.len() as u64);
+        }
+    }
+
     /// The second auditor: every report of one period kind a coordinator could print
     /// (every `--by`), laid side by side. A cell printed by two reports must read the
     /// same in both; then, from the labels alone, it rebuilds every sum a reader could
@@ -1262,21 +1616,34 @@ mod tests {
             }
         }
 
-        /// Publishing each period as soon as day-ordered contacts move past it gives
-        /// exactly the rows of building everything first.
+        /// The streaming builder (dense cube, participant numbers, bitmaps, lead-in
+        /// contacts that only introduce participants) counts every cell exactly as a
+        /// plain recount with hash sets does, across a fiscal-year boundary too.
         #[test]
-        fn publishing_periods_early_changes_nothing(mut contacts in random_contacts()) {
-            contacts.sort_by_key(|c| c.day);
-            for kind in [PeriodKind::Week, PeriodKind::Month] {
-                let q = query(kind, "site,item", 5);
+        fn cells_match_a_plain_recount(
+            contacts in contacts_across_years(),
+            from_offset in 0u64..60,
+        ) {
+            let calendar = FiscalCalendar::default();
+            let start = NaiveDate::from_ymd_opt(2026, 3, 10).unwrap();
+            for kind in PeriodKind::ALL {
+                let count_from = calendar.period_of(kind, start + chrono::Days::new(from_offset)).start;
+                let q = query(kind, "site,item", 1);
                 let catalogue = catalogue();
-                let days = first_days(&contacts);
-                let mut builder = ReportBuilder::new(&q, &catalogue, &days);
+                let mut builder = ReportBuilder::new(&q, &catalogue, count_from);
                 for contact in &contacts {
-                    builder.publish_before(contact.day);
                     builder.add(contact);
                 }
-                prop_assert_eq!(builder.finish(), run(&q, &contacts));
+                let cells: HashMap<(String, String, String), [u64; 6]> = builder
+                    .into_cells()
+                    .into_iter()
+                    .map(|cell| {
+                        let m = cell.measures;
+                        let key = (cell.period.label, cell.site, format!("{}:{}", cell.item.level(), cell.item.label()));
+                        (key, [m.contacts, m.participants, m.new_participants, m.anonymous_contacts, m.quantity, m.reversals])
+                    })
+                    .collect();
+                prop_assert_eq!(cells, recount(&catalogue, kind, count_from, &contacts));
             }
         }
 

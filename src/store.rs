@@ -5,7 +5,6 @@
 //! offers a small vocabulary of verbs. Every multi-row write is one transaction,
 //! so a failure or a crash leaves the file as it was before the command.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -21,7 +20,7 @@ use crate::contact::{
 use crate::error::{Error, Result};
 use crate::fiscal::FiscalCalendar;
 use crate::keys::KeySlot;
-use crate::report::{Participant, ReportContact};
+use crate::report::ReportContact;
 
 mod health;
 mod key_slots;
@@ -608,8 +607,9 @@ impl Store {
         &self,
         from: NaiveDate,
         to: NaiveDate,
-        mut each: impl FnMut(ReportContact),
+        mut each: impl FnMut(&ReportContact),
     ) -> Result<()> {
+        // The day index gives day order with no sort: (day, rowid) is its key.
         let mut statement = self.conn.prepare(
             "SELECT c.id, c.day, c.fiscal_year, c.site_id, c.code, c.reversals, c.for_others,
                     c.returned, c.naloxone_reason, ci.item_id, ci.quantity
@@ -622,57 +622,33 @@ impl Store {
               ORDER BY c.day, c.id",
         )?;
         let mut rows = statement.query(params![from.to_string(), to.to_string()])?;
-        let mut current: Option<(i64, ReportContact)> = None;
+        // One contact, refilled for each row of a new id: no allocation per contact.
+        let mut contact: Option<(i64, ReportContact)> = None;
         while let Some(row) = rows.next()? {
             let id: i64 = row.get(0)?;
-            if current.as_ref().is_none_or(|(open, _)| *open != id) {
-                if let Some((_, done)) = current.take() {
-                    each(done);
+            match contact.as_mut() {
+                Some((open, _)) if *open == id => {}
+                Some((open, current)) => {
+                    each(current);
+                    *open = id;
+                    fill_report_contact(current, row)?;
                 }
-                let reason: Option<String> = row.get(8)?;
-                current = Some((
-                    id,
-                    ReportContact {
-                        day: day_at(row, 1)?,
-                        fiscal_year: row.get(2)?,
-                        site_id: row.get(3)?,
-                        code: code_from(row.get(4)?),
-                        items: Vec::new(),
-                        reversals: row.get(5)?,
-                        for_others: row.get(6)?,
-                        returned: row.get(7)?,
-                        naloxone_reason: reason.as_deref().and_then(NaloxoneReason::parse),
-                    },
-                ));
+                None => {
+                    let mut current = ReportContact::default();
+                    fill_report_contact(&mut current, row)?;
+                    contact = Some((id, current));
+                }
             }
-            if let (Some((_, contact)), Some(item)) =
-                (current.as_mut(), row.get::<_, Option<i64>>(9)?)
+            if let (Some((_, current)), Some(item)) =
+                (contact.as_mut(), row.get::<_, Option<i64>>(9)?)
             {
-                contact.items.push((item, row.get(10)?));
+                current.items.push((item, row.get(10)?));
             }
         }
-        if let Some((_, done)) = current {
-            each(done);
+        if let Some((_, last)) = contact {
+            each(&last);
         }
         Ok(())
-    }
-
-    /// Each participant's first live contact day in their fiscal year, over all time.
-    pub fn first_days(&self) -> Result<HashMap<Participant, NaiveDate>> {
-        let mut statement = self.conn.prepare(
-            "SELECT c.fiscal_year, c.code, min(c.day)
-               FROM contact c JOIN batch b ON b.id = c.batch_id
-              WHERE c.code IS NOT NULL AND c.voided_reason IS NULL AND b.voided_reason IS NULL
-              GROUP BY c.fiscal_year, c.code",
-        )?;
-        let mut days = HashMap::new();
-        let mut rows = statement.query([])?;
-        while let Some(row) = rows.next()? {
-            if let Some(code) = code_from(row.get(1)?) {
-                days.insert((row.get(0)?, code), day_at(row, 2)?);
-            }
-        }
-        Ok(days)
     }
 
     /// First and last day of any live contact, or `None` for an empty program.
@@ -831,7 +807,11 @@ impl Store {
                 day: draft.day,
                 fiscal_year: calendar.year_of(draft.day),
                 site_id: draft.site_id,
-                code: code_from(row.get(1)?),
+                code: code_from(
+                    row.get_ref(1)?
+                        .as_blob_or_null()
+                        .map_err(rusqlite::Error::from)?,
+                ),
                 items: items
                     .query_map(params![draft.id, position], |r| Ok((r.get(0)?, r.get(1)?)))?
                     .collect::<rusqlite::Result<_>>()?,
@@ -1205,7 +1185,29 @@ fn batch_years(conn: &Connection, batch: i64) -> Result<Vec<i32>> {
 
 /// A stored code blob back as a code; a blob of the wrong length (impossible under the
 /// schema's CHECK) is treated as anonymous rather than failing a report.
-fn code_from(blob: Option<Vec<u8>>) -> Option<ParticipantCode> {
+/// Overwrites `contact` with the contact columns of `row`, keeping its item buffer.
+fn fill_report_contact(contact: &mut ReportContact, row: &rusqlite::Row<'_>) -> Result<()> {
+    let reason = row
+        .get_ref(8)?
+        .as_str_or_null()
+        .map_err(rusqlite::Error::from)?;
+    contact.day = day_at(row, 1)?;
+    contact.fiscal_year = row.get(2)?;
+    contact.site_id = row.get(3)?;
+    contact.code = code_from(
+        row.get_ref(4)?
+            .as_blob_or_null()
+            .map_err(rusqlite::Error::from)?,
+    );
+    contact.items.clear();
+    contact.reversals = row.get(5)?;
+    contact.for_others = row.get(6)?;
+    contact.returned = row.get(7)?;
+    contact.naloxone_reason = reason.and_then(NaloxoneReason::parse);
+    Ok(())
+}
+
+fn code_from(blob: Option<&[u8]>) -> Option<ParticipantCode> {
     blob.and_then(|bytes| <[u8; CODE_BYTES]>::try_from(bytes).ok())
         .map(ParticipantCode::from_bytes)
 }
@@ -1589,7 +1591,7 @@ mod tests {
                 .for_each_live_contact(
                     "2026-04-01".parse().unwrap(),
                     "2027-03-31".parse().unwrap(),
-                    |c| contacts.push(c),
+                    |c| contacts.push(c.clone()),
                 )
                 .unwrap();
             assert_eq!(contacts.len(), 1);

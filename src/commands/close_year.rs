@@ -57,12 +57,7 @@ pub(super) fn run(args: &CloseYearArgs, context: &Context, out: &mut impl Write)
                 min_cell: 1,
                 calendar,
             };
-            cells.extend(cube_cells(
-                store,
-                &query,
-                year.first_day(),
-                year.last_day(),
-            )?);
+            cells.extend(cube_cells(store, &query, year)?);
         }
         Ok(cells)
     })?;

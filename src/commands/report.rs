@@ -7,6 +7,7 @@ use crate::cli::ReportArgs;
 use crate::error::{Error, Result};
 use chrono::NaiveDate;
 
+use crate::fiscal::FiscalYear;
 use crate::report::{ClosedCell, Dimensions, ReportBuilder, ReportQuery, ReportRow, write_csv};
 use crate::store::Store;
 
@@ -102,29 +103,30 @@ pub(super) fn build_rows(
     let first = calendar.period_of(query.kind, from).start;
     let last = calendar.period_of(query.kind, to).end;
     let catalogue = store.catalogue()?;
-    let first_days = store.first_days()?;
-    let mut builder = ReportBuilder::new(query, &catalogue, &first_days);
-    // Frozen cells first, then live contacts in day order, publishing each period as
-    // soon as the contacts move past it: memory holds one period's participants.
+    let mut builder = ReportBuilder::new(query, &catalogue, first);
+    // Frozen cells first, then live contacts in day order, from the start of the
+    // fiscal year so the builder sees who is new; each period is published as soon as
+    // the contacts move past it, so memory holds one period's participants.
     store.for_each_closed_cell(first, last, |cell| builder.add_closed(&cell))?;
-    store.for_each_live_contact(first, last, |contact| {
+    let lead_in = calendar.year_of(first).first_day();
+    store.for_each_live_contact(lead_in, last, |contact| {
         builder.publish_before(contact.day);
-        builder.add(&contact);
+        builder.add(contact);
     })?;
     Ok(builder.finish())
 }
 
-/// The unsuppressed cube of live contacts between two days, for `close-year`.
+/// The unsuppressed cube of live contacts of one fiscal year, for `close-year`.
 pub(super) fn cube_cells(
     store: &Store,
     query: &ReportQuery,
-    from: NaiveDate,
-    to: NaiveDate,
+    year: FiscalYear,
 ) -> Result<Vec<ClosedCell>> {
     let catalogue = store.catalogue()?;
-    let first_days = store.first_days()?;
-    let mut builder = ReportBuilder::new(query, &catalogue, &first_days);
-    store.for_each_live_contact(from, to, |contact| builder.add(&contact))?;
+    let mut builder = ReportBuilder::new(query, &catalogue, year.first_day());
+    store.for_each_live_contact(year.first_day(), year.last_day(), |contact| {
+        builder.add(contact);
+    })?;
     Ok(builder.into_cells())
 }
 
