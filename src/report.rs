@@ -227,8 +227,8 @@ impl Accumulator {
 /// A set of participant numbers (see [`ParticipantNumbers`]) as a bitmap over the
 /// range it has seen. Numbers are handed out in day order, so a period's participants
 /// fill most of a narrow range and a bit each is both the smallest and the fastest
-/// set: no hashing, no allocation per participant. (A hash set of codes took a third
-/// of a large report's time, and more per contact the larger the program.)
+/// set: no hashing, no allocation per participant. (Hash sets of codes took a fifth of
+/// a large report's time, and more per contact the larger the program.)
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 struct IdSet {
     /// The number of bit 0 of `words[0]`; a multiple of 64.

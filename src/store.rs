@@ -160,9 +160,9 @@ impl Store {
 
     /// Starts a read transaction that lasts until the returned guard is dropped: every
     /// query on this store until then sees one moment, even while another kitlog saves.
-    /// A report reads its days, first days and contacts in several queries; without this
-    /// a batch landing between them is half counted (contacts without their new
-    /// participants, or contacts cut off by a range of days read before).
+    /// A report reads its day range, catalogue, frozen cells and contacts in several
+    /// queries; without this a batch landing between them is half counted (contacts
+    /// cut off by a range of days read before, or items missing from the catalogue).
     pub fn snapshot(&self) -> Result<Snapshot<'_>> {
         Ok(Snapshot(self.conn.unchecked_transaction()?))
     }
