@@ -623,6 +623,12 @@ impl<'a> ReportBuilder<'a> {
         }
     }
 
+    /// Notes a participant's contact on `day`, before the first counted day, without
+    /// counting it: the lead-in of a report that starts after its fiscal year does.
+    pub fn introduce(&mut self, participant: Participant, day: NaiveDate) {
+        self.participants.see(participant, day);
+    }
+
     /// Counts one contact in every cell of the cube it belongs to. Contacts must come
     /// in day order, after the frozen cells of closed years.
     pub fn add(&mut self, contact: &ReportContact) {

@@ -20,7 +20,7 @@ use crate::contact::{
 use crate::error::{Error, Result};
 use crate::fiscal::FiscalCalendar;
 use crate::keys::KeySlot;
-use crate::report::ReportContact;
+use crate::report::{Participant, ReportContact};
 
 mod health;
 mod key_slots;
@@ -44,6 +44,11 @@ pub const SCHEMA_VERSION: i64 = 1 + MIGRATIONS.len() as i64;
 /// How long a command waits for another kitlog that is saving at the same moment.
 /// Saves take milliseconds; a generous wait means two workers never see "busy".
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What makes contact `c` (joined to its batch `b`) count in reports: neither voided,
+/// and its fiscal year not closed (closed years are read from their frozen cells).
+const LIVE_CONTACT: &str = "c.voided_reason IS NULL AND b.voided_reason IS NULL \
+     AND c.fiscal_year NOT IN (SELECT fiscal_year FROM closed_year)";
 
 /// A program's settings, fixed at `init`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -600,6 +605,34 @@ impl Store {
         Ok(())
     }
 
+    /// Calls `each` with the participant and day of every live contact with a code on
+    /// the days from `from` up to, not including, `before`, in day order: what a report
+    /// starting mid-year needs to know who is new, without the items.
+    pub fn for_each_live_participant(
+        &self,
+        from: NaiveDate,
+        before: NaiveDate,
+        mut each: impl FnMut(Participant, NaiveDate),
+    ) -> Result<()> {
+        let mut statement = self.conn.prepare(&format!(
+            "SELECT c.fiscal_year, c.code, c.day
+               FROM contact c JOIN batch b ON b.id = c.batch_id
+              WHERE {LIVE_CONTACT} AND c.code IS NOT NULL AND c.day >= ?1 AND c.day < ?2
+              ORDER BY c.day, c.id"
+        ))?;
+        let mut rows = statement.query(params![from.to_string(), before.to_string()])?;
+        while let Some(row) = rows.next()? {
+            let code = row
+                .get_ref(1)?
+                .as_blob_or_null()
+                .map_err(rusqlite::Error::from)?;
+            if let Some(code) = code_from(code) {
+                each((row.get(0)?, code), day_at(row, 2)?);
+            }
+        }
+        Ok(())
+    }
+
     /// Calls `each` with every live contact (neither it nor its batch voided) whose day
     /// is in `from..=to`, in day order, streaming, so a large program is never held in
     /// memory whole and a report can publish each period once the days move past it.
@@ -610,17 +643,15 @@ impl Store {
         mut each: impl FnMut(&ReportContact),
     ) -> Result<()> {
         // The day index gives day order with no sort: (day, rowid) is its key.
-        let mut statement = self.conn.prepare(
+        let mut statement = self.conn.prepare(&format!(
             "SELECT c.id, c.day, c.fiscal_year, c.site_id, c.code, c.reversals, c.for_others,
                     c.returned, c.naloxone_reason, ci.item_id, ci.quantity
                FROM contact c
                JOIN batch b ON b.id = c.batch_id
                LEFT JOIN contact_item ci ON ci.contact_id = c.id
-              WHERE c.voided_reason IS NULL AND b.voided_reason IS NULL
-                AND c.day BETWEEN ?1 AND ?2
-                AND c.fiscal_year NOT IN (SELECT fiscal_year FROM closed_year)
-              ORDER BY c.day, c.id",
-        )?;
+              WHERE {LIVE_CONTACT} AND c.day BETWEEN ?1 AND ?2
+              ORDER BY c.day, c.id"
+        ))?;
         let mut rows = statement.query(params![from.to_string(), to.to_string()])?;
         // One contact, refilled for each row of a new id: no allocation per contact.
         let mut contact: Option<(i64, ReportContact)> = None;
@@ -651,18 +682,25 @@ impl Store {
         Ok(())
     }
 
-    /// First and last day of any live contact, or `None` for an empty program.
+    /// First and last day of any contact not voided (closed years included), or `None`
+    /// for an empty program. Walks the day index from each end to the first such
+    /// contact, so it costs the same for any size of program.
     pub fn live_day_range(&self) -> Result<Option<(NaiveDate, NaiveDate)>> {
-        Ok(self.conn.query_row(
-            "SELECT min(c.day), max(c.day) FROM contact c JOIN batch b ON b.id = c.batch_id
-              WHERE c.voided_reason IS NULL AND b.voided_reason IS NULL",
-            [],
-            |row| {
-                Ok(row
-                    .get::<_, Option<NaiveDate>>(0)?
-                    .zip(row.get::<_, Option<NaiveDate>>(1)?))
-            },
-        )?)
+        let end = |order: &str| -> Result<Option<NaiveDate>> {
+            Ok(self
+                .conn
+                .query_row(
+                    &format!(
+                        "SELECT c.day FROM contact c JOIN batch b ON b.id = c.batch_id
+                          WHERE c.voided_reason IS NULL AND b.voided_reason IS NULL
+                          ORDER BY c.day {order} LIMIT 1"
+                    ),
+                    [],
+                    |row| day_at(row, 0),
+                )
+                .optional()?)
+        };
+        Ok(end("ASC")?.zip(end("DESC")?))
     }
 
     /// The shift being typed, if one was left unsaved.

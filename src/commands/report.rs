@@ -104,12 +104,16 @@ pub(super) fn build_rows(
     let last = calendar.period_of(query.kind, to).end;
     let catalogue = store.catalogue()?;
     let mut builder = ReportBuilder::new(query, &catalogue, first);
-    // Frozen cells first, then live contacts in day order, from the start of the
-    // fiscal year so the builder sees who is new; each period is published as soon as
-    // the contacts move past it, so memory holds one period's participants.
+    // Frozen cells first. Then, so that the builder knows who is new, the participants
+    // seen earlier in the fiscal year of the first period. Then live contacts in day
+    // order, each period published as soon as the contacts move past it, so memory
+    // holds one period's participants.
     store.for_each_closed_cell(first, last, |cell| builder.add_closed(&cell))?;
     let lead_in = calendar.year_of(first).first_day();
-    store.for_each_live_contact(lead_in, last, |contact| {
+    store.for_each_live_participant(lead_in, first, |participant, day| {
+        builder.introduce(participant, day);
+    })?;
+    store.for_each_live_contact(first, last, |contact| {
         builder.publish_before(contact.day);
         builder.add(contact);
     })?;

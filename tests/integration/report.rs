@@ -373,3 +373,57 @@ fn voiding_a_first_contact_makes_the_next_one_new() {
         .success();
     assert_eq!(measures(&kit, "2026-11"), ["1", "1", "1", "3"]);
 }
+
+/// A report that starts after its fiscal year does still knows who came earlier in
+/// that year (not new), and that the same code in the year before is, by design,
+/// someone else (new again). Each row reads as in the report over everything.
+#[test]
+fn a_report_from_mid_year_knows_who_came_earlier_in_the_year() {
+    let kit = Kitlog::initialised();
+    let sheet = "date,site,code,syringe\n\
+                 2026-03-30,downtown-van,SYNSPRING,1\n\
+                 2026-04-02,downtown-van,SYNSPRING,1\n\
+                 2026-04-03,downtown-van,SYNAPRIL,1\n\
+                 2026-05-04,downtown-van,SYNAPRIL,1\n\
+                 2026-05-05,downtown-van,SYNMAY,1\n";
+    kit.import(&kit.sheet("spring.csv", sheet), &[]).success();
+    let totals = |period: &str, range: &[&str], start: &str| {
+        let rows = report(
+            &kit,
+            &[
+                &["--period", period, "--by", "site", "--min-cell", "1"],
+                range,
+            ]
+            .concat(),
+        );
+        let total = rows
+            .iter()
+            .find(|r| r["period_start"] == start && r["site"] == "ALL")
+            .unwrap_or_else(|| panic!("no {period} from {start}"));
+        ["contacts", "participants", "new_participants"].map(|c| total[c].clone())
+    };
+    let may = totals(
+        "month",
+        &["--from", "2026-05-10", "--to", "2026-05-10"],
+        "2026-05-01",
+    );
+    assert_eq!(
+        may,
+        ["2", "2", "1"],
+        "April's participant is not new in May"
+    );
+    assert_eq!(totals("month", &[], "2026-05-01"), may);
+    // The week of Monday 30 March straddles the fiscal-year start (April).
+    let week = totals("week", &["--from", "2026-04-01"], "2026-03-30");
+    assert_eq!(
+        week,
+        ["3", "3", "3"],
+        "SYNSPRING in two fiscal years is two participants"
+    );
+    assert_eq!(totals("week", &[], "2026-03-30"), week);
+    // Voiding the April contact makes May's visit the participant's first of the year.
+    kit.run(&["void", "1", "--contact", "3", "--reason", "entry-error"])
+        .success();
+    let may = totals("month", &["--from", "2026-05-10"], "2026-05-01");
+    assert_eq!(may, ["2", "2", "2"]);
+}
