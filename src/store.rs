@@ -684,7 +684,8 @@ impl Store {
 
     /// First and last day of any contact not voided (closed years included), or `None`
     /// for an empty program. Walks the day index from each end to the first such
-    /// contact, so it costs the same for any size of program.
+    /// contact: a few rows, not every contact (unless the newest or oldest days are
+    /// all voided).
     pub fn live_day_range(&self) -> Result<Option<(NaiveDate, NaiveDate)>> {
         let end = |order: &str| -> Result<Option<NaiveDate>> {
             Ok(self
@@ -1221,8 +1222,6 @@ fn batch_years(conn: &Connection, batch: i64) -> Result<Vec<i32>> {
     Ok(years)
 }
 
-/// A stored code blob back as a code; a blob of the wrong length (impossible under the
-/// schema's CHECK) is treated as anonymous rather than failing a report.
 /// Overwrites `contact` with the contact columns of `row`, keeping its item buffer.
 fn fill_report_contact(contact: &mut ReportContact, row: &rusqlite::Row<'_>) -> Result<()> {
     let reason = row
@@ -1245,6 +1244,8 @@ fn fill_report_contact(contact: &mut ReportContact, row: &rusqlite::Row<'_>) -> 
     Ok(())
 }
 
+/// A stored code blob back as a code; a blob of the wrong length (impossible under the
+/// schema's CHECK) is treated as anonymous rather than failing a report.
 fn code_from(blob: Option<&[u8]>) -> Option<ParticipantCode> {
     blob.and_then(|bytes| <[u8; CODE_BYTES]>::try_from(bytes).ok())
         .map(ParticipantCode::from_bytes)
