@@ -420,7 +420,7 @@ pub fn build(
 ) -> Vec<ReportRow> {
     let mut contacts: Vec<ReportContact> = contacts.into_iter().collect();
     contacts.sort_by_key(|contact| contact.day);
-    let mut builder = ReportBuilder::new(query, catalogue, NaiveDate::MIN);
+    let mut builder = ReportBuilder::new(query, catalogue);
     for contact in &contacts {
         builder.publish_before(contact.day);
         builder.add(contact);
@@ -584,8 +584,6 @@ struct OpenPeriod {
 #[derive(Debug)]
 pub struct ReportBuilder<'a> {
     query: &'a ReportQuery,
-    /// Contacts before this day only introduce their participants.
-    count_from: NaiveDate,
     layout: CubeLayout,
     /// Item name → category, for the relations between items and their category.
     categories: HashMap<String, Category>,
@@ -603,15 +601,13 @@ pub struct ReportBuilder<'a> {
 }
 
 impl<'a> ReportBuilder<'a> {
-    /// A builder that counts contacts from `count_from` on. "New" means a first
-    /// contact in the participant's fiscal year, so feed it every live contact from the
-    /// first day of the fiscal year that holds `count_from`: the earlier ones only
-    /// introduce their participants.
+    /// A builder for `query`. "New" means a first contact in the participant's fiscal
+    /// year, so a report that starts after its fiscal year does must first
+    /// [`introduce`](Self::introduce) the participants of that year's earlier days.
     #[must_use]
-    pub fn new(query: &'a ReportQuery, catalogue: &'a Catalogue, count_from: NaiveDate) -> Self {
+    pub fn new(query: &'a ReportQuery, catalogue: &'a Catalogue) -> Self {
         ReportBuilder {
             query,
-            count_from,
             layout: CubeLayout::new(catalogue),
             categories: catalogue
                 .items
@@ -653,9 +649,6 @@ impl<'a> ReportBuilder<'a> {
             self.participants
                 .see((contact.fiscal_year, code), contact.day)
         });
-        if contact.day < self.count_from {
-            return;
-        }
         self.open_period_of(contact.day);
         let Some(open) = self.open.as_mut() else {
             return;
@@ -748,14 +741,7 @@ impl<'a> ReportBuilder<'a> {
                 self.layout.sites[index / width].clone(),
                 self.layout.items[index % width].clone(),
             );
-            match self.pending.entry(key) {
-                std::collections::btree_map::Entry::Vacant(slot) => {
-                    slot.insert(cell);
-                }
-                std::collections::btree_map::Entry::Occupied(mut slot) => {
-                    slot.get_mut().absorb(&cell);
-                }
-            }
+            self.pending.entry(key).or_default().absorb(&cell);
         }
     }
 
@@ -1206,10 +1192,10 @@ mod tests {
         ];
         let q = query(PeriodKind::Month, "site", 1);
         let catalogue = catalogue();
-        let mut builder = ReportBuilder::new(&q, &catalogue, "2026-11-01".parse().unwrap());
-        for contact in &contacts {
-            builder.add(contact);
-        }
+        let mut builder = ReportBuilder::new(&q, &catalogue);
+        let (october, november) = (&contacts[0], &contacts[1]);
+        builder.introduce((october.fiscal_year, october.code.unwrap()), october.day);
+        builder.add(november);
         let rows = builder.finish();
         assert!(
             rows.iter().all(|r| r.period.label == "2026-11"),
@@ -1529,7 +1515,7 @@ mod tests {
     fn contacts_out_of_day_order_are_refused() {
         let q = query(PeriodKind::Month, "site", 1);
         let catalogue = catalogue();
-        let mut builder = ReportBuilder::new(&q, &catalogue, NaiveDate::MIN);
+        let mut builder = ReportBuilder::new(&q, &catalogue);
         builder.add(&contact("2026-11-02", 1, Some(code(1)), &[(10, 1)]));
         builder.add(&contact("2026-11-01", 1, Some(code(1)), &[(10, 1)]));
     }
@@ -1645,9 +1631,9 @@ mod tests {
             }
         }
 
-        /// The streaming builder (dense cube, participant numbers, bitmaps, lead-in
-        /// contacts that only introduce participants) counts every cell exactly as a
-        /// plain recount with hash sets does, across a fiscal-year boundary too.
+        /// The streaming builder (dense cube, participant numbers, bitmaps, a lead-in
+        /// of participants introduced before the first counted day) counts every cell
+        /// exactly as a plain recount with hash sets does, across a fiscal-year start.
         #[test]
         fn cells_match_a_plain_recount(
             contacts in contacts_across_years(),
@@ -1659,9 +1645,13 @@ mod tests {
                 let count_from = calendar.period_of(kind, start + chrono::Days::new(from_offset)).start;
                 let q = query(kind, "site,item", 1);
                 let catalogue = catalogue();
-                let mut builder = ReportBuilder::new(&q, &catalogue, count_from);
+                let mut builder = ReportBuilder::new(&q, &catalogue);
                 for contact in &contacts {
-                    builder.add(contact);
+                    match contact.code {
+                        _ if contact.day >= count_from => builder.add(contact),
+                        Some(code) => builder.introduce((contact.fiscal_year, code), contact.day),
+                        None => {}
+                    }
                 }
                 let cells: HashMap<(String, String, String), [u64; 6]> = builder
                     .into_cells()

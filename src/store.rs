@@ -622,11 +622,7 @@ impl Store {
         ))?;
         let mut rows = statement.query(params![from.to_string(), before.to_string()])?;
         while let Some(row) = rows.next()? {
-            let code = row
-                .get_ref(1)?
-                .as_blob_or_null()
-                .map_err(rusqlite::Error::from)?;
-            if let Some(code) = code_from(code) {
+            if let Some(code) = code_at(row, 1)? {
                 each((row.get(0)?, code), day_at(row, 2)?);
             }
         }
@@ -846,11 +842,7 @@ impl Store {
                 day: draft.day,
                 fiscal_year: calendar.year_of(draft.day),
                 site_id: draft.site_id,
-                code: code_from(
-                    row.get_ref(1)?
-                        .as_blob_or_null()
-                        .map_err(rusqlite::Error::from)?,
-                ),
+                code: code_at(row, 1)?,
                 items: items
                     .query_map(params![draft.id, position], |r| Ok((r.get(0)?, r.get(1)?)))?
                     .collect::<rusqlite::Result<_>>()?,
@@ -1231,11 +1223,7 @@ fn fill_report_contact(contact: &mut ReportContact, row: &rusqlite::Row<'_>) -> 
     contact.day = day_at(row, 1)?;
     contact.fiscal_year = row.get(2)?;
     contact.site_id = row.get(3)?;
-    contact.code = code_from(
-        row.get_ref(4)?
-            .as_blob_or_null()
-            .map_err(rusqlite::Error::from)?,
-    );
+    contact.code = code_at(row, 4)?;
     contact.items.clear();
     contact.reversals = row.get(5)?;
     contact.for_others = row.get(6)?;
@@ -1244,11 +1232,13 @@ fn fill_report_contact(contact: &mut ReportContact, row: &rusqlite::Row<'_>) -> 
     Ok(())
 }
 
-/// A stored code blob back as a code; a blob of the wrong length (impossible under the
+/// The stored code blob in column `index` back as a code, read in place; a blob of the wrong length (impossible under the
 /// schema's CHECK) is treated as anonymous rather than failing a report.
-fn code_from(blob: Option<&[u8]>) -> Option<ParticipantCode> {
-    blob.and_then(|bytes| <[u8; CODE_BYTES]>::try_from(bytes).ok())
-        .map(ParticipantCode::from_bytes)
+fn code_at(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Option<ParticipantCode>> {
+    let blob = row.get_ref(index)?.as_blob_or_null()?;
+    Ok(blob
+        .and_then(|bytes| <[u8; CODE_BYTES]>::try_from(bytes).ok())
+        .map(ParticipantCode::from_bytes))
 }
 
 fn journal_path(path: &Path) -> PathBuf {

@@ -103,7 +103,7 @@ pub(super) fn build_rows(
     let first = calendar.period_of(query.kind, from).start;
     let last = calendar.period_of(query.kind, to).end;
     let catalogue = store.catalogue()?;
-    let mut builder = ReportBuilder::new(query, &catalogue, first);
+    let mut builder = ReportBuilder::new(query, &catalogue);
     // Frozen cells first. Then, so that the builder knows who is new, the participants
     // seen earlier in the fiscal year of the first period. Then live contacts in day
     // order, each period published as soon as the contacts move past it, so memory
@@ -127,7 +127,7 @@ pub(super) fn cube_cells(
     year: FiscalYear,
 ) -> Result<Vec<ClosedCell>> {
     let catalogue = store.catalogue()?;
-    let mut builder = ReportBuilder::new(query, &catalogue, year.first_day());
+    let mut builder = ReportBuilder::new(query, &catalogue);
     store.for_each_live_contact(year.first_day(), year.last_day(), |contact| {
         builder.add(contact);
     })?;
