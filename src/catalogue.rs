@@ -1,7 +1,7 @@
 //! Sites and items: the coordinator's catalogue.
 //!
 //! Everything a contact records about where and what comes from here, never from
-//! free text (SPEC invariant 5). Names are short lowercase slugs so that they can
+//! free text: no free-text location, only the coordinator's names. Names are short lowercase slugs so that they can
 //! head a spreadsheet column and cannot carry a sentence. Nothing is deleted while
 //! referenced: sites and items are retired, and stay valid for days before that.
 
@@ -32,14 +32,8 @@ pub const DEFAULT_ITEMS: [(&str, Category, &str, &str); 8] = [
     ("sharps-container", Category::Other, "container", "sc"),
 ];
 
-/// Words a `kitlog shift` line already uses, so no alias may take them.
-pub const RESERVED_SHORTCUTS: [&str; 18] = [
-    "r", "fo", "ret", "first", "used", "lost", "stolen", "conf", "expired", "other", "undo",
-    "list", "total", "help", "done", "quit", "yes", "no",
-];
-
 /// The funder-facing grouping of items.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Category {
     /// Injection equipment.
     Injection,
@@ -166,33 +160,9 @@ pub fn normalise_name(kind: &'static str, name: &str) -> Result<String> {
     Ok(name)
 }
 
-/// Checks a shift alias: 1 to 4 lowercase letters (the count follows as digits, so
-/// `ik2` reads unambiguously), and none of the words a shift line already uses.
-pub fn normalise_alias(alias: &str) -> Result<String> {
-    let alias = alias.trim().to_ascii_lowercase();
-    let valid = (1..=4).contains(&alias.len()) && alias.chars().all(|c| c.is_ascii_lowercase());
-    if !valid {
-        return Err(Error::InvalidSetting(
-            "an alias is 1 to 4 lowercase letters, e.g. ik; the count follows it on a shift line (ik2)"
-                .to_owned(),
-        ));
-    }
-    if RESERVED_SHORTCUTS.contains(&alias.as_str()) {
-        return Err(Error::InvalidSetting(format!(
-            "\"{alias}\" already means something on a shift line; choose another alias"
-        )));
-    }
-    Ok(alias)
-}
-
 /// Checks a unit: the same shape as a name, so it cannot hold a sentence either.
 pub fn normalise_unit(unit: &str) -> Result<String> {
-    normalise_name("unit", unit).map_err(|_| {
-        Error::InvalidSetting(
-            "a unit is 1 to 40 lowercase letters, digits and dashes (e.g. kit, pipe, strip)"
-                .to_owned(),
-        )
-    })
+    normalise_name("unit", unit).map_err(|_| Error::InvalidUnit)
 }
 
 #[cfg(test)]
@@ -221,11 +191,8 @@ mod tests {
         for (name, _, unit, alias) in DEFAULT_ITEMS {
             assert_eq!(normalise_name("item", name).unwrap(), name);
             assert_eq!(normalise_unit(unit).unwrap(), unit);
-            assert_eq!(normalise_alias(alias).unwrap(), alias);
+            assert_eq!(crate::shift::normalise_alias(alias).unwrap(), alias);
         }
-        assert!(normalise_alias("r").is_err());
-        assert!(normalise_alias("ik2").is_err());
-        assert!(normalise_alias("pipes").is_err());
     }
 
     #[test]

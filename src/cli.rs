@@ -1,9 +1,9 @@
 //! What can be typed: clap types whose doc comments are the help text, and
 //! [`run`], which parses, builds the [`Context`] and reports the outcome.
 //!
-//! No command takes a participant identifier as an argument (SPEC invariant 4):
-//! arguments end up in shell history and `ps`. Codes come only from files and,
-//! later, an interactive prompt.
+//! No command takes a participant identifier as an argument: arguments end up in
+//! shell history and `ps`. Codes come only from files and the interactive prompt.
+//! Domain types stay free of clap: the `*Arg` enums here map onto them.
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -112,7 +112,7 @@ pub enum ItemCommand {
         name: String,
         /// Funder grouping.
         #[arg(long, value_enum)]
-        category: Category,
+        category: CategoryArg,
         /// What one counts (kit, pipe, strip, ...).
         #[arg(long, default_value = "each")]
         unit: String,
@@ -176,7 +176,7 @@ pub struct VoidArgs {
     pub contact: Option<i64>,
     /// Why.
     #[arg(long, value_enum)]
-    pub reason: VoidReason,
+    pub reason: VoidReasonArg,
 }
 
 /// `kitlog report`
@@ -279,9 +279,57 @@ impl From<PeriodArg> for PeriodKind {
     }
 }
 
+/// `--category` values: the domain's [`Category`], spelled for the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CategoryArg {
+    /// Injection equipment.
+    Injection,
+    /// Safer-smoking supplies.
+    Smoking,
+    /// Take-home naloxone; these items carry a naloxone reason.
+    Naloxone,
+    /// Drug-checking supplies.
+    Testing,
+    /// Anything else.
+    Other,
+}
+
+impl From<CategoryArg> for Category {
+    fn from(category: CategoryArg) -> Self {
+        match category {
+            CategoryArg::Injection => Category::Injection,
+            CategoryArg::Smoking => Category::Smoking,
+            CategoryArg::Naloxone => Category::Naloxone,
+            CategoryArg::Testing => Category::Testing,
+            CategoryArg::Other => Category::Other,
+        }
+    }
+}
+
+/// `--reason` values of `kitlog void`: the domain's [`VoidReason`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum VoidReasonArg {
+    /// Typed or imported wrongly.
+    EntryError,
+    /// Saved twice.
+    Duplicate,
+    /// Not real: training or trying the tool out.
+    Test,
+}
+
+impl From<VoidReasonArg> for VoidReason {
+    fn from(reason: VoidReasonArg) -> Self {
+        match reason {
+            VoidReasonArg::EntryError => VoidReason::EntryError,
+            VoidReasonArg::Duplicate => VoidReason::Duplicate,
+            VoidReasonArg::Test => VoidReason::Test,
+        }
+    }
+}
+
 /// A day on the command line, with a message that says how to write one.
 fn parse_day(text: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+    crate::fiscal::parse_day(text.trim())
         .map_err(|_| "write the date as YYYY-MM-DD, e.g. 2026-11-20".to_owned())
 }
 
@@ -345,7 +393,7 @@ mod tests {
         Cli::command().debug_assert();
     }
 
-    /// Invariant 4: no argument of any command can carry a participant identifier.
+    /// Raw identifiers never come as arguments: no argument of any command can carry one.
     #[test]
     fn no_argument_takes_a_code() {
         fn walk(command: &clap::Command, found: &mut Vec<String>) {

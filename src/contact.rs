@@ -12,6 +12,23 @@ use crate::catalogue::Catalogue;
 use crate::code::ParticipantCode;
 use crate::error::{Error, Result};
 use crate::fiscal::FiscalYear;
+use crate::text::Count;
+
+/// Largest count of one item to one contact; more is a typo, not a contact.
+pub const MAX_ITEM_QUANTITY: u32 = 5_000;
+/// Largest number of reversals one participant reports at once.
+pub const MAX_REVERSALS: u32 = 100;
+/// Largest number of people one participant picks up for.
+pub const MAX_FOR_OTHERS: u32 = 1_000;
+/// Largest number of used syringes returned at once (a full sharps bin or two).
+pub const MAX_RETURNED: u32 = 100_000;
+
+/// Days before this are typos (`0026-11-20`), not records: no program using kitlog
+/// has data from before harm-reduction supply programs were common.
+#[must_use]
+pub fn earliest_day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1990, 1, 1).expect("a real day")
+}
 
 /// Why naloxone was handed out: the reason codes of take-home naloxone programs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -67,7 +84,7 @@ impl NaloxoneReason {
 }
 
 /// Why a batch or contact was voided: a fixed list, so no free text enters the audit trail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VoidReason {
     /// Typed or imported wrongly.
     EntryError,
@@ -144,7 +161,7 @@ pub struct NewBatch {
     pub source: BatchSource,
     /// The worker label, if given.
     pub worker: Option<WorkerLabel>,
-    /// Day of saving (no time of day: invariant 5).
+    /// Day of saving (a calendar day, never a time of day).
     pub saved_on: NaiveDate,
     /// The contacts, in sheet order; position 1 is the first.
     pub contacts: Vec<ContactDraft>,
@@ -158,7 +175,7 @@ pub struct BatchHeader {
     pub source: BatchSource,
     /// The worker label, if given.
     pub worker: Option<WorkerLabel>,
-    /// Day of saving (no time of day: invariant 5).
+    /// Day of saving (a calendar day, never a time of day).
     pub saved_on: NaiveDate,
 }
 
@@ -309,7 +326,7 @@ impl fmt::Display for BatchTotals {
         write!(
             f,
             "{} ({} anonymous) at {}",
-            crate::import::plural(self.contacts, "contact"),
+            Count(self.contacts, "contact"),
             self.anonymous,
             self.sites.join(", ")
         )?;

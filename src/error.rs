@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 
 use crate::import::Problem;
+use crate::text::{Count, article};
 
 /// Result with kitlog's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -99,9 +100,63 @@ pub enum Error {
     #[error("the system's random number generator failed; nothing was created")]
     Randomness,
 
-    /// A setting given on the command line is out of range.
-    #[error("{0}")]
-    InvalidSetting(String),
+    /// `init --fiscal-year-start` is not a month.
+    #[error("--fiscal-year-start is a month number from 1 to 12")]
+    InvalidFiscalYearStart,
+
+    /// `--min-cell 0` would be a threshold that means nothing.
+    #[error("--min-cell is at least 1 (1 hides nothing; 5 or more is usual)")]
+    MinCellZero,
+
+    /// `init --code-format` is not a mask.
+    #[error(
+        "--code-format is 1 to 64 of A (letter), 9 (digit) and * (either), e.g. AAAAA9999"
+    )]
+    InvalidCodeFormat,
+
+    /// `report --by` names something a report cannot break down by.
+    #[error("--by is a comma list of site and one of item or category, e.g. site,item")]
+    InvalidBreakdown,
+
+    /// `report --from` after `--to`.
+    #[error("--from is after --to; nothing to report")]
+    EmptyRange,
+
+    /// `import --date` in the future: the same rule as a date cell.
+    #[error("--date {date} is in the future (today is {today})")]
+    FutureDateArgument {
+        /// The day given.
+        date: NaiveDate,
+        /// Today.
+        today: NaiveDate,
+    },
+
+    /// `close-year` named something that is not a fiscal year.
+    #[error("name the fiscal year as a report does, e.g. FY2025-26 (or its start year, 2025)")]
+    InvalidFiscalYear,
+
+    /// An item alias breaks the alias rule.
+    #[error(
+        "an alias is 1 to 4 lowercase letters, e.g. ik; the count follows it on a shift line (ik2)"
+    )]
+    InvalidAlias,
+
+    /// An alias that a shift line already reads as a command, count or reason.
+    #[error("\"{0}\" already means something on a shift line; choose another alias")]
+    ReservedAlias(String),
+
+    /// An alias another item has: a shift line could not tell them apart.
+    #[error("the alias {alias} already belongs to {holder}")]
+    AliasTaken {
+        /// The alias (a catalogue word, never participant data).
+        alias: String,
+        /// The item that has it.
+        holder: String,
+    },
+
+    /// A unit breaks the naming rule; a unit cannot hold a sentence either.
+    #[error("a unit is 1 to 40 lowercase letters, digits and dashes (e.g. kit, pipe, strip)")]
+    InvalidUnit,
 
     /// A site or item name breaks the naming rule.
     #[error(
@@ -180,14 +235,34 @@ pub enum Error {
     /// Standard input ended in the middle of a shift; the draft keeps every line.
     #[error(
         "the input ended before done; {} typed so far {} kept: kitlog shift --resume",
-        crate::import::plural(*.0 as u64, "contact"),
-        if *.0 == 1 { "is" } else { "are" }
+        Count::of(*.0, "contact"),
+        Count::of(*.0, "contact").verb_be()
     )]
     ShiftInterrupted(i64),
 
-    /// A shift answer that cannot be used when nobody can be asked again.
-    #[error("{0}")]
-    ShiftAnswer(String),
+    /// `kitlog shift` with an empty catalogue of sites: there is nothing to choose.
+    #[error("there are no sites yet; add one with kitlog site add NAME")]
+    NoSites,
+
+    /// The shift's date answer is not a date. (At a terminal this is printed and the
+    /// question asked again; from a script it ends the shift.)
+    #[error("write the date as YYYY-MM-DD, or leave it empty for today")]
+    ShiftDateUnreadable,
+
+    /// The shift's date answer is after today.
+    #[error("the date is in the future (today is {today})")]
+    ShiftDateInFuture {
+        /// Today.
+        today: NaiveDate,
+    },
+
+    /// The shift's site answer matches no site in use.
+    #[error("no site of that name or number")]
+    ShiftSiteUnknown,
+
+    /// The shift's site answer is the start of several sites' names.
+    #[error("several sites start like that; type more of the name")]
+    ShiftSiteAmbiguous,
 
     /// A write into a fiscal year that `close-year` closed.
     #[error(
@@ -275,15 +350,6 @@ pub enum Error {
         .0.join("; ")
     )]
     RulesBroken(Vec<&'static str>),
-}
-
-/// "a site", "an item".
-fn article(noun: &str) -> &'static str {
-    if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
-        "an"
-    } else {
-        "a"
-    }
 }
 
 /// Most failures print one line; an import with several problems prints one per problem,

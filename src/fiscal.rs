@@ -9,6 +9,41 @@ use std::fmt;
 
 use chrono::{Datelike, Days, IsoWeek, Months, NaiveDate};
 
+/// Why a text is not a day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DayError {
+    /// Not shaped like `YYYY-MM-DD`.
+    NotADate,
+    /// Shaped like one, but the calendar has no such day (`2026-02-30`).
+    NoSuchDay,
+}
+
+/// Reads a day written `YYYY-MM-DD`, or `YYYY/MM/DD` as some spreadsheets write it:
+/// the one form kitlog reads days in, from sheets, prompts, arguments and its own
+/// database. Read by hand: chrono's format parser was a large share of a big import
+/// and of a big report, which read one day per contact.
+pub fn parse_day(text: &str) -> Result<NaiveDate, DayError> {
+    let bytes = text.as_bytes();
+    let separator = |b: u8| b == b'-' || b == b'/';
+    let shaped = bytes.len() == 10
+        && separator(bytes[4])
+        && bytes[7] == bytes[4]
+        && bytes
+            .iter()
+            .enumerate()
+            .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit());
+    if !shaped {
+        return Err(DayError::NotADate);
+    }
+    let number = |range: std::ops::Range<usize>| {
+        bytes[range]
+            .iter()
+            .fold(0u32, |n, b| n * 10 + u32::from(b - b'0'))
+    };
+    let year = i32::try_from(number(0..4)).expect("four digits");
+    NaiveDate::from_ymd_opt(year, number(5..7), number(8..10)).ok_or(DayError::NoSuchDay)
+}
+
 /// Where a program's fiscal year begins: a month, 1 = January … 12 = December.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FiscalCalendar {
@@ -224,6 +259,44 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    /// The hand-written reader agrees with chrono on the form it reads, and refuses
+    /// the shapes a sheet must not have (one-digit months, other separators).
+    #[test]
+    fn days_read_by_hand_agree_with_chrono() {
+        for text in [
+            "2026-11-20",
+            "2026/11/20",
+            "2024-02-29",
+            "2026-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "0000-01-01",
+            "2026-1-20",
+            "2026-11-2x",
+            "2026.11.20",
+            "2026-11/20",
+        ] {
+            let bytes = text.as_bytes();
+            let shaped = bytes.len() == 10
+                && bytes[4] == bytes[7]
+                && bytes.iter().enumerate().all(|(i, b)| {
+                    if i == 4 || i == 7 {
+                        *b == b'-' || *b == b'/'
+                    } else {
+                        b.is_ascii_digit()
+                    }
+                });
+            let theirs = shaped
+                .then(|| NaiveDate::parse_from_str(&text.replace('/', "-"), "%Y-%m-%d").ok());
+            let ours = match parse_day(text) {
+                Ok(day) => Some(Some(day)),
+                Err(DayError::NoSuchDay) => Some(None),
+                Err(DayError::NotADate) => None,
+            };
+            assert_eq!(ours, theirs, "{text}");
+        }
+    }
 
     fn day(text: &str) -> NaiveDate {
         text.parse().unwrap()

@@ -33,3 +33,4 @@ pub mod report;
 pub mod shift;
 pub mod store;
 pub mod suppression;
+pub mod text;

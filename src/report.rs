@@ -110,7 +110,8 @@ impl Dimensions {
     }
 
     /// Reads `--by`: a comma list of `site`, `item`, `category` (not both of the last two).
-    pub fn parse(text: &str) -> Result<Self, String> {
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
         let mut dimensions = Dimensions {
             site: false,
             item: ItemLevel::None,
@@ -125,15 +126,10 @@ impl Dimensions {
                         ItemLevel::Category
                     };
                 }
-                _ => {
-                    return Err(
-                        "--by is a comma list of site and one of item or category, e.g. site,item"
-                            .to_owned(),
-                    );
-                }
+                _ => return None,
             }
         }
-        Ok(dimensions)
+        Some(dimensions)
     }
 }
 
@@ -1288,11 +1284,11 @@ mod tests {
 
     #[test]
     fn dimensions_parse_strictly() {
-        assert!(Dimensions::parse("site,item").is_ok());
-        assert!(Dimensions::parse("category").is_ok());
-        assert!(Dimensions::parse(" site , category ").is_ok());
+        assert!(Dimensions::parse("site,item").is_some());
+        assert!(Dimensions::parse("category").is_some());
+        assert!(Dimensions::parse(" site , category ").is_some());
         for bad in ["item,category", "site,site", "sites", "", "site,"] {
-            assert!(Dimensions::parse(bad).is_err(), "{bad}");
+            assert!(Dimensions::parse(bad).is_none(), "{bad}");
         }
     }
 

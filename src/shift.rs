@@ -14,8 +14,9 @@ use zeroize::Zeroizing;
 
 use crate::catalogue::{Catalogue, Category, in_use_on};
 use crate::code::RawIdentifier;
+use crate::error::Error;
 use crate::contact::NaloxoneReason;
-use crate::import::{MAX_FOR_OTHERS, MAX_ITEM_QUANTITY, MAX_RETURNED, MAX_REVERSALS};
+use crate::contact::{MAX_FOR_OTHERS, MAX_ITEM_QUANTITY, MAX_RETURNED, MAX_REVERSALS};
 
 /// A word that is not a contact but an instruction to the session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,6 +136,28 @@ struct Shortcut {
     is_naloxone: bool,
 }
 
+/// Words that steer the session when typed alone on a line.
+const COMMAND_WORDS: [(&str, ShiftCommand); 8] = [
+    ("undo", ShiftCommand::Undo),
+    ("list", ShiftCommand::List),
+    ("total", ShiftCommand::Total),
+    ("help", ShiftCommand::Help),
+    ("?", ShiftCommand::Help),
+    ("done", ShiftCommand::Done),
+    ("quit", ShiftCommand::Quit),
+    ("exit", ShiftCommand::Quit),
+];
+
+/// The counts a line carries besides items: word, what it counts, and its limit.
+const COUNT_WORDS: [(&str, CountWord, u32); 3] = [
+    ("r", CountWord::Reversals, MAX_REVERSALS),
+    ("fo", CountWord::ForOthers, MAX_FOR_OTHERS),
+    ("ret", CountWord::Returned, MAX_RETURNED),
+];
+
+/// Answers to the session's yes-or-no questions.
+const ANSWER_WORDS: [&str; 2] = ["yes", "no"];
+
 /// Reason words: the spec's names, plus `conf` for the long one.
 const REASON_WORDS: [(&str, NaloxoneReason); 8] = [
     ("first", NaloxoneReason::First),
@@ -226,13 +249,44 @@ impl Shortcuts {
     }
 }
 
+/// A count word other than an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CountWord {
+    Reversals,
+    ForOthers,
+    Returned,
+}
+
 /// What one non-code word says.
 enum Word<'s> {
     Item(&'s Shortcut, u32),
-    Reversals(u32),
-    ForOthers(u32),
-    Returned(u32),
+    Count(CountWord, u32),
     Reason(NaloxoneReason),
+}
+
+/// Whether `word` already means something on a shift line or at its prompts, so no
+/// item alias may take it. Read from the very tables the parser uses, so the two
+/// cannot drift apart.
+#[must_use]
+pub fn is_reserved(word: &str) -> bool {
+    COMMAND_WORDS.iter().any(|(w, _)| *w == word)
+        || COUNT_WORDS.iter().any(|(w, _, _)| *w == word)
+        || REASON_WORDS.iter().any(|(w, _)| *w == word)
+        || ANSWER_WORDS.contains(&word)
+}
+
+/// Checks a shift alias: 1 to 4 lowercase letters (the count follows as digits, so
+/// `ik2` reads unambiguously), and none of the words a shift line already uses.
+pub fn normalise_alias(alias: &str) -> Result<String, Error> {
+    let alias = alias.trim().to_ascii_lowercase();
+    let valid = (1..=4).contains(&alias.len()) && alias.chars().all(|c| c.is_ascii_lowercase());
+    if !valid {
+        return Err(Error::InvalidAlias);
+    }
+    if is_reserved(&alias) {
+        return Err(Error::ReservedAlias(alias));
+    }
+    Ok(alias)
 }
 
 /// Splits `ik12` into `("ik", Some(12))`; `None` unless letters then digits.
@@ -272,14 +326,13 @@ impl Shortcuts {
                 n => Ok(u32::try_from(n).expect("at most max")),
             }
         };
-        match letters.as_str() {
-            "r" => Ok(Word::Reversals(checked(MAX_REVERSALS)?)),
-            "fo" => Ok(Word::ForOthers(checked(MAX_FOR_OTHERS)?)),
-            "ret" => Ok(Word::Returned(checked(MAX_RETURNED)?)),
-            alias => match self.find(alias) {
-                Some(shortcut) => Ok(Word::Item(shortcut, checked(MAX_ITEM_QUANTITY)?)),
-                None => Err(LineProblem::UnknownWord(position)),
-            },
+        if let Some((_, counted, max)) = COUNT_WORDS.iter().find(|(w, _, _)| *w == letters.as_str())
+        {
+            return Ok(Word::Count(*counted, checked(*max)?));
+        }
+        match self.find(&letters) {
+            Some(shortcut) => Ok(Word::Item(shortcut, checked(MAX_ITEM_QUANTITY)?)),
+            None => Err(LineProblem::UnknownWord(position)),
         }
     }
 }
@@ -305,17 +358,9 @@ pub fn parse_line(text: &str, shortcuts: &Shortcuts) -> Result<Line, LineProblem
         return Ok(Line::Empty);
     };
     if rest.is_empty() {
-        let command = match Zeroizing::new(first.to_ascii_lowercase()).as_str() {
-            "undo" => Some(ShiftCommand::Undo),
-            "list" => Some(ShiftCommand::List),
-            "total" => Some(ShiftCommand::Total),
-            "help" | "?" => Some(ShiftCommand::Help),
-            "done" => Some(ShiftCommand::Done),
-            "quit" | "exit" => Some(ShiftCommand::Quit),
-            _ => None,
-        };
-        if let Some(command) = command {
-            return Ok(Line::Command(command));
+        let lower = Zeroizing::new(first.to_ascii_lowercase());
+        if let Some((_, command)) = COMMAND_WORDS.iter().find(|(w, _)| *w == lower.as_str()) {
+            return Ok(Line::Command(*command));
         }
     }
     let code = if *first == "-" {
@@ -339,9 +384,15 @@ pub fn parse_line(text: &str, shortcuts: &Shortcuts) -> Result<Line, LineProblem
                 naloxone |= shortcut.is_naloxone;
                 counts.items.push((shortcut.item_id, quantity));
             }
-            Word::Reversals(n) => set_once(&mut seen[0], &mut counts.reversals, n, position)?,
-            Word::ForOthers(n) => set_once(&mut seen[1], &mut counts.for_others, n, position)?,
-            Word::Returned(n) => set_once(&mut seen[2], &mut counts.returned, n, position)?,
+            Word::Count(CountWord::Reversals, n) => {
+                set_once(&mut seen[0], &mut counts.reversals, n, position)?;
+            }
+            Word::Count(CountWord::ForOthers, n) => {
+                set_once(&mut seen[1], &mut counts.for_others, n, position)?;
+            }
+            Word::Count(CountWord::Returned, n) => {
+                set_once(&mut seen[2], &mut counts.returned, n, position)?;
+            }
             Word::Reason(reason) => {
                 if counts.naloxone_reason.is_some() {
                     return Err(LineProblem::TwoReasons(position));
@@ -442,6 +493,21 @@ mod tests {
         assert!(matches!(parse_line("   ", &shortcuts()), Ok(Line::Empty)));
         // With shortcuts after it, a command word is a code.
         assert!(contact("done ik1").code.is_some());
+    }
+
+    /// Every word a line or a prompt gives meaning to is refused as an alias: `exit`
+    /// once slipped through because the list of reserved words was kept apart from
+    /// the parser.
+    #[test]
+    fn no_alias_can_shadow_a_word_of_the_session() {
+        for word in ["undo", "list", "done", "quit", "exit", "r", "fo", "ret", "conf", "used", "yes", "no"] {
+            assert!(matches!(normalise_alias(word), Err(Error::ReservedAlias(_))), "{word}");
+        }
+        // Typed alone, a command word steers the session; it could never be an item.
+        assert!(matches!(parse_line("exit", &shortcuts()), Ok(Line::Command(ShiftCommand::Quit))));
+        assert!(normalise_alias("ik2").is_err());
+        assert!(normalise_alias("pipes").is_err());
+        assert_eq!(normalise_alias(" Zz ").unwrap(), "zz");
     }
 
     #[test]

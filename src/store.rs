@@ -364,9 +364,10 @@ impl Store {
             )
             .optional()?;
         match holder {
-            Some(holder) => Err(Error::InvalidSetting(format!(
-                "the alias {alias} already belongs to {holder}"
-            ))),
+            Some(holder) => Err(Error::AliasTaken {
+                alias: alias.to_owned(),
+                holder,
+            }),
             None => Ok(()),
         }
     }
@@ -1085,26 +1086,12 @@ impl fmt::Debug for ContactWriter<'_> {
     }
 }
 
-/// The stored day in column `index`. `YYYY-MM-DD` is read by hand, anything else by
-/// chrono: a report reads one day per contact, and chrono's format parser was a large
-/// share of a big report.
+/// The stored day in column `index`, read by [`crate::fiscal::parse_day`] (a report
+/// reads one day per contact); a day beyond year 9999 falls back to chrono.
 fn day_at(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<NaiveDate> {
     if let Ok(text) = row.get_ref(index)?.as_str() {
-        let bytes = text.as_bytes();
-        let digits = |range: std::ops::Range<usize>| {
-            bytes[range].iter().try_fold(0u32, |n, b| {
-                b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
-            })
-        };
-        if bytes.len() == 10 && bytes[4] == b'-' && bytes[7] == b'-' {
-            if let (Some(year), Some(month), Some(day)) =
-                (digits(0..4), digits(5..7), digits(8..10))
-            {
-                let year = i32::try_from(year).expect("four digits");
-                if let Some(date) = NaiveDate::from_ymd_opt(year, month, day) {
-                    return Ok(date);
-                }
-            }
+        if let Ok(day) = crate::fiscal::parse_day(text) {
+            return Ok(day);
         }
     }
     row.get(index)

@@ -7,6 +7,7 @@ use super::{Context, output};
 use crate::cli::BackupArgs;
 use crate::error::Result;
 use crate::store::Store;
+use crate::text::Count;
 
 /// Copies the program to a new file; needs no passphrase (the copy stays sealed).
 pub(super) fn run_backup(args: &BackupArgs, context: &Context, out: &mut impl Write) -> Result<()> {
@@ -26,14 +27,13 @@ pub(super) fn run_backup(args: &BackupArgs, context: &Context, out: &mut impl Wr
 pub(super) fn run_check(context: &Context, out: &mut impl Write) -> Result<()> {
     let mut store = Store::open(&context.db)?;
     let summary = store.check()?;
-    let plural = |n: i64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     output(writeln!(
         out,
         "ok: the file is intact and keeps all {} rules of kitlog (schema {}); {}, {}, {}",
         summary.rules,
         summary.schema_version,
-        plural(summary.batches, "batch", "batches"),
-        plural(summary.contacts, "contact", "contacts"),
-        plural(summary.key_slots, "passphrase", "passphrases"),
+        Count::of(summary.batches, "batch"),
+        Count::of(summary.contacts, "contact"),
+        Count::of(summary.key_slots, "passphrase"),
     ))
 }

@@ -3,7 +3,8 @@
 use std::io::Write;
 
 use super::{Context, output};
-use crate::catalogue::{normalise_alias, normalise_name, normalise_unit};
+use crate::catalogue::{Category, normalise_name, normalise_unit};
+use crate::shift::normalise_alias;
 use crate::cli::{ItemCommand, SiteCommand};
 use crate::error::Result;
 use crate::store::Store;
@@ -64,6 +65,7 @@ pub(super) fn run_item(
             alias,
         } => {
             let name = normalise_name("item", &name)?;
+            let category = Category::from(category);
             let unit = normalise_unit(&unit)?;
             let alias = alias.as_deref().map(normalise_alias).transpose()?;
             store.add_item(&name, category, &unit, alias.as_deref())?;

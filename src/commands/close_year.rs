@@ -84,10 +84,7 @@ fn parse_year(text: &str, calendar: FiscalCalendar) -> Result<FiscalYear> {
         .map(|first| calendar.year_of(first));
     match year {
         Some(year) if digits == start || year.to_string().ends_with(digits) => Ok(year),
-        _ => Err(Error::InvalidSetting(
-            "name the fiscal year as a report does, e.g. FY2025-26 (or its start year, 2025)"
-                .to_owned(),
-        )),
+        _ => Err(Error::InvalidFiscalYear),
     }
 }
 

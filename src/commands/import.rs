@@ -35,10 +35,10 @@ pub(super) fn run(args: &ImportArgs, context: &Context, out: &mut impl Write) ->
     };
     if let Some(date) = args.date {
         if date > context.today {
-            return Err(Error::InvalidSetting(format!(
-                "--date {date} is in the future (today is {})",
-                context.today
-            )));
+            return Err(Error::FutureDateArgument {
+                date,
+                today: context.today,
+            });
         }
     }
     let worker = args.worker.as_deref().map(WorkerLabel::parse).transpose()?;

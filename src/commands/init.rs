@@ -17,21 +17,13 @@ const FIRST_SLOT_LABEL: &str = "initial";
 
 /// Checks the settings, asks for the passphrase, then writes the program in one go.
 pub(super) fn run(args: &InitArgs, context: &Context, out: &mut impl Write) -> Result<()> {
-    let calendar = FiscalCalendar::new(args.fiscal_year_start).ok_or_else(|| {
-        Error::InvalidSetting("--fiscal-year-start is a month number from 1 to 12".to_owned())
-    })?;
+    let calendar =
+        FiscalCalendar::new(args.fiscal_year_start).ok_or(Error::InvalidFiscalYearStart)?;
     if args.min_cell == 0 {
-        return Err(Error::InvalidSetting(
-            "--min-cell is at least 1 (1 hides nothing; 5 or more is usual)".to_owned(),
-        ));
+        return Err(Error::MinCellZero);
     }
     let code_format = match &args.code_format {
-        Some(mask) => Some(CodeFormat::parse(mask).ok_or_else(|| {
-            Error::InvalidSetting(
-                "--code-format is 1 to 64 of A (letter), 9 (digit) and * (either), e.g. AAAAA9999"
-                    .to_owned(),
-            )
-        })?),
+        Some(mask) => Some(CodeFormat::parse(mask).ok_or(Error::InvalidCodeFormat)?),
         None => None,
     };
     if context.db.exists() {

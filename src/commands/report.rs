@@ -16,16 +16,14 @@ const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Builds the report and writes it to `--out` (atomically) or to standard output.
 pub(super) fn run(args: &ReportArgs, context: &Context, out: &mut impl Write) -> Result<()> {
-    let dimensions = Dimensions::parse(&args.by).map_err(Error::InvalidSetting)?;
+    let dimensions = Dimensions::parse(&args.by).ok_or(Error::InvalidBreakdown)?;
     let store = Store::open(&context.db)?;
     // One moment for every read below, even while another kitlog saves.
     let _snapshot = store.snapshot()?;
     let settings = store.settings()?;
     let min_cell = args.min_cell.unwrap_or(settings.min_cell);
     if min_cell == 0 {
-        return Err(Error::InvalidSetting(
-            "--min-cell is at least 1 (1 hides nothing; 5 or more is usual)".to_owned(),
-        ));
+        return Err(Error::MinCellZero);
     }
     let kind = args.period.into();
     let calendar = settings.calendar;
@@ -47,9 +45,7 @@ pub(super) fn run(args: &ReportArgs, context: &Context, out: &mut impl Write) ->
         .or(range.map(|r| r.1));
     if let (Some(from), Some(to)) = (from, to) {
         if from > to {
-            return Err(Error::InvalidSetting(
-                "--from is after --to; nothing to report".to_owned(),
-            ));
+            return Err(Error::EmptyRange);
         }
     }
 

@@ -17,8 +17,8 @@ use crate::cli::ShiftArgs;
 use crate::code::CodeMaker;
 use crate::contact::{BatchSource, BatchTotals, ContactDraft, NewBatch, WorkerLabel};
 use crate::error::{Error, Result};
-use crate::fiscal::FiscalCalendar;
-use crate::import::plural;
+use crate::fiscal::{FiscalCalendar, parse_day};
+use crate::text::Count;
 use crate::keys::ProgramKey;
 use crate::shift::{ContactLine, Line, ShiftCommand, Shortcuts, parse_line};
 use crate::store::{Draft, Store};
@@ -75,7 +75,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
             return self.say(&format!(
                 "threw away the unsaved shift of {} ({}); nothing was saved",
                 draft.day,
-                plural(draft.contacts as u64, "contact")
+                Count::of(draft.contacts, "contact")
             ));
         }
         let resumed = match (args.resume, waiting) {
@@ -116,7 +116,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
         if draft.contacts > 0 {
             self.say(&format!(
                 "resumed: {} kept so far",
-                plural(draft.contacts as u64, "contact")
+                Count::of(draft.contacts, "contact")
             ))?;
         }
         let mut shift = Shift {
@@ -214,7 +214,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
                 if count > 0 {
                     let question = format!(
                         "throw away the {} typed in this shift? [y/N] ",
-                        plural(count as u64, "contact")
+                        Count::of(count, "contact")
                     );
                     if !self.confirm(&question)? {
                         self.say("kept; keep typing, or done to save")?;
@@ -224,7 +224,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
                 shift.store.discard_draft(shift.draft.id)?;
                 self.say(&format!(
                     "threw away {}; nothing was saved",
-                    plural(count as u64, "contact")
+                    Count::of(count, "contact")
                 ))?;
                 return Ok(true);
             }
@@ -241,7 +241,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
         }
         let totals = BatchTotals::of(&contacts, &shift.catalogue);
         self.say(&format!("about to save {totals}"))?;
-        let question = format!("save {}? [y/N] ", plural(contacts.len() as u64, "contact"));
+        let question = format!("save {}? [y/N] ", Count::of(contacts.len(), "contact"));
         if !self.confirm(&question)? {
             self.say("not saved; keep typing, or done again")?;
             return Ok(false);
@@ -275,21 +275,15 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
             let day = match answer {
                 "" | "today" => Ok(today),
                 "yesterday" => Ok(today - Days::new(1)),
-                text => NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                    .map_err(|_| {
-                        "write the date as YYYY-MM-DD, or leave it empty for today".to_owned()
-                    })
-                    .and_then(|day| {
-                        if day > today {
-                            Err(format!("the date is in the future (today is {today})"))
-                        } else {
-                            Ok(day)
-                        }
-                    }),
+                text => match parse_day(text) {
+                    Ok(day) if day > today => Err(Error::ShiftDateInFuture { today }),
+                    Ok(day) => Ok(day),
+                    Err(_) => Err(Error::ShiftDateUnreadable),
+                },
             };
             match day {
                 Ok(day) => return Ok(day),
-                Err(message) => self.retry(message)?,
+                Err(refusal) => self.retry(refusal)?,
             }
         }
     }
@@ -302,9 +296,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
             .filter(|s| in_use_on(s.retired_on, day))
             .collect();
         if sites.is_empty() {
-            return Err(Error::ShiftAnswer(
-                "there are no sites yet; add one with kitlog site add NAME".to_owned(),
-            ));
+            return Err(Error::NoSites);
         }
         for (index, site) in sites.iter().enumerate() {
             self.say(&format!("  {:>2}  {}", index + 1, site.name))?;
@@ -327,10 +319,8 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
             let exact = sites.iter().copied().find(|s| s.name == answer);
             match (exact, matching.as_slice()) {
                 (Some(site), _) | (None, &[site]) => return Ok(site),
-                (None, []) => self.retry("no site of that name or number".to_owned())?,
-                (None, _) => {
-                    self.retry("several sites start like that; type more of the name".to_owned())?;
-                }
+                (None, []) => self.retry(Error::ShiftSiteUnknown)?,
+                (None, _) => self.retry(Error::ShiftSiteAmbiguous)?,
             }
         }
     }
@@ -345,17 +335,18 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
             }
             match WorkerLabel::parse(&answer) {
                 Ok(label) => return Ok(Some(label)),
-                Err(error) => self.retry(error.to_string())?,
+                Err(refusal) => self.retry(refusal)?,
             }
         }
     }
 
-    /// On a terminal, explains and lets the caller ask again; from a script, stops.
-    fn retry(&mut self, message: String) -> Result<()> {
+    /// On a terminal, explains and lets the caller ask again; from a script, where
+    /// nobody can answer again, stops with the same sentence.
+    fn retry(&mut self, refusal: Error) -> Result<()> {
         if self.interactive {
-            self.problem(&message)
+            self.problem(&refusal.to_string())
         } else {
-            Err(Error::ShiftAnswer(message))
+            Err(refusal)
         }
     }
 

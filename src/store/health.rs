@@ -7,7 +7,6 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use chrono::NaiveDate;
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
@@ -262,7 +261,7 @@ fn fiscal_years_match(conn: &Connection) -> Result<bool> {
     while let Some(row) = rows.next()? {
         let day: String = row.get(0)?;
         let year: i64 = row.get(1)?;
-        if let Ok(day) = day.parse::<NaiveDate>() {
+        if let Ok(day) = crate::fiscal::parse_day(&day) {
             if i64::from(calendar.year_of(day).start_year()) != year {
                 return Ok(false);
             }
