@@ -109,9 +109,7 @@ pub enum Error {
     MinCellZero,
 
     /// `init --code-format` is not a mask.
-    #[error(
-        "--code-format is 1 to 64 of A (letter), 9 (digit) and * (either), e.g. AAAAA9999"
-    )]
+    #[error("--code-format is 1 to 64 of A (letter), 9 (digit) and * (either), e.g. AAAAA9999")]
     InvalidCodeFormat,
 
     /// `report --by` names something a report cannot break down by.

@@ -287,8 +287,8 @@ mod tests {
                         b.is_ascii_digit()
                     }
                 });
-            let theirs = shaped
-                .then(|| NaiveDate::parse_from_str(&text.replace('/', "-"), "%Y-%m-%d").ok());
+            let theirs =
+                shaped.then(|| NaiveDate::parse_from_str(&text.replace('/', "-"), "%Y-%m-%d").ok());
             let ours = match parse_day(text) {
                 Ok(day) => Some(Some(day)),
                 Err(DayError::NoSuchDay) => Some(None),

@@ -14,9 +14,9 @@ use zeroize::Zeroizing;
 
 use crate::catalogue::{Catalogue, Category, in_use_on};
 use crate::code::RawIdentifier;
-use crate::error::Error;
 use crate::contact::NaloxoneReason;
 use crate::contact::{MAX_FOR_OTHERS, MAX_ITEM_QUANTITY, MAX_RETURNED, MAX_REVERSALS};
+use crate::error::Error;
 
 /// A word that is not a contact but an instruction to the session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -500,11 +500,19 @@ mod tests {
     /// the parser.
     #[test]
     fn no_alias_can_shadow_a_word_of_the_session() {
-        for word in ["undo", "list", "done", "quit", "exit", "r", "fo", "ret", "conf", "used", "yes", "no"] {
-            assert!(matches!(normalise_alias(word), Err(Error::ReservedAlias(_))), "{word}");
+        for word in [
+            "undo", "list", "done", "quit", "exit", "r", "fo", "ret", "conf", "used", "yes", "no",
+        ] {
+            assert!(
+                matches!(normalise_alias(word), Err(Error::ReservedAlias(_))),
+                "{word}"
+            );
         }
         // Typed alone, a command word steers the session; it could never be an item.
-        assert!(matches!(parse_line("exit", &shortcuts()), Ok(Line::Command(ShiftCommand::Quit))));
+        assert!(matches!(
+            parse_line("exit", &shortcuts()),
+            Ok(Line::Command(ShiftCommand::Quit))
+        ));
         assert!(normalise_alias("ik2").is_err());
         assert!(normalise_alias("pipes").is_err());
         assert_eq!(normalise_alias(" Zz ").unwrap(), "zz");

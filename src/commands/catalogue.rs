@@ -4,9 +4,9 @@ use std::io::Write;
 
 use super::{Context, output};
 use crate::catalogue::{Category, normalise_name, normalise_unit};
-use crate::shift::normalise_alias;
 use crate::cli::{ItemCommand, SiteCommand};
 use crate::error::Result;
+use crate::shift::normalise_alias;
 use crate::store::Store;
 
 /// `site add|list|retire`

@@ -18,10 +18,10 @@ use crate::code::CodeMaker;
 use crate::contact::{BatchSource, BatchTotals, ContactDraft, NewBatch, WorkerLabel};
 use crate::error::{Error, Result};
 use crate::fiscal::{FiscalCalendar, parse_day};
-use crate::text::Count;
 use crate::keys::ProgramKey;
 use crate::shift::{ContactLine, Line, ShiftCommand, Shortcuts, parse_line};
 use crate::store::{Draft, Store};
+use crate::text::Count;
 
 /// Runs the session on this process's standard input.
 pub(super) fn run(args: &ShiftArgs, context: &Context, out: &mut impl Write) -> Result<()> {

@@ -6,8 +6,8 @@ use super::{Context, output};
 use crate::cli::VoidArgs;
 use crate::contact::VoidReason;
 use crate::error::Result;
-use crate::text::Count;
 use crate::store::Store;
+use crate::text::Count;
 
 /// Voids and says what was voided; nothing is deleted.
 pub(super) fn run(args: &VoidArgs, context: &Context, out: &mut impl Write) -> Result<()> {

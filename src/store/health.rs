@@ -250,12 +250,7 @@ pub fn describe_schema() -> Result<Vec<SchemaTable>> {
 /// Whether every contact's stored fiscal year is the calendar's year of its day.
 /// Days that are not calendar days are left to the date rule.
 fn fiscal_years_match(conn: &Connection) -> Result<bool> {
-    let start: u32 = conn.query_row(
-        "SELECT fiscal_year_start FROM program WHERE id = 1",
-        [],
-        |row| row.get(0),
-    )?;
-    let calendar = crate::fiscal::FiscalCalendar::new(start).ok_or(Error::Damaged)?;
+    let calendar = super::program::calendar(conn)?;
     let mut statement = conn.prepare("SELECT day, fiscal_year FROM contact")?;
     let mut rows = statement.query([])?;
     while let Some(row) = rows.next()? {

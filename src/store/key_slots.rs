@@ -5,7 +5,9 @@
 use chrono::NaiveDate;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
-use super::{Store, insert_slot};
+use rusqlite::Connection;
+
+use super::Store;
 use crate::error::{Error, Result};
 use crate::keys::KeySlot;
 
@@ -47,6 +49,15 @@ pub enum SlotChange<'a> {
 }
 
 impl Store {
+    /// Every key slot, oldest first: what a passphrase is tried against.
+    pub fn key_slots(&self) -> Result<Vec<KeySlot>> {
+        Ok(self
+            .labelled_key_slots()?
+            .into_iter()
+            .map(|labelled| labelled.slot)
+            .collect())
+    }
+
     /// Every key slot with its label, oldest first (the order `key_slots` uses).
     pub fn labelled_key_slots(&self) -> Result<Vec<LabelledSlot>> {
         let mut statement = self.conn.prepare(
@@ -148,6 +159,28 @@ impl Store {
         tx.commit()?;
         Ok(())
     }
+}
+
+/// Stores a new slot under `label`; the caller holds the transaction.
+pub(super) fn insert_slot(
+    conn: &Connection,
+    label: &str,
+    slot: &KeySlot,
+    today: NaiveDate,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO key_slot (label, kdf_salt, kdf_iterations, nonce, sealed_key, created_on)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            label,
+            slot.salt,
+            slot.iterations,
+            slot.nonce,
+            slot.sealed_key,
+            today.to_string()
+        ],
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use rusqlite::{Connection, params};
 
 use super::Store;
 use crate::error::{Error, Result};
-use crate::fiscal::{FiscalCalendar, Period, PeriodKind};
+use crate::fiscal::{Period, PeriodKind};
 use crate::report::{ClosedCell, ItemKey, MEASURE_COLUMNS, Measures};
 
 impl Store {
@@ -171,11 +171,8 @@ pub(super) fn closed_years(conn: &Connection) -> Result<Vec<i32>> {
 
 /// `FY2025-26` for a start year, under the program's calendar.
 pub(super) fn year_label(conn: &Connection, year: i32) -> Result<String> {
-    let start: u32 = conn.query_row("SELECT fiscal_year_start FROM program", [], |row| {
-        row.get(0)
-    })?;
-    let calendar = FiscalCalendar::new(start).ok_or(Error::Damaged)?;
-    let first = NaiveDate::from_ymd_opt(year, start, 1).ok_or(Error::Damaged)?;
+    let calendar = super::program::calendar(conn)?;
+    let first = NaiveDate::from_ymd_opt(year, calendar.start_month(), 1).ok_or(Error::Damaged)?;
     Ok(calendar.year_of(first).to_string())
 }
 

@@ -1,0 +1,146 @@
+//! Saved batches: listing them, finding an imported sheet by its keyed digest, and
+//! voiding a batch or one contact. A void is a mark with a reason from a fixed list;
+//! nothing here deletes a contact.
+
+use chrono::NaiveDate;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::{Store, retention};
+use crate::contact::{BatchSummary, VoidReason};
+use crate::error::{Error, Result};
+
+impl Store {
+    /// The live (not voided) batch a sheet with this digest was saved as, if any.
+    pub fn find_import(&self, digest: &[u8; 32]) -> Result<Option<i64>> {
+        find_import(&self.conn, digest)
+    }
+
+    /// Every batch, oldest first.
+    pub fn batches(&self) -> Result<Vec<BatchSummary>> {
+        let mut statement = self.conn.prepare(
+            "SELECT b.id, b.saved_on, b.source, b.worker, b.voided_reason,
+                    (SELECT count(*) FROM contact c WHERE c.batch_id = b.id),
+                    (SELECT count(*) FROM contact c
+                      WHERE c.batch_id = b.id AND c.voided_reason IS NOT NULL),
+                    (SELECT coalesce(sum(ci.quantity), 0)
+                       FROM contact c JOIN contact_item ci ON ci.contact_id = c.id
+                      WHERE c.batch_id = b.id),
+                    (SELECT group_concat(name, ',') FROM
+                       (SELECT DISTINCT s.name FROM contact c JOIN site s ON s.id = c.site_id
+                         WHERE c.batch_id = b.id ORDER BY s.name))
+               FROM batch b ORDER BY b.id",
+        )?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok(BatchSummary {
+                    id: row.get(0)?,
+                    saved_on: row.get(1)?,
+                    source: row.get(2)?,
+                    worker: row.get(3)?,
+                    voided_reason: row.get(4)?,
+                    contacts: row.get(5)?,
+                    voided_contacts: row.get(6)?,
+                    items: row.get(7)?,
+                    sites: row.get::<_, Option<String>>(8)?.unwrap_or_default(),
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Voids a whole batch; returns how many contacts it holds.
+    pub fn void_batch(&mut self, batch: i64, reason: VoidReason, today: NaiveDate) -> Result<i64> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (count, voided) = batch_state(&tx, batch)?;
+        if voided {
+            return Err(Error::AlreadyVoided(format!("batch {batch}")));
+        }
+        retention::refuse_closed(&tx, batch_years(&tx, batch)?)?;
+        tx.execute(
+            "UPDATE batch SET voided_reason = ?1, voided_on = ?2 WHERE id = ?3",
+            params![reason.as_str(), today.to_string(), batch],
+        )?;
+        tx.commit()?;
+        Ok(count)
+    }
+
+    /// Voids contact number `position` (1 = first) of a batch.
+    pub fn void_contact(
+        &mut self,
+        batch: i64,
+        position: i64,
+        reason: VoidReason,
+        today: NaiveDate,
+    ) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (count, voided) = batch_state(&tx, batch)?;
+        if voided {
+            return Err(Error::AlreadyVoided(format!("batch {batch}")));
+        }
+        // Only this contact's year matters: a batch can straddle a closed year's end.
+        let year: Option<i32> = tx
+            .query_row(
+                "SELECT fiscal_year FROM contact WHERE batch_id = ?1 AND position = ?2",
+                params![batch, position],
+                |row| row.get(0),
+            )
+            .optional()?;
+        retention::refuse_closed(&tx, year)?;
+        if !(1..=count).contains(&position) {
+            return Err(Error::NoSuchContact {
+                batch,
+                contact: position,
+                count,
+            });
+        }
+        let changed = tx.execute(
+            "UPDATE contact SET voided_reason = ?1, voided_on = ?2
+              WHERE batch_id = ?3 AND position = ?4 AND voided_reason IS NULL",
+            params![reason.as_str(), today.to_string(), batch, position],
+        )?;
+        if changed == 0 {
+            return Err(Error::AlreadyVoided(format!(
+                "contact {position} of batch {batch}"
+            )));
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+pub(super) fn find_import(conn: &Connection, digest: &[u8; 32]) -> Result<Option<i64>> {
+    Ok(conn
+        .query_row(
+            "SELECT id FROM batch WHERE sheet_digest = ?1 AND voided_reason IS NULL
+              ORDER BY id LIMIT 1",
+            [digest.as_slice()],
+            |row| row.get(0),
+        )
+        .optional()?)
+}
+
+/// `(contacts, is voided)` of a batch, or `NoSuchBatch`.
+fn batch_state(conn: &Connection, batch: i64) -> Result<(i64, bool)> {
+    conn.query_row(
+        "SELECT (SELECT count(*) FROM contact WHERE batch_id = b.id), b.voided_reason IS NOT NULL
+           FROM batch b WHERE b.id = ?1",
+        [batch],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )
+    .optional()?
+    .ok_or(Error::NoSuchBatch(batch))
+}
+
+/// The fiscal years a batch's contacts fall in.
+fn batch_years(conn: &Connection, batch: i64) -> Result<Vec<i32>> {
+    let mut statement =
+        conn.prepare("SELECT DISTINCT fiscal_year FROM contact WHERE batch_id = ?1")?;
+    let years = statement
+        .query_map([batch], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(years)
+}

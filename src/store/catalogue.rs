@@ -1,0 +1,171 @@
+//! Sites and items: the coordinator's catalogue as stored. Names arrive already
+//! checked by [`crate::catalogue`]; here they are added, aliased and retired, each
+//! change one statement or one transaction, and a clash is the user's sentence,
+//! never SQLite's.
+
+use chrono::NaiveDate;
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+
+use super::Store;
+use crate::catalogue::{Catalogue, Category, Item, Site};
+use crate::error::{Error, Result};
+
+impl Store {
+    /// Sites and items, retired ones included, in name order.
+    pub fn catalogue(&self) -> Result<Catalogue> {
+        let mut sites = self
+            .conn
+            .prepare("SELECT id, name, retired_on FROM site ORDER BY name")?;
+        let sites = sites
+            .query_map([], |row| {
+                Ok(Site {
+                    id: row.get(0)?,
+                    name: row.get(1)?,
+                    retired_on: row.get(2)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut items = self.conn.prepare(
+            "SELECT id, name, category, unit, retired_on, alias FROM item ORDER BY category, name",
+        )?;
+        let items = items
+            .query_map([], |row| {
+                let category: String = row.get(2)?;
+                Ok(Item {
+                    id: row.get(0)?,
+                    name: row.get(1)?,
+                    category: Category::parse(&category).unwrap_or(Category::Other),
+                    unit: row.get(3)?,
+                    retired_on: row.get(4)?,
+                    alias: row.get(5)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(Catalogue { sites, items })
+    }
+
+    /// Adds a site; `name` must already be normalised.
+    pub fn add_site(&mut self, name: &str) -> Result<()> {
+        self.insert_named(
+            "site",
+            name,
+            "INSERT INTO site (name) VALUES (?1)",
+            params![name],
+        )
+    }
+
+    /// Adds an item; `name`, `unit` and `alias` must already be normalised.
+    pub fn add_item(
+        &mut self,
+        name: &str,
+        category: Category,
+        unit: &str,
+        alias: Option<&str>,
+    ) -> Result<()> {
+        if let Some(alias) = alias {
+            self.check_alias_free(alias, name)?;
+        }
+        self.insert_named(
+            "item",
+            name,
+            "INSERT INTO item (name, category, unit, alias) VALUES (?1, ?2, ?3, ?4)",
+            params![name, category.as_str(), unit, alias],
+        )
+    }
+
+    /// Gives an item a (new) shift alias.
+    pub fn set_alias(&mut self, name: &str, alias: &str) -> Result<()> {
+        self.check_alias_free(alias, name)?;
+        let changed = self.conn.execute(
+            "UPDATE item SET alias = ?1 WHERE name = ?2",
+            params![alias, name],
+        )?;
+        if changed == 0 {
+            return Err(Error::NotInCatalogue {
+                kind: "item",
+                name: name.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    fn check_alias_free(&self, alias: &str, name: &str) -> Result<()> {
+        let holder: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT name FROM item WHERE alias = ?1 AND name <> ?2",
+                params![alias, name],
+                |row| row.get(0),
+            )
+            .optional()?;
+        match holder {
+            Some(holder) => Err(Error::AliasTaken {
+                alias: alias.to_owned(),
+                holder,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    fn insert_named(
+        &mut self,
+        kind: &'static str,
+        name: &str,
+        sql: &str,
+        values: &[&dyn rusqlite::ToSql],
+    ) -> Result<()> {
+        match self.conn.execute(sql, values) {
+            Ok(_) => Ok(()),
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) => {
+                Err(Error::AlreadyInCatalogue {
+                    kind,
+                    name: name.to_owned(),
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Retires a site from `today` on.
+    pub fn retire_site(&mut self, name: &str, today: NaiveDate) -> Result<()> {
+        self.retire("site", name, today)
+    }
+
+    /// Retires an item from `today` on.
+    pub fn retire_item(&mut self, name: &str, today: NaiveDate) -> Result<()> {
+        self.retire("item", name, today)
+    }
+
+    fn retire(&mut self, kind: &'static str, name: &str, today: NaiveDate) -> Result<()> {
+        // `kind` is one of two literals, never user input, so formatting it in is safe.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let retired: Option<Option<String>> = tx
+            .query_row(
+                &format!("SELECT retired_on FROM {kind} WHERE name = ?1"),
+                [name],
+                |row| row.get(0),
+            )
+            .optional()?;
+        match retired {
+            None => Err(Error::NotInCatalogue {
+                kind,
+                name: name.to_owned(),
+            }),
+            Some(Some(on)) => Err(Error::AlreadyRetired {
+                kind,
+                name: name.to_owned(),
+                on,
+            }),
+            Some(None) => {
+                tx.execute(
+                    &format!("UPDATE {kind} SET retired_on = ?1 WHERE name = ?2"),
+                    params![today.to_string(), name],
+                )?;
+                tx.commit()?;
+                Ok(())
+            }
+        }
+    }
+}

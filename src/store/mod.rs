@@ -1,0 +1,553 @@
+//! The program database: the only module that speaks SQL.
+//!
+//! `Store` owns the connection, sets its pragmas in one place, applies
+//! `schema.sql` to new files and the append-only `migrations/` to old ones, and
+//! offers a small vocabulary of verbs. Every multi-row write is one transaction,
+//! so a failure or a crash leaves the file as it was before the command.
+//!
+//! This file holds the connection: opening, pragmas, migrations, and the readers of
+//! stored days and codes every part shares. One concern a file below it: `program`
+//! (settings, the fiscal calendar), `key_slots`, `catalogue`, `writer` (saving a
+//! batch), `batches` (listing, voids), `drafts` (the shift being typed), `reads`
+//! (what reports stream), `retention` (closed years), `health` (check, backup).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{Datelike, NaiveDate};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use crate::code::{CODE_BYTES, ParticipantCode};
+use crate::error::{Error, Result};
+
+mod batches;
+mod catalogue;
+mod drafts;
+mod health;
+mod key_slots;
+mod program;
+mod reads;
+mod retention;
+mod writer;
+
+pub use drafts::Draft;
+pub use health::{CheckSummary, SchemaTable, describe_schema};
+pub use key_slots::{LabelledSlot, SlotChange};
+pub use program::{NewProgram, Settings};
+pub use writer::ContactWriter;
+
+/// The current schema, applied whole to a new program.
+const SCHEMA: &str = include_str!("../../schema.sql");
+
+/// Every schema version's script, in order: entry 0 makes version 1 from nothing (kept
+/// frozen, for the tests that rebuild old files); entry `i` takes version `i` to `i + 1`.
+/// Append-only: a released migration is never edited, only followed by another.
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_initial.sql"),
+    include_str!("../../migrations/0002_drop_contact_code_index.sql"),
+];
+
+/// The schema version this build writes and reads: one per migration.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// How long a command waits for another kitlog that is saving at the same moment.
+/// Saves take milliseconds; a generous wait means two workers never see "busy".
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A read transaction on a [`Store`]; see [`Store::snapshot`]. Dropping it ends the
+/// transaction (a rollback, which for reads only releases the lock).
+#[derive(Debug)]
+pub struct Snapshot<'a>(
+    #[expect(dead_code, reason = "held for its lock, ended on drop")] rusqlite::Transaction<'a>,
+);
+
+/// An open program database.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Creates a new program at `path`, refusing if any file is already there.
+    ///
+    /// The file is claimed with `create_new`, so two `init`s cannot both win, and
+    /// removed again if anything after that fails: no half-made program is left.
+    pub fn create(path: &Path, program: &NewProgram<'_>) -> Result<Store> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if !parent.exists() {
+                std::fs::create_dir_all(parent).map_err(|e| Error::file("create", parent, &e))?;
+                // A folder kitlog makes is the owner's alone, like the file in it.
+                #[cfg(unix)]
+                std::fs::set_permissions(
+                    parent,
+                    std::os::unix::fs::PermissionsExt::from_mode(0o700),
+                )
+                .map_err(|e| Error::file("create", parent, &e))?;
+            }
+        }
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        // Owner-only: on a shared office laptop other accounts must not read the program.
+        // SQLite gives its journal the same permissions as the database.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(Error::ProgramExists(path.to_owned()));
+            }
+            Err(e) => return Err(Error::file("create", path, &e)),
+        }
+        let result = Self::connect(path).and_then(|mut store| {
+            store.initialise(program)?;
+            Ok(store)
+        });
+        if result.is_err() {
+            let _ = std::fs::remove_file(path);
+            let _ = std::fs::remove_file(journal_path(path));
+        }
+        result
+    }
+
+    /// Opens an existing program, bringing an older schema up to date.
+    pub fn open(path: &Path) -> Result<Store> {
+        if !path.is_file() {
+            return Err(Error::NoProgram(path.to_owned()));
+        }
+        let mut store = Self::connect(path).map_err(|e| not_a_program(e, path))?;
+        let version: i64 = store
+            .conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(|e| not_a_program(e.into(), path))?;
+        if version == 0 {
+            return Err(Error::NotAProgram(path.to_owned()));
+        }
+        store.migrate(version)?;
+        Ok(store)
+    }
+
+    /// Starts a read transaction that lasts until the returned guard is dropped: every
+    /// query on this store until then sees one moment, even while another kitlog saves.
+    /// A report reads its day range, catalogue, frozen cells and contacts in several
+    /// queries; without this a batch landing between them is half counted (contacts
+    /// cut off by a range of days read before, or items missing from the catalogue).
+    pub fn snapshot(&self) -> Result<Snapshot<'_>> {
+        Ok(Snapshot(self.conn.unchecked_transaction()?))
+    }
+
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the one place a connection is opened"
+    )]
+    fn connect(path: &Path) -> Result<Store> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)?;
+        configure(&conn)?;
+        Ok(Store { conn })
+    }
+
+    /// Brings a database at `version` up to [`SCHEMA_VERSION`].
+    ///
+    /// EXCLUSIVE, as cargo does: two kitlogs opening an old file at once must not both
+    /// run the same migration; the second waits, then finds nothing left to do.
+    fn migrate(&mut self, version: i64) -> Result<()> {
+        if version > SCHEMA_VERSION {
+            return Err(Error::NewerSchema {
+                found: version,
+                known: SCHEMA_VERSION,
+            });
+        }
+        if version == SCHEMA_VERSION {
+            return Ok(());
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Exclusive)?;
+        let version: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        let done = usize::try_from(version).unwrap_or(0);
+        for (index, migration) in MIGRATIONS.iter().enumerate().skip(done) {
+            tx.execute_batch(migration)?;
+            tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The connection, for the report queries in this module's siblings' tests.
+    #[cfg(test)]
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+/// The stored day in column `index`, read by [`crate::fiscal::parse_day`] (a report
+/// reads one day per contact); a day beyond year 9999 falls back to chrono.
+fn day_at(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<NaiveDate> {
+    if let Ok(text) = row.get_ref(index)?.as_str() {
+        if let Ok(day) = crate::fiscal::parse_day(text) {
+            return Ok(day);
+        }
+    }
+    row.get(index)
+}
+
+/// A day as stored, `YYYY-MM-DD`, written into `buffer` without allocating: a big import
+/// writes one per contact.
+fn day_text(day: NaiveDate, buffer: &mut [u8; 10]) -> std::borrow::Cow<'_, str> {
+    let Ok(year) = u32::try_from(day.year()) else {
+        return day.to_string().into();
+    };
+    if year > 9999 {
+        return day.to_string().into();
+    }
+    let mut put = |at: usize, digits: usize, mut value: u32| {
+        for slot in buffer[at..at + digits].iter_mut().rev() {
+            *slot = b'0' + u8::try_from(value % 10).expect("a digit");
+            value /= 10;
+        }
+    };
+    put(0, 4, year);
+    put(5, 2, day.month());
+    put(8, 2, day.day());
+    buffer[4] = b'-';
+    buffer[7] = b'-';
+    std::str::from_utf8(buffer).expect("ASCII digits").into()
+}
+
+/// One place for every connection setting, each with its reason.
+fn configure(conn: &Connection) -> Result<()> {
+    // Invariant 6: erased rows are overwritten with zeros, not left in free pages.
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    // Sites and items cannot vanish from under the contacts that name them.
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // A rollback journal, not WAL: after each command the program is one file, with no
+    // -wal file keeping old page images (codes a later erasure removed) around.
+    conn.pragma_update_and_check(None, "journal_mode", "DELETE", |row| {
+        row.get::<_, String>(0)
+    })?;
+    // A 64 MB page cache (SQLite's default is 2 MB): the indexes of a large program,
+    // codes above all, are written in random order, and a cache that holds them turns
+    // a big import from disk-bound into CPU-bound. It is a ceiling, not an allocation.
+    conn.pragma_update(None, "cache_size", -65_536)?;
+    // Sorting and temporary tables stay in memory: no temp file ever holds a code.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // Two workers saving at once: the second waits for the first instead of failing.
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    Ok(())
+}
+
+/// The stored code blob in column `index` back as a code, read in place; a blob of the wrong length (impossible under the
+/// schema's CHECK) is treated as anonymous rather than failing a report.
+fn code_at(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Option<ParticipantCode>> {
+    let blob = row.get_ref(index)?.as_blob_or_null()?;
+    Ok(blob
+        .and_then(|bytes| <[u8; CODE_BYTES]>::try_from(bytes).ok())
+        .map(ParticipantCode::from_bytes))
+}
+
+fn journal_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-journal");
+    PathBuf::from(name)
+}
+
+/// A file SQLite cannot read is "not a program" when it does not even start like a
+/// SQLite database (someone pointed --db at a spreadsheet), and "damaged" when it
+/// does: then restoring the last backup is the right advice.
+fn not_a_program(error: Error, path: &Path) -> Error {
+    const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+    let mut head = [0u8; 16];
+    let looks_like_sqlite = std::fs::File::open(path)
+        .and_then(|mut file| std::io::Read::read_exact(&mut file, &mut head))
+        .is_ok_and(|()| &head == SQLITE_MAGIC);
+    match error {
+        Error::Damaged if !looks_like_sqlite => Error::NotAProgram(path.to_owned()),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fiscal::FiscalCalendar;
+    use crate::keys::KeySlot;
+
+    fn settings() -> Settings {
+        Settings {
+            calendar: FiscalCalendar::default(),
+            min_cell: 5,
+            code_format: None,
+            key_check: vec![7; 32],
+        }
+    }
+
+    fn slot() -> KeySlot {
+        KeySlot {
+            salt: vec![1; 16],
+            iterations: 600_000,
+            nonce: vec![2; 12],
+            sealed_key: vec![3; 48],
+        }
+    }
+
+    pub(super) fn new_store(dir: &tempfile::TempDir) -> Store {
+        let settings = settings();
+        let slot = slot();
+        Store::create(
+            &dir.path().join("p.db"),
+            &NewProgram {
+                settings: &settings,
+                slot: &slot,
+                slot_label: "first",
+                today: "2026-11-22".parse().unwrap(),
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn create_then_open_round_trips_settings_and_slots() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(new_store(&dir));
+        let store = Store::open(&dir.path().join("p.db")).unwrap();
+        assert_eq!(store.settings().unwrap(), settings());
+        assert_eq!(store.key_slots().unwrap(), vec![slot()]);
+        assert_eq!(store.catalogue().unwrap().items.len(), 8);
+    }
+
+    #[test]
+    fn create_refuses_an_existing_file_and_leaves_it_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.db");
+        std::fs::write(&path, b"precious").unwrap();
+        let settings = settings();
+        let slot = slot();
+        let result = Store::create(
+            &path,
+            &NewProgram {
+                settings: &settings,
+                slot: &slot,
+                slot_label: "first",
+                today: "2026-11-22".parse().unwrap(),
+            },
+        );
+        assert!(matches!(result, Err(Error::ProgramExists(_))));
+        assert_eq!(std::fs::read(&path).unwrap(), b"precious");
+    }
+
+    #[test]
+    fn pragmas_are_set_on_every_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(new_store(&dir));
+        let store = Store::open(&dir.path().join("p.db")).unwrap();
+        let conn = store.connection();
+        let get = |name: &str| -> String {
+            conn.pragma_query_value(None, name, |row| {
+                row.get::<_, rusqlite::types::Value>(0)
+                    .map(|v| format!("{v:?}"))
+            })
+            .unwrap()
+        };
+        assert_eq!(get("secure_delete"), "Integer(1)");
+        assert_eq!(get("foreign_keys"), "Integer(1)");
+        assert_eq!(get("journal_mode"), "Text(\"delete\")");
+        assert_eq!(get("temp_store"), "Integer(2)");
+    }
+
+    #[test]
+    fn opening_twice_migrates_nothing_the_second_time() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(new_store(&dir));
+        for _ in 0..2 {
+            let store = Store::open(&dir.path().join("p.db")).unwrap();
+            let version: i64 = store
+                .connection()
+                .pragma_query_value(None, "user_version", |row| row.get(0))
+                .unwrap();
+            assert_eq!(version, SCHEMA_VERSION);
+        }
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = new_store(&dir);
+        store
+            .connection()
+            .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        drop(store);
+        let result = Store::open(&dir.path().join("p.db"));
+        assert!(matches!(result, Err(Error::NewerSchema { .. })));
+    }
+
+    /// Invariant 6: with kitlog's connection settings, deleted rows are zeroed on disk.
+    /// The same steps without `secure_delete` leave the bytes behind, so this test
+    /// would catch the pragma going missing.
+    #[test]
+    fn invariant_6_erased_rows_leave_no_bytes_behind() {
+        let marker = b"ERASE-ME-7Q2X-ERASE-ME-7Q2X";
+        for secure in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let store = new_store(&dir);
+            let conn = store.connection();
+            if !secure {
+                conn.pragma_update(None, "secure_delete", "OFF").unwrap();
+            }
+            conn.execute("CREATE TABLE scratch (b BLOB)", []).unwrap();
+            for _ in 0..50 {
+                conn.execute("INSERT INTO scratch VALUES (?1)", [&marker[..]])
+                    .unwrap();
+            }
+            conn.execute("DELETE FROM scratch", []).unwrap();
+            drop(store);
+            let bytes = std::fs::read(dir.path().join("p.db")).unwrap();
+            let lingers = bytes.windows(marker.len()).any(|w| w == marker);
+            assert_eq!(lingers, !secure, "secure_delete = {secure}");
+        }
+    }
+
+    #[test]
+    fn days_are_read_as_chrono_reads_them() {
+        let conn = Connection::open_in_memory().unwrap();
+        for text in [
+            "2026-11-20",
+            "0001-01-01",
+            "2024-02-29",
+            "+12345-01-02",
+            "2026-1-20",
+        ] {
+            let (ours, theirs): (NaiveDate, NaiveDate) = conn
+                .query_row("SELECT ?1, ?1", [text], |row| {
+                    Ok((day_at(row, 0)?, row.get(1)?))
+                })
+                .unwrap();
+            assert_eq!(ours, theirs, "{text}");
+        }
+        for text in ["2026-02-30", "not a day"] {
+            let ours = conn.query_row("SELECT ?1", [text], |row| day_at(row, 0));
+            assert!(ours.is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn days_are_written_as_chrono_writes_them() {
+        for text in ["2026-11-20", "0001-01-01", "9999-12-31", "2024-02-29"] {
+            let day: NaiveDate = text.parse().unwrap();
+            assert_eq!(day_text(day, &mut [0; 10]), day.to_string());
+        }
+        let far = NaiveDate::from_ymd_opt(12_345, 1, 2).unwrap();
+        assert_eq!(day_text(far, &mut [0; 10]), far.to_string());
+    }
+
+    /// The structure of a database, compared column by column, index by index,
+    /// foreign key by foreign key (not by CREATE text, which ALTER rewrites).
+    fn structure(conn: &Connection) -> Vec<String> {
+        let mut out = Vec::new();
+        let tables: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        for table in tables {
+            for query in [
+                "SELECT name || ' ' || type || ' ' || \"notnull\" || ' ' || coalesce(dflt_value, '') || ' ' || pk FROM pragma_table_info(?1)",
+                "SELECT il.name || ' ' || il.\"unique\" || ' ' || il.partial || ' ' || (SELECT group_concat(coalesce(name, '?')) FROM pragma_index_info(il.name)) FROM pragma_index_list(?1) il ORDER BY il.name",
+                "SELECT \"table\" || ' ' || \"from\" || ' ' || coalesce(\"to\", '') FROM pragma_foreign_key_list(?1)",
+            ] {
+                let rows: Vec<String> = conn
+                    .prepare(query)
+                    .unwrap()
+                    .query_map([&table], |row| row.get(0))
+                    .unwrap()
+                    .collect::<rusqlite::Result<_>>()
+                    .unwrap();
+                out.extend(rows.into_iter().map(|r| format!("{table}: {r}")));
+            }
+        }
+        out
+    }
+
+    /// schema.sql stays the single source of truth: every migration from nothing
+    /// (version 1 included) must give the same structure as a fresh schema.sql.
+    #[test]
+    fn migrations_and_schema_agree() {
+        let fresh = Connection::open_in_memory().unwrap();
+        fresh.execute_batch(SCHEMA).unwrap();
+        let migrated = Connection::open_in_memory().unwrap();
+        for migration in MIGRATIONS {
+            migrated.execute_batch(migration).unwrap();
+        }
+        assert_eq!(structure(&fresh), structure(&migrated));
+        let version = |c: &Connection| -> i64 {
+            c.pragma_query_value(None, "user_version", |row| row.get(0))
+                .unwrap()
+        };
+        assert_eq!(version(&fresh), SCHEMA_VERSION);
+    }
+
+    /// A program made by every earlier released version opens in this one: migrated
+    /// once, to the structure of schema.sql, with its settings, slots and contacts
+    /// intact and reportable.
+    #[test]
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "builds an old file by hand, without kitlog's own opening code"
+    )]
+    fn programs_of_every_earlier_version_open_and_keep_their_data() {
+        for old in 1..SCHEMA_VERSION {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("old.db");
+            {
+                let conn = Connection::open(&path).unwrap();
+                for (index, migration) in MIGRATIONS
+                    .iter()
+                    .enumerate()
+                    .take(usize::try_from(old).unwrap())
+                {
+                    conn.execute_batch(migration).unwrap();
+                    conn.pragma_update(None, "user_version", index as i64 + 1)
+                        .unwrap();
+                }
+                conn.execute_batch(
+                    "INSERT INTO program VALUES (1, 4, 5, NULL, zeroblob(32), '2026-01-01');
+                     INSERT INTO key_slot VALUES (1, 'initial', zeroblob(16), 600000, zeroblob(12), zeroblob(48), '2026-01-01');
+                     INSERT INTO site (id, name) VALUES (1, 'downtown-van');
+                     INSERT INTO item (id, name, category, unit) VALUES (1, 'syringe', 'injection', 'syringe');
+                     INSERT INTO batch (id, saved_on, source) VALUES (1, '2026-05-02', 'import');
+                     INSERT INTO contact (id, batch_id, position, day, fiscal_year, site_id, code)
+                          VALUES (1, 1, 1, '2026-05-01', 2026, 1, zeroblob(16));
+                     INSERT INTO contact_item VALUES (1, 1, 10);",
+                )
+                .unwrap();
+            }
+            let store = Store::open(&path).unwrap();
+            let version: i64 = store
+                .connection()
+                .pragma_query_value(None, "user_version", |row| row.get(0))
+                .unwrap();
+            assert_eq!(version, SCHEMA_VERSION, "from version {old}");
+            let fresh = Connection::open_in_memory().unwrap();
+            fresh.execute_batch(SCHEMA).unwrap();
+            assert_eq!(
+                structure(store.connection()),
+                structure(&fresh),
+                "from version {old}"
+            );
+            assert_eq!(store.settings().unwrap().min_cell, 5);
+            assert_eq!(store.key_slots().unwrap().len(), 1);
+            let mut contacts = Vec::new();
+            store
+                .for_each_live_contact(
+                    "2026-04-01".parse().unwrap(),
+                    "2027-03-31".parse().unwrap(),
+                    |c| contacts.push(c.clone()),
+                )
+                .unwrap();
+            assert_eq!(contacts.len(), 1);
+            assert_eq!(contacts[0].items, vec![(1, 10)]);
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! What reports read: live contacts streamed in day order, the participants of a
+//! report's lead-in, and the day range of the data. "Live" is defined once, here.
+
+use chrono::NaiveDate;
+use rusqlite::{OptionalExtension, params};
+
+use super::{Store, code_at, day_at};
+use crate::contact::NaloxoneReason;
+use crate::error::Result;
+use crate::report::{Participant, ReportContact};
+
+/// What makes contact `c` (joined to its batch `b`) count in reports: neither voided,
+/// and its fiscal year not closed (closed years are read from their frozen cells).
+const LIVE_CONTACT: &str = "c.voided_reason IS NULL AND b.voided_reason IS NULL \
+     AND c.fiscal_year NOT IN (SELECT fiscal_year FROM closed_year)";
+
+impl Store {
+    /// Calls `each` with the participant and day of every live contact with a code on
+    /// the days from `from` up to, not including, `before`, in day order: what a report
+    /// starting mid-year needs to know who is new, without the items.
+    pub fn for_each_live_participant(
+        &self,
+        from: NaiveDate,
+        before: NaiveDate,
+        mut each: impl FnMut(Participant, NaiveDate),
+    ) -> Result<()> {
+        let mut statement = self.conn.prepare(&format!(
+            "SELECT c.fiscal_year, c.code, c.day
+               FROM contact c JOIN batch b ON b.id = c.batch_id
+              WHERE {LIVE_CONTACT} AND c.code IS NOT NULL AND c.day >= ?1 AND c.day < ?2
+              ORDER BY c.day, c.id"
+        ))?;
+        let mut rows = statement.query(params![from.to_string(), before.to_string()])?;
+        while let Some(row) = rows.next()? {
+            if let Some(code) = code_at(row, 1)? {
+                each((row.get(0)?, code), day_at(row, 2)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls `each` with every live contact (neither it nor its batch voided) whose day
+    /// is in `from..=to`, in day order, streaming, so a large program is never held in
+    /// memory whole and a report can publish each period once the days move past it.
+    pub fn for_each_live_contact(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        mut each: impl FnMut(&ReportContact),
+    ) -> Result<()> {
+        // The day index gives day order with no sort: (day, rowid) is its key.
+        let mut statement = self.conn.prepare(&format!(
+            "SELECT c.id, c.day, c.fiscal_year, c.site_id, c.code, c.reversals, c.for_others,
+                    c.returned, c.naloxone_reason, ci.item_id, ci.quantity
+               FROM contact c
+               JOIN batch b ON b.id = c.batch_id
+               LEFT JOIN contact_item ci ON ci.contact_id = c.id
+              WHERE {LIVE_CONTACT} AND c.day BETWEEN ?1 AND ?2
+              ORDER BY c.day, c.id"
+        ))?;
+        let mut rows = statement.query(params![from.to_string(), to.to_string()])?;
+        // One contact, refilled for each row of a new id: no allocation per contact.
+        let mut contact: Option<(i64, ReportContact)> = None;
+        while let Some(row) = rows.next()? {
+            let id: i64 = row.get(0)?;
+            match contact.as_mut() {
+                Some((open, _)) if *open == id => {}
+                Some((open, current)) => {
+                    each(current);
+                    *open = id;
+                    fill_report_contact(current, row)?;
+                }
+                None => {
+                    let mut current = ReportContact::default();
+                    fill_report_contact(&mut current, row)?;
+                    contact = Some((id, current));
+                }
+            }
+            if let (Some((_, current)), Some(item)) =
+                (contact.as_mut(), row.get::<_, Option<i64>>(9)?)
+            {
+                current.items.push((item, row.get(10)?));
+            }
+        }
+        if let Some((_, last)) = contact {
+            each(&last);
+        }
+        Ok(())
+    }
+
+    /// First and last day of any contact not voided (closed years included), or `None`
+    /// for an empty program. Walks the day index from each end to the first such
+    /// contact: a few rows, not every contact (unless the newest or oldest days are
+    /// all voided).
+    pub fn live_day_range(&self) -> Result<Option<(NaiveDate, NaiveDate)>> {
+        let end = |order: &str| -> Result<Option<NaiveDate>> {
+            Ok(self
+                .conn
+                .query_row(
+                    &format!(
+                        "SELECT c.day FROM contact c JOIN batch b ON b.id = c.batch_id
+                          WHERE c.voided_reason IS NULL AND b.voided_reason IS NULL
+                          ORDER BY c.day {order} LIMIT 1"
+                    ),
+                    [],
+                    |row| day_at(row, 0),
+                )
+                .optional()?)
+        };
+        Ok(end("ASC")?.zip(end("DESC")?))
+    }
+}
+
+/// Overwrites `contact` with the contact columns of `row`, keeping its item buffer.
+fn fill_report_contact(contact: &mut ReportContact, row: &rusqlite::Row<'_>) -> Result<()> {
+    let reason = row
+        .get_ref(8)?
+        .as_str_or_null()
+        .map_err(rusqlite::Error::from)?;
+    contact.day = day_at(row, 1)?;
+    contact.fiscal_year = row.get(2)?;
+    contact.site_id = row.get(3)?;
+    contact.code = code_at(row, 4)?;
+    contact.items.clear();
+    contact.reversals = row.get(5)?;
+    contact.for_others = row.get(6)?;
+    contact.returned = row.get(7)?;
+    contact.naloxone_reason = reason.and_then(NaloxoneReason::parse);
+    Ok(())
+}
