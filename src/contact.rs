@@ -131,17 +131,28 @@ impl WorkerLabel {
     }
 }
 
-/// One contact ready to be saved.
+/// One contact: a day, a site, a participant code (already salted) or none, and what
+/// was handed out. The one shape a contact has from a sheet row or a shift line to the
+/// database and back into a report.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContactDraft {
+pub struct Contact {
     /// The day of the contact.
     pub day: NaiveDate,
-    /// The fiscal year whose key made `code`.
+    /// The fiscal year whose key made `code`: part of the participant's identity, since
+    /// codes of different years never match.
     pub fiscal_year: FiscalYear,
     /// Site row id.
     pub site_id: i64,
     /// `None` for an anonymous contact.
     pub code: Option<ParticipantCode>,
+    /// What was handed out and reported.
+    pub counts: Counts,
+}
+
+/// What a contact records besides its day, site and participant: the part a shift
+/// line, a sheet row, a stored contact and a report all share.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
     /// `(item row id, quantity)`, quantities above zero, one line per item.
     pub items: Vec<(i64, u32)>,
     /// Overdoses the participant reports reversing with naloxone since last time.
@@ -154,6 +165,14 @@ pub struct ContactDraft {
     pub naloxone_reason: Option<NaloxoneReason>,
 }
 
+impl Counts {
+    /// Whether an item or a count is recorded: an anonymous contact needs one.
+    #[must_use]
+    pub fn records_something(&self) -> bool {
+        !self.items.is_empty() || self.reversals + self.for_others + self.returned > 0
+    }
+}
+
 /// What the saving command supplies about a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewBatch {
@@ -164,7 +183,7 @@ pub struct NewBatch {
     /// Day of saving (a calendar day, never a time of day).
     pub saved_on: NaiveDate,
     /// The contacts, in sheet order; position 1 is the first.
-    pub contacts: Vec<ContactDraft>,
+    pub contacts: Vec<Contact>,
 }
 
 /// What the saving command supplies about a batch whose contacts are streamed in
@@ -246,7 +265,7 @@ pub struct BatchTotals {
 impl BatchTotals {
     /// Adds up `contacts`, naming items and sites from `catalogue`.
     #[must_use]
-    pub fn of(contacts: &[ContactDraft], catalogue: &Catalogue) -> Self {
+    pub fn of(contacts: &[Contact], catalogue: &Catalogue) -> Self {
         let mut tally = BatchTally::new(catalogue);
         for contact in contacts {
             tally.add(contact);
@@ -276,14 +295,14 @@ impl<'c> BatchTally<'c> {
     }
 
     /// Counts one contact.
-    pub fn add(&mut self, contact: &ContactDraft) {
+    pub fn add(&mut self, contact: &Contact) {
         let totals = &mut self.totals;
         totals.contacts += 1;
         totals.anonymous += u64::from(contact.code.is_none());
-        totals.reversals += u64::from(contact.reversals);
-        totals.for_others += u64::from(contact.for_others);
-        totals.returned += u64::from(contact.returned);
-        for (item, quantity) in &contact.items {
+        totals.reversals += u64::from(contact.counts.reversals);
+        totals.for_others += u64::from(contact.counts.for_others);
+        totals.returned += u64::from(contact.counts.returned);
+        for (item, quantity) in &contact.counts.items {
             if let Some(index) = self.catalogue.items.iter().position(|i| i.id == *item) {
                 self.quantities[index] += u64::from(*quantity);
             }

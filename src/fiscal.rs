@@ -79,6 +79,15 @@ impl FiscalCalendar {
         }
     }
 
+    /// The fiscal year that starts in `start_year` (as stored with each contact).
+    #[must_use]
+    pub fn year_starting_in(self, start_year: i32) -> FiscalYear {
+        FiscalYear {
+            start_year,
+            start_month: self.start_month,
+        }
+    }
+
     /// The period of `kind` that `day` falls in.
     #[must_use]
     pub fn period_of(self, kind: PeriodKind, day: NaiveDate) -> Period {

@@ -15,8 +15,8 @@ use chrono::NaiveDate;
 use crate::catalogue::{Catalogue, Category, Item, Site, in_use_on};
 use crate::code::{CodeMaker, CodeRefusal, RawIdentifier};
 use crate::contact::{
-    ContactDraft, MAX_FOR_OTHERS, MAX_ITEM_QUANTITY, MAX_RETURNED, MAX_REVERSALS, NaloxoneReason,
-    earliest_day,
+    Contact, Counts, MAX_FOR_OTHERS, MAX_ITEM_QUANTITY, MAX_RETURNED, MAX_REVERSALS,
+    NaloxoneReason, earliest_day,
 };
 use crate::fiscal::{DayError, parse_day};
 use crate::text::Count;
@@ -275,7 +275,7 @@ pub enum SheetError<E> {
 /// quoting, line endings or column order. Holds codes, so it is only ever fed to a keyed
 /// digest. The layout is frozen: digests of sheets imported by earlier versions must
 /// still match, or the same sheet could be imported twice.
-pub fn append_canonical(contact: &ContactDraft, out: &mut Vec<u8>) {
+pub fn append_canonical(contact: &Contact, out: &mut Vec<u8>) {
     use std::io::Write as _;
     write!(out, "{}", contact.day).expect("writing to a Vec cannot fail");
     out.extend_from_slice(&contact.site_id.to_be_bytes());
@@ -286,14 +286,14 @@ pub fn append_canonical(contact: &ContactDraft, out: &mut Vec<u8>) {
         }
         None => out.push(0),
     }
-    out.extend_from_slice(&(contact.items.len() as u64).to_be_bytes());
+    out.extend_from_slice(&(contact.counts.items.len() as u64).to_be_bytes());
     // Item lines in item order, so column order does not matter. `read_sheet` hands
     // them over sorted already; only other callers pay for a sorted copy.
     let sorted;
-    let items = if contact.items.is_sorted() {
-        &contact.items
+    let items = if contact.counts.items.is_sorted() {
+        &contact.counts.items
     } else {
-        let mut copy = contact.items.clone();
+        let mut copy = contact.counts.items.clone();
         copy.sort_unstable();
         sorted = copy;
         &sorted
@@ -302,10 +302,14 @@ pub fn append_canonical(contact: &ContactDraft, out: &mut Vec<u8>) {
         out.extend_from_slice(&item.to_be_bytes());
         out.extend_from_slice(&quantity.to_be_bytes());
     }
-    for count in [contact.reversals, contact.for_others, contact.returned] {
+    for count in [
+        contact.counts.reversals,
+        contact.counts.for_others,
+        contact.counts.returned,
+    ] {
         out.extend_from_slice(&count.to_be_bytes());
     }
-    out.push(contact.naloxone_reason.map_or(0, |r| r as u8 + 1));
+    out.push(contact.counts.naloxone_reason.map_or(0, |r| r as u8 + 1));
 }
 
 /// What one header cell means.
@@ -349,7 +353,7 @@ pub fn read_sheet<E>(
     catalogue: &Catalogue,
     defaults: SheetDefaults<'_>,
     codes: &mut CodeMaker<'_>,
-    mut sink: impl FnMut(&ContactDraft) -> Result<(), E>,
+    mut sink: impl FnMut(&Contact) -> Result<(), E>,
 ) -> Result<u64, SheetError<E>> {
     let mut input = BufReader::with_capacity(64 * 1024, input);
     let delimiter = sniff_delimiter(&mut input);
@@ -406,7 +410,7 @@ pub fn read_sheet<E>(
             Ok(mut contact) => {
                 contacts += 1;
                 if problems.is_empty() {
-                    contact.items.sort_unstable();
+                    contact.counts.items.sort_unstable();
                     sink(&contact).map_err(SheetError::Sink)?;
                 }
             }
@@ -735,7 +739,7 @@ impl RowReader<'_> {
         &self,
         record: &csv::ByteRecord,
         codes: &mut CodeMaker<'_>,
-    ) -> Result<ContactDraft, Vec<Problem>> {
+    ) -> Result<Contact, Vec<Problem>> {
         let mut problems = Vec::new();
         if record.iter().any(has_line_break) {
             problems.push(Problem {
@@ -779,16 +783,12 @@ impl RowReader<'_> {
         let day = self.day(&cells, &mut problems);
         let site = self.site(&cells, day, &mut problems);
 
-        let mut draft = ContactDraft {
+        let mut draft = Contact {
             day: day.unwrap_or(self.defaults.today),
             fiscal_year: codes.calendar().year_of(day.unwrap_or(self.defaults.today)),
             site_id: site.map_or(0, |s| s.id),
             code: None,
-            items: Vec::new(),
-            reversals: 0,
-            for_others: 0,
-            returned: 0,
-            naloxone_reason: None,
+            counts: Counts::default(),
         };
         let seen = self.fill(&mut draft, &cells, day, codes, &mut problems);
         if seen.reason && !seen.naloxone && problems.is_empty() {
@@ -800,8 +800,8 @@ impl RowReader<'_> {
         }
         let records_something = seen.code
             || seen.unknown
-            || !draft.items.is_empty()
-            || draft.reversals + draft.for_others + draft.returned > 0;
+            || !draft.counts.items.is_empty()
+            || draft.counts.reversals + draft.counts.for_others + draft.counts.returned > 0;
         if !records_something && problems.is_empty() {
             problems.push(Problem {
                 line: self.line,
@@ -819,7 +819,7 @@ impl RowReader<'_> {
     /// Reads the code and count cells into `draft`.
     fn fill(
         &self,
-        draft: &mut ContactDraft,
+        draft: &mut Contact,
         cells: &[(Field, usize, &str)],
         day: Option<NaiveDate>,
         codes: &mut CodeMaker<'_>,
@@ -860,13 +860,14 @@ impl RowReader<'_> {
                     }
                 }
                 Field::Reversals => {
-                    draft.reversals = self.count(text, "reversals", MAX_REVERSALS, problems);
+                    draft.counts.reversals = self.count(text, "reversals", MAX_REVERSALS, problems);
                 }
                 Field::ForOthers => {
-                    draft.for_others = self.count(text, "for_others", MAX_FOR_OTHERS, problems);
+                    draft.counts.for_others =
+                        self.count(text, "for_others", MAX_FOR_OTHERS, problems);
                 }
                 Field::Returned => {
-                    draft.returned = self.count(text, "returned", MAX_RETURNED, problems);
+                    draft.counts.returned = self.count(text, "returned", MAX_RETURNED, problems);
                 }
                 Field::NaloxoneReason => {
                     if text.is_empty() {
@@ -874,7 +875,7 @@ impl RowReader<'_> {
                     }
                     seen.reason = true;
                     match NaloxoneReason::parse(text) {
-                        Some(reason) => draft.naloxone_reason = Some(reason),
+                        Some(reason) => draft.counts.naloxone_reason = Some(reason),
                         None => self.problem(
                             problems,
                             Column::Named("naloxone_reason".into()),
@@ -892,7 +893,7 @@ impl RowReader<'_> {
                         self.check_item_in_use(item, day, problems);
                     }
                     seen.naloxone |= item.category == Category::Naloxone;
-                    draft.items.push((item.id, quantity));
+                    draft.counts.items.push((item.id, quantity));
                 }
             }
         }
@@ -1054,7 +1055,7 @@ mod tests {
     }
 
     /// Reads `sheet`, collecting what the sink was handed.
-    fn read(sheet: &str) -> (Result<u64, Vec<Problem>>, Vec<ContactDraft>) {
+    fn read(sheet: &str) -> (Result<u64, Vec<Problem>>, Vec<Contact>) {
         let key = ProgramKey::generate(&SystemRandom::new()).unwrap();
         let mut codes = CodeMaker::new(&key, FiscalCalendar::default(), None);
         let catalogue = catalogue();
@@ -1084,10 +1085,10 @@ mod tests {
         );
         assert_eq!(result, Ok(2));
         assert_eq!(seen.len(), 2);
-        assert_eq!(seen[0].items, vec![(7, 1), (10, 2)]);
+        assert_eq!(seen[0].counts.items, vec![(7, 1), (10, 2)]);
         assert!(seen[0].code.is_some());
         assert_eq!(seen[1].day.to_string(), "2026-11-21");
-        assert_eq!(seen[1].items, vec![(7, 3)]);
+        assert_eq!(seen[1].counts.items, vec![(7, 3)]);
     }
 
     #[test]
@@ -1113,7 +1114,7 @@ mod tests {
 
     /// The canonical layout as version 0.1 wrote it, kept verbatim: a sheet imported
     /// before streaming must give the same digest after, or it could be imported twice.
-    fn canonical_as_in_0_1(contacts: &[ContactDraft]) -> Vec<u8> {
+    fn canonical_as_in_0_1(contacts: &[Contact]) -> Vec<u8> {
         let mut out = Vec::new();
         for contact in contacts {
             out.extend_from_slice(contact.day.to_string().as_bytes());
@@ -1125,17 +1126,21 @@ mod tests {
                 }
                 None => out.push(0),
             }
-            let mut items = contact.items.clone();
+            let mut items = contact.counts.items.clone();
             items.sort_unstable();
             out.extend_from_slice(&(items.len() as u64).to_be_bytes());
             for (item, quantity) in items {
                 out.extend_from_slice(&item.to_be_bytes());
                 out.extend_from_slice(&quantity.to_be_bytes());
             }
-            for count in [contact.reversals, contact.for_others, contact.returned] {
+            for count in [
+                contact.counts.reversals,
+                contact.counts.for_others,
+                contact.counts.returned,
+            ] {
                 out.extend_from_slice(&count.to_be_bytes());
             }
-            out.push(contact.naloxone_reason.map_or(0, |r| r as u8 + 1));
+            out.push(contact.counts.naloxone_reason.map_or(0, |r| r as u8 + 1));
         }
         out
     }
@@ -1149,8 +1154,8 @@ mod tests {
         );
         // Also a contact whose lines are not in item order, as a caller might pass.
         let mut unsorted = seen[0].clone();
-        unsorted.items = vec![(10, 2), (7, 1)];
-        unsorted.naloxone_reason = Some(crate::contact::NaloxoneReason::Confiscated);
+        unsorted.counts.items = vec![(10, 2), (7, 1)];
+        unsorted.counts.naloxone_reason = Some(crate::contact::NaloxoneReason::Confiscated);
         seen.push(unsorted);
         let mut ours = Vec::new();
         for contact in &seen {

@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 use crate::catalogue::{Catalogue, Category, in_use_on};
 use crate::code::RawIdentifier;
 use crate::contact::NaloxoneReason;
-use crate::contact::{MAX_FOR_OTHERS, MAX_ITEM_QUANTITY, MAX_RETURNED, MAX_REVERSALS};
+use crate::contact::{Counts, MAX_FOR_OTHERS, MAX_ITEM_QUANTITY, MAX_RETURNED, MAX_REVERSALS};
 use crate::error::Error;
 
 /// A word that is not a contact but an instruction to the session.
@@ -40,23 +40,8 @@ pub enum ShiftCommand {
 pub struct ContactLine {
     /// `None` for `-` (anonymous).
     pub code: Option<RawIdentifier>,
-    /// The counts and items.
-    pub counts: LineCounts,
-}
-
-/// Everything on a contact line but the code; compared in tests, printed by `list`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LineCounts {
-    /// `(item id, quantity)` in the order typed.
-    pub items: Vec<(i64, u32)>,
-    /// `r`
-    pub reversals: u32,
-    /// `fo`
-    pub for_others: u32,
-    /// `ret`
-    pub returned: u32,
-    /// A reason word.
-    pub naloxone_reason: Option<NaloxoneReason>,
+    /// Everything on the line but the code (`list` prints it back).
+    pub counts: Counts,
 }
 
 /// What a typed line is.
@@ -222,7 +207,7 @@ impl Shortcuts {
     /// Writes `counts` back in line syntax, without a code: what `list` shows, and
     /// the inverse of [`parse_line`] (a property test holds them to it).
     #[must_use]
-    pub fn format_counts(&self, counts: &LineCounts) -> String {
+    pub fn format_counts(&self, counts: &Counts) -> String {
         let mut words = Vec::new();
         for (item, quantity) in &counts.items {
             if let Some(shortcut) = self.items.iter().find(|s| s.item_id == *item) {
@@ -371,7 +356,7 @@ pub fn parse_line(text: &str, shortcuts: &Shortcuts) -> Result<Line, LineProblem
         Some(RawIdentifier::new((*first).to_owned()))
     };
 
-    let mut counts = LineCounts::default();
+    let mut counts = Counts::default();
     let mut seen = [false; 3];
     let mut naloxone = false;
     for (index, word) in rest.iter().enumerate() {
@@ -404,9 +389,7 @@ pub fn parse_line(text: &str, shortcuts: &Shortcuts) -> Result<Line, LineProblem
     if counts.naloxone_reason.is_some() && !naloxone {
         return Err(LineProblem::ReasonWithoutNaloxone);
     }
-    let records_something =
-        !counts.items.is_empty() || counts.reversals + counts.for_others + counts.returned > 0;
-    if code.is_none() && !records_something {
+    if code.is_none() && !counts.records_something() {
         return Err(LineProblem::NothingRecorded);
     }
     Ok(Line::Contact(ContactLine { code, counts }))
@@ -459,7 +442,7 @@ mod tests {
         assert!(line.code.is_some());
         assert_eq!(
             line.counts,
-            LineCounts {
+            Counts {
                 items: vec![(1, 2), (3, 3), (5, 1)],
                 reversals: 1,
                 for_others: 0,
@@ -552,7 +535,7 @@ mod tests {
         assert!(!shortcuts().help().contains(sentinel));
     }
 
-    fn any_counts() -> impl Strategy<Value = LineCounts> {
+    fn any_counts() -> impl Strategy<Value = Counts> {
         (
             proptest::sample::subsequence((1i64..=8).collect::<Vec<_>>(), 0..=8),
             proptest::collection::vec(1u32..=MAX_ITEM_QUANTITY, 8),
@@ -565,7 +548,7 @@ mod tests {
                 |(ids, quantities, reversals, for_others, returned, reason)| {
                     let items: Vec<(i64, u32)> = ids.into_iter().zip(quantities).collect();
                     let naloxone = items.iter().any(|(id, _)| *id == 5 || *id == 6);
-                    LineCounts {
+                    Counts {
                         items,
                         reversals,
                         for_others,

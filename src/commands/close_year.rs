@@ -4,11 +4,11 @@ use std::io::{BufRead, Write};
 
 use chrono::NaiveDate;
 
-use super::report::cube_cells;
 use super::{Context, output};
 use crate::cli::CloseYearArgs;
 use crate::error::{Error, Result};
 use crate::fiscal::{FiscalCalendar, FiscalYear, PeriodKind};
+use crate::report::query::cube_cells;
 use crate::report::{Dimensions, ReportQuery};
 use crate::store::Store;
 

@@ -8,9 +8,7 @@ use super::{Context, output};
 use crate::catalogue::{Catalogue, normalise_name};
 use crate::cli::ImportArgs;
 use crate::code::CodeMaker;
-use crate::contact::{
-    BatchHeader, BatchSource, BatchTally, BatchTotals, ContactDraft, WorkerLabel,
-};
+use crate::contact::{BatchHeader, BatchSource, BatchTally, BatchTotals, Contact, WorkerLabel};
 use crate::error::{Error, Result};
 use crate::import::{SheetDefaults, SheetError, append_canonical, read_sheet};
 use crate::keys::{ProgramKey, SheetDigester};
@@ -122,7 +120,7 @@ struct Tally<'c> {
 }
 
 impl Tally<'_> {
-    fn add(&mut self, contact: &ContactDraft) {
+    fn add(&mut self, contact: &Contact) {
         self.totals.add(contact);
         self.canonical.clear();
         append_canonical(contact, &mut self.canonical);
@@ -158,7 +156,7 @@ impl<R: Read + Send> Sheet<'_, '_, R> {
     fn read_beside(
         self,
         mut tally: Tally<'_>,
-        mut write: impl FnMut(&ContactDraft) -> Result<()>,
+        mut write: impl FnMut(&Contact) -> Result<()>,
     ) -> Result<(BatchTotals, [u8; 32])> {
         let Sheet {
             input,
@@ -168,7 +166,7 @@ impl<R: Read + Send> Sheet<'_, '_, R> {
         } = self;
         std::thread::scope(|scope| {
             // A few chunks in flight at most: memory stays flat whichever side is slower.
-            let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<ContactDraft>>(4);
+            let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<Contact>>(4);
             let reader = scope.spawn(move || {
                 let mut chunk = Vec::with_capacity(CHUNK);
                 let read = read_sheet(input, catalogue, defaults, codes, |contact| {

@@ -11,7 +11,9 @@ use std::io::Write;
 
 use super::{Context, output};
 use crate::error::Result;
-use crate::report::{LABEL_COLUMNS, MEASURE_COLUMNS};
+use crate::report::MEASURES;
+use crate::report::csv::LABEL_COLUMNS;
+use crate::report::measures::measure_columns;
 use crate::store::{SCHEMA_VERSION, describe_schema};
 
 /// What each table holds, and each `table.column` means.
@@ -189,41 +191,14 @@ const STORED: &[(&str, &str)] = &[
     ("closed_cell.period_end", "last day of the period"),
     ("closed_cell.site", "site name or ALL"),
     ("closed_cell.item", "item, category or ALL"),
-    ("closed_cell.contacts", "contacts in the cell"),
-    (
-        "closed_cell.participants",
-        "distinct codes in the cell, counted before erasure",
-    ),
-    (
-        "closed_cell.new_participants",
-        "codes first seen that year in the period",
-    ),
-    ("closed_cell.anonymous_contacts", "contacts without a code"),
-    ("closed_cell.quantity", "items handed out"),
-    ("closed_cell.reversals", "overdoses reported reversed"),
-    ("closed_cell.returned", "used syringes returned"),
-    ("closed_cell.for_others", "people picked up for"),
-    ("closed_cell.naloxone_first", "naloxone kits: first kit"),
-    ("closed_cell.naloxone_used", "naloxone kits: last one used"),
-    ("closed_cell.naloxone_lost", "naloxone kits: lost"),
-    ("closed_cell.naloxone_stolen", "naloxone kits: stolen"),
-    (
-        "closed_cell.naloxone_confiscated",
-        "naloxone kits: taken by police",
-    ),
-    ("closed_cell.naloxone_expired", "naloxone kits: expired"),
-    ("closed_cell.naloxone_other", "naloxone kits: other reason"),
-    (
-        "closed_cell.naloxone_unrecorded",
-        "naloxone kits: no reason recorded",
-    ),
     ("contact_item", "what one contact received"),
     ("contact_item.contact_id", "the contact"),
     ("contact_item.item_id", "the item"),
     ("contact_item.quantity", "how many"),
 ];
 
-/// What each report column means.
+/// What each report label column means; the measure columns are explained where they
+/// are defined, in [`MEASURES`].
 const EXPORTED: &[(&str, &str)] = &[
     (
         "period",
@@ -233,31 +208,6 @@ const EXPORTED: &[(&str, &str)] = &[
     ("period_end", "last day of the period"),
     ("site", "site name, or ALL"),
     ("item", "item name or category, or ALL"),
-    ("contacts", "contacts in the cell"),
-    ("participants", "distinct codes in the cell (an estimate)"),
-    (
-        "new_participants",
-        "codes whose first contact of their fiscal year is in the period",
-    ),
-    ("anonymous_contacts", "contacts without a code"),
-    ("quantity", "items handed out"),
-    ("reversals", "overdose reversals reported"),
-    ("returned", "used syringes brought back"),
-    ("for_others", "people picked up for"),
-    ("naloxone_first", "naloxone kits given as a first kit"),
-    ("naloxone_used", "naloxone kits replacing one used"),
-    ("naloxone_lost", "naloxone kits replacing one lost"),
-    ("naloxone_stolen", "naloxone kits replacing one stolen"),
-    (
-        "naloxone_confiscated",
-        "naloxone kits replacing one confiscated (by police, say)",
-    ),
-    ("naloxone_expired", "naloxone kits replacing one expired"),
-    ("naloxone_other", "naloxone kits given for another reason"),
-    (
-        "naloxone_unrecorded",
-        "naloxone kits given with no reason recorded",
-    ),
 ];
 
 /// Prints the stored fields and the exported columns.
@@ -296,11 +246,7 @@ pub(super) fn run(_context: &Context, out: &mut impl Write) -> Result<()> {
          a report (kitlog report) exports these columns, one row per period and site/item,\n\
          with counts below min_cell hidden as x:"
     ))?;
-    let columns: Vec<&str> = LABEL_COLUMNS
-        .iter()
-        .chain(&MEASURE_COLUMNS)
-        .copied()
-        .collect();
+    let columns: Vec<&str> = LABEL_COLUMNS.into_iter().chain(measure_columns()).collect();
     let width = columns.iter().map(|c| c.len()).max().unwrap_or(0);
     for column in columns {
         output(writeln!(
@@ -312,12 +258,17 @@ pub(super) fn run(_context: &Context, out: &mut impl Write) -> Result<()> {
     Ok(())
 }
 
-/// The meaning of `key`; the unit tests guarantee there is one.
+/// The meaning of `key`; the unit tests guarantee there is one. A measure's column,
+/// in a report or among a closed year's frozen cells, means what [`MEASURES`] says.
 fn meaning(table: &[(&str, &'static str)], key: &str) -> &'static str {
+    let column = key.strip_prefix("closed_cell.").unwrap_or(key);
+    let measure = MEASURES.iter().find(|(_, name, _)| *name == column);
     table
         .iter()
         .find(|(k, _)| *k == key)
-        .map_or("(undocumented)", |(_, meaning)| meaning)
+        .map(|(_, meaning)| *meaning)
+        .or(measure.map(|(_, _, meaning)| *meaning))
+        .unwrap_or("(undocumented)")
 }
 
 #[cfg(test)]
@@ -336,7 +287,7 @@ mod tests {
         }
         let missing: Vec<_> = fields
             .iter()
-            .filter(|f| !STORED.iter().any(|(k, _)| k == f))
+            .filter(|f| meaning(STORED, f) == "(undocumented)")
             .collect();
         assert!(missing.is_empty(), "fields without a meaning: {missing:?}");
         let stale: Vec<_> = STORED
@@ -352,14 +303,10 @@ mod tests {
     /// The same for the report's columns.
     #[test]
     fn every_exported_column_has_a_meaning_and_every_meaning_a_column() {
-        let columns: Vec<&str> = LABEL_COLUMNS
-            .iter()
-            .chain(&MEASURE_COLUMNS)
-            .copied()
-            .collect();
+        let columns: Vec<&str> = LABEL_COLUMNS.into_iter().chain(measure_columns()).collect();
         for column in &columns {
             assert!(
-                EXPORTED.iter().any(|(k, _)| k == column),
+                meaning(EXPORTED, column) != "(undocumented)",
                 "report column {column} has no meaning"
             );
         }

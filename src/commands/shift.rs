@@ -15,7 +15,7 @@ use super::Context;
 use crate::catalogue::{Catalogue, Site, in_use_on};
 use crate::cli::ShiftArgs;
 use crate::code::CodeMaker;
-use crate::contact::{BatchSource, BatchTotals, ContactDraft, NewBatch, WorkerLabel};
+use crate::contact::{BatchSource, BatchTotals, Contact, NewBatch, WorkerLabel};
 use crate::error::{Error, Result};
 use crate::fiscal::{FiscalCalendar, parse_day};
 use crate::keys::ProgramKey;
@@ -48,7 +48,7 @@ struct Shift {
 
 impl Shift {
     /// The lines kept so far, read back from the draft: what is shown is what is saved.
-    fn contacts(&self) -> Result<Vec<ContactDraft>> {
+    fn contacts(&self) -> Result<Vec<Contact>> {
         self.store.draft_contacts(&self.draft, self.calendar)
     }
 }
@@ -160,16 +160,12 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
             },
             None => None,
         };
-        let contact = ContactDraft {
+        let contact = Contact {
             day: shift.draft.day,
             fiscal_year: shift.calendar.year_of(shift.draft.day),
             site_id: shift.draft.site_id,
             code,
-            items: line.counts.items.clone(),
-            reversals: line.counts.reversals,
-            for_others: line.counts.for_others,
-            returned: line.counts.returned,
-            naloxone_reason: line.counts.naloxone_reason,
+            counts: line.counts.clone(),
         };
         let position = shift.store.add_draft_contact(shift.draft.id, &contact)?;
         shift.draft.contacts = position;
@@ -404,8 +400,9 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
 }
 
 /// `: injection-kit 2, stem-pipe 3, reversals 1, reason first` for a kept line.
-fn describe(contact: &ContactDraft, catalogue: &Catalogue) -> String {
+fn describe(contact: &Contact, catalogue: &Catalogue) -> String {
     let mut parts: Vec<String> = contact
+        .counts
         .items
         .iter()
         .map(|(id, quantity)| {
@@ -418,15 +415,15 @@ fn describe(contact: &ContactDraft, catalogue: &Catalogue) -> String {
         })
         .collect();
     for (label, value) in [
-        ("reversals", contact.reversals),
-        ("for others", contact.for_others),
-        ("returned", contact.returned),
+        ("reversals", contact.counts.reversals),
+        ("for others", contact.counts.for_others),
+        ("returned", contact.counts.returned),
     ] {
         if value > 0 {
             parts.push(format!("{label} {value}"));
         }
     }
-    if let Some(reason) = contact.naloxone_reason {
+    if let Some(reason) = contact.counts.naloxone_reason {
         parts.push(format!("reason {}", reason.as_str()));
     }
     if parts.is_empty() {

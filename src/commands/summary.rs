@@ -6,12 +6,12 @@ use std::io::Write;
 
 use chrono::Days;
 
-use super::report::build_rows;
 use super::{Context, output};
 use crate::cli::SummaryArgs;
 use crate::error::Result;
 use crate::fiscal::Period;
-use crate::report::{ALL, Dimensions, ItemLevel, ReportQuery, ReportRow, SUPPRESSED};
+use crate::report::query::build_rows;
+use crate::report::{ALL, Dimensions, ItemLevel, Measure, ReportQuery, ReportRow, SUPPRESSED};
 use crate::store::Store;
 
 /// Widest bar, in characters; the largest value of a section gets this many.
@@ -41,7 +41,7 @@ pub(super) fn run(args: &SummaryArgs, context: &Context, out: &mut impl Write) -
 }
 
 /// Picks one number from a row; `None` when the row is hidden.
-type Measure = fn(&ReportRow) -> Option<u64>;
+type Pick = fn(&ReportRow) -> Option<u64>;
 
 /// Draws the summary; pure apart from writing, so it can be tested on its own.
 fn render(
@@ -56,21 +56,23 @@ fn render(
         "{} ({} to {}) against {}; {SUPPRESSED} = hidden (fewer than {min_cell} contacts or participants)",
         current.label, current.start, current.end, previous.label
     )?;
-    let value = |period: &Period, item: &str, pick: Measure| {
+    let value = |period: &Period, item: &str, pick: Pick| {
         rows.iter()
             .find(|r| r.period == *period && r.item == item)
             .map_or(Some(0), pick)
     };
-    let sections: [(&str, Measure); 4] = [
-        ("contacts", |r| r.measures.as_ref().map(|m| m.contacts)),
+    let sections: [(&str, Pick); 4] = [
+        ("contacts", |r| {
+            r.measures.as_ref().map(|m| m[Measure::Contacts])
+        }),
         ("participants", |r| {
-            r.measures.as_ref().map(|m| m.participants)
+            r.measures.as_ref().map(|m| m[Measure::Participants])
         }),
         ("items handed out", |r| {
-            r.measures.as_ref().map(|m| m.quantity)
+            r.measures.as_ref().map(|m| m[Measure::Quantity])
         }),
         ("naloxone kits", |r| {
-            r.measures.as_ref().map(|m| m.naloxone.iter().sum())
+            r.measures.as_ref().map(|m| m.naloxone().iter().sum())
         }),
     ];
     let mut categories: Vec<&str> = rows
@@ -146,16 +148,12 @@ mod tests {
             period: period.clone(),
             site: ALL.into(),
             item: item.into(),
-            measures: contacts.map(|n| Measures {
-                contacts: n,
-                participants: n / 2,
-                new_participants: 0,
-                anonymous_contacts: 0,
-                quantity: n * 2,
-                reversals: 0,
-                returned: 0,
-                for_others: 0,
-                naloxone: [0; 8],
+            measures: contacts.map(|n| {
+                let mut measures = Measures::default();
+                measures[Measure::Contacts] = n;
+                measures[Measure::Participants] = n / 2;
+                measures[Measure::Quantity] = n * 2;
+                measures
             }),
             hidden: if contacts.is_some() {
                 Hidden::Published

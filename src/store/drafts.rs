@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{Store, code_at};
-use crate::contact::{BatchHeader, ContactDraft, NaloxoneReason, NewBatch, WorkerLabel};
+use crate::contact::{BatchHeader, Contact, Counts, NaloxoneReason, NewBatch, WorkerLabel};
 use crate::error::{Error, Result};
 use crate::fiscal::FiscalCalendar;
 
@@ -86,7 +86,7 @@ impl Store {
 
     /// Keeps one accepted line; returns its position. Committed at once: this is what
     /// makes a crash lose nothing.
-    pub fn add_draft_contact(&mut self, draft: i64, contact: &ContactDraft) -> Result<i64> {
+    pub fn add_draft_contact(&mut self, draft: i64, contact: &Contact) -> Result<i64> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -104,13 +104,13 @@ impl Store {
                 position,
                 contact.fiscal_year.start_year(),
                 contact.code.as_ref().map(|c| c.as_bytes().as_slice()),
-                contact.reversals,
-                contact.for_others,
-                contact.returned,
-                contact.naloxone_reason.map(NaloxoneReason::as_str),
+                contact.counts.reversals,
+                contact.counts.for_others,
+                contact.counts.returned,
+                contact.counts.naloxone_reason.map(NaloxoneReason::as_str),
             ],
         )?;
-        for (item, quantity) in &contact.items {
+        for (item, quantity) in &contact.counts.items {
             tx.execute(
                 "INSERT INTO shift_draft_item (draft_id, position, item_id, quantity)
                  VALUES (?1, ?2, ?3, ?4)",
@@ -146,11 +146,7 @@ impl Store {
     }
 
     /// A draft's lines as contacts, in order.
-    pub fn draft_contacts(
-        &self,
-        draft: &Draft,
-        calendar: FiscalCalendar,
-    ) -> Result<Vec<ContactDraft>> {
+    pub fn draft_contacts(&self, draft: &Draft, calendar: FiscalCalendar) -> Result<Vec<Contact>> {
         let mut contacts = Vec::new();
         let mut statement = self.conn.prepare(
             "SELECT position, code, reversals, for_others, returned, naloxone_reason
@@ -164,18 +160,20 @@ impl Store {
         while let Some(row) = rows.next()? {
             let position: i64 = row.get(0)?;
             let reason: Option<String> = row.get(5)?;
-            contacts.push(ContactDraft {
+            contacts.push(Contact {
                 day: draft.day,
                 fiscal_year: calendar.year_of(draft.day),
                 site_id: draft.site_id,
                 code: code_at(row, 1)?,
-                items: items
-                    .query_map(params![draft.id, position], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<rusqlite::Result<_>>()?,
-                reversals: row.get(2)?,
-                for_others: row.get(3)?,
-                returned: row.get(4)?,
-                naloxone_reason: reason.as_deref().and_then(NaloxoneReason::parse),
+                counts: Counts {
+                    items: items
+                        .query_map(params![draft.id, position], |r| Ok((r.get(0)?, r.get(1)?)))?
+                        .collect::<rusqlite::Result<_>>()?,
+                    reversals: row.get(2)?,
+                    for_others: row.get(3)?,
+                    returned: row.get(4)?,
+                    naloxone_reason: reason.as_deref().and_then(NaloxoneReason::parse),
+                },
             });
         }
         Ok(contacts)

@@ -547,7 +547,7 @@ mod tests {
                 )
                 .unwrap();
             assert_eq!(contacts.len(), 1);
-            assert_eq!(contacts[0].items, vec![(1, 10)]);
+            assert_eq!(contacts[0].counts.items, vec![(1, 10)]);
         }
     }
 }

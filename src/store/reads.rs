@@ -4,10 +4,13 @@
 use chrono::NaiveDate;
 use rusqlite::{OptionalExtension, params};
 
+use super::program::calendar;
 use super::{Store, code_at, day_at};
-use crate::contact::NaloxoneReason;
+use crate::contact::Contact;
+use crate::contact::{Counts, NaloxoneReason};
 use crate::error::Result;
-use crate::report::{Participant, ReportContact};
+use crate::fiscal::FiscalCalendar;
+use crate::report::Participant;
 
 /// What makes contact `c` (joined to its batch `b`) count in reports: neither voided,
 /// and its fiscal year not closed (closed years are read from their frozen cells).
@@ -30,10 +33,12 @@ impl Store {
               WHERE {LIVE_CONTACT} AND c.code IS NOT NULL AND c.day >= ?1 AND c.day < ?2
               ORDER BY c.day, c.id"
         ))?;
+        let calendar = calendar(&self.conn)?;
         let mut rows = statement.query(params![from.to_string(), before.to_string()])?;
         while let Some(row) = rows.next()? {
             if let Some(code) = code_at(row, 1)? {
-                each((row.get(0)?, code), day_at(row, 2)?);
+                let year = calendar.year_starting_in(row.get(0)?);
+                each((year, code), day_at(row, 2)?);
             }
         }
         Ok(())
@@ -46,7 +51,7 @@ impl Store {
         &self,
         from: NaiveDate,
         to: NaiveDate,
-        mut each: impl FnMut(&ReportContact),
+        mut each: impl FnMut(&Contact),
     ) -> Result<()> {
         // The day index gives day order with no sort: (day, rowid) is its key.
         let mut statement = self.conn.prepare(&format!(
@@ -58,9 +63,10 @@ impl Store {
               WHERE {LIVE_CONTACT} AND c.day BETWEEN ?1 AND ?2
               ORDER BY c.day, c.id"
         ))?;
+        let calendar = calendar(&self.conn)?;
         let mut rows = statement.query(params![from.to_string(), to.to_string()])?;
         // One contact, refilled for each row of a new id: no allocation per contact.
-        let mut contact: Option<(i64, ReportContact)> = None;
+        let mut contact: Option<(i64, Contact)> = None;
         while let Some(row) = rows.next()? {
             let id: i64 = row.get(0)?;
             match contact.as_mut() {
@@ -68,18 +74,24 @@ impl Store {
                 Some((open, current)) => {
                     each(current);
                     *open = id;
-                    fill_report_contact(current, row)?;
+                    fill_contact(current, row, calendar)?;
                 }
                 None => {
-                    let mut current = ReportContact::default();
-                    fill_report_contact(&mut current, row)?;
+                    let mut current = Contact {
+                        day: NaiveDate::MIN,
+                        fiscal_year: calendar.year_starting_in(0),
+                        site_id: 0,
+                        code: None,
+                        counts: Counts::default(),
+                    };
+                    fill_contact(&mut current, row, calendar)?;
                     contact = Some((id, current));
                 }
             }
             if let (Some((_, current)), Some(item)) =
                 (contact.as_mut(), row.get::<_, Option<i64>>(9)?)
             {
-                current.items.push((item, row.get(10)?));
+                current.counts.items.push((item, row.get(10)?));
             }
         }
         if let Some((_, last)) = contact {
@@ -112,19 +124,24 @@ impl Store {
 }
 
 /// Overwrites `contact` with the contact columns of `row`, keeping its item buffer.
-fn fill_report_contact(contact: &mut ReportContact, row: &rusqlite::Row<'_>) -> Result<()> {
+fn fill_contact(
+    contact: &mut Contact,
+    row: &rusqlite::Row<'_>,
+    calendar: FiscalCalendar,
+) -> Result<()> {
     let reason = row
         .get_ref(8)?
         .as_str_or_null()
         .map_err(rusqlite::Error::from)?;
     contact.day = day_at(row, 1)?;
-    contact.fiscal_year = row.get(2)?;
+    contact.fiscal_year = calendar.year_starting_in(row.get(2)?);
     contact.site_id = row.get(3)?;
     contact.code = code_at(row, 4)?;
-    contact.items.clear();
-    contact.reversals = row.get(5)?;
-    contact.for_others = row.get(6)?;
-    contact.returned = row.get(7)?;
-    contact.naloxone_reason = reason.and_then(NaloxoneReason::parse);
+    let counts = &mut contact.counts;
+    counts.items.clear();
+    counts.reversals = row.get(5)?;
+    counts.for_others = row.get(6)?;
+    counts.returned = row.get(7)?;
+    counts.naloxone_reason = reason.and_then(NaloxoneReason::parse);
     Ok(())
 }

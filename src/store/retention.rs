@@ -9,7 +9,8 @@ use rusqlite::{Connection, params};
 use super::Store;
 use crate::error::{Error, Result};
 use crate::fiscal::{Period, PeriodKind};
-use crate::report::{ClosedCell, ItemKey, MEASURE_COLUMNS, Measures};
+use crate::report::measures::measure_columns;
+use crate::report::{ClosedCell, ItemKey, MEASURE_COUNT, Measures};
 
 impl Store {
     /// Start years of the closed fiscal years, oldest first.
@@ -69,8 +70,8 @@ impl Store {
             "INSERT INTO closed_year (fiscal_year, closed_on) VALUES (?1, ?2)",
             params![year, today.to_string()],
         )?;
-        let columns = MEASURE_COLUMNS.join(", ");
-        let marks = vec!["?"; MEASURE_COLUMNS.len()].join(", ");
+        let columns = measure_columns().collect::<Vec<_>>().join(", ");
+        let marks = vec!["?"; MEASURE_COUNT].join(", ");
         let mut insert = self.conn.prepare(&format!(
             "INSERT INTO closed_cell (fiscal_year, period_kind, period_label, period_start,
                                       period_end, site, item_level, item, {columns})
@@ -90,8 +91,8 @@ impl Store {
             values.extend(
                 cell.measures
                     .values()
-                    .into_iter()
-                    .map(|v| Box::new(v as i64) as Box<dyn rusqlite::ToSql>),
+                    .iter()
+                    .map(|v| Box::new(*v as i64) as Box<dyn rusqlite::ToSql>),
             );
             insert.execute(rusqlite::params_from_iter(values.iter()))?;
         }
@@ -111,7 +112,7 @@ impl Store {
         to: NaiveDate,
         mut each: impl FnMut(ClosedCell),
     ) -> Result<()> {
-        let columns = MEASURE_COLUMNS.join(", ");
+        let columns = measure_columns().collect::<Vec<_>>().join(", ");
         let mut statement = self.conn.prepare(&format!(
             "SELECT period_kind, period_label, period_start, period_end, site, item_level, item,
                     {columns}
@@ -128,12 +129,10 @@ impl Store {
             let level: String = row.get(5)?;
             let label: String = row.get(6)?;
             let item = ItemKey::from_stored(&level, &label).ok_or(Error::Damaged)?;
-            let mut values = [0u64; 16];
+            let mut values = [0u64; MEASURE_COUNT];
             for (i, value) in values.iter_mut().enumerate() {
                 *value = row.get::<_, i64>(7 + i)? as u64;
             }
-            let mut naloxone = [0; 8];
-            naloxone.copy_from_slice(&values[8..]);
             each(ClosedCell {
                 kind,
                 period: Period {
@@ -143,17 +142,7 @@ impl Store {
                 },
                 site: row.get(4)?,
                 item,
-                measures: Measures {
-                    contacts: values[0],
-                    participants: values[1],
-                    new_participants: values[2],
-                    anonymous_contacts: values[3],
-                    quantity: values[4],
-                    reversals: values[5],
-                    returned: values[6],
-                    for_others: values[7],
-                    naloxone,
-                },
+                measures: Measures::from_values(values),
             });
         }
         Ok(())
@@ -189,20 +178,4 @@ pub(super) fn refuse_closed(conn: &Connection, years: impl IntoIterator<Item = i
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::contact::NaloxoneReason;
-
-    #[test]
-    fn naloxone_columns_line_up_with_the_reasons() {
-        // The frozen table stores naloxone kits in MEASURE_COLUMNS order; reading them
-        // back assumes reasons then "unrecorded", as Measures does.
-        for (column, reason) in MEASURE_COLUMNS[8..15].iter().zip(NaloxoneReason::ALL) {
-            assert_eq!(*column, format!("naloxone_{}", reason.as_str()));
-        }
-        assert_eq!(MEASURE_COLUMNS[15], "naloxone_unrecorded");
-    }
 }

@@ -10,7 +10,7 @@ use rusqlite::{Connection, TransactionBehavior, params};
 use super::batches::find_import;
 use super::{Store, day_text, retention};
 use crate::code::CODE_BYTES;
-use crate::contact::{BatchHeader, ContactDraft};
+use crate::contact::{BatchHeader, Contact};
 use crate::error::{Error, Result};
 
 impl Store {
@@ -139,7 +139,7 @@ pub struct ContactWriter<'t> {
 impl ContactWriter<'_> {
     /// Adds the next contact (position 1 is the first). It may stay buffered until the
     /// batch is committed.
-    pub fn add(&mut self, draft: &ContactDraft) -> Result<()> {
+    pub fn add(&mut self, draft: &Contact) -> Result<()> {
         self.position += 1;
         self.last_id += 1;
         let year = draft.fiscal_year.start_year();
@@ -153,14 +153,15 @@ impl ContactWriter<'_> {
             fiscal_year: draft.fiscal_year.start_year(),
             site_id: draft.site_id,
             code: draft.code.map(|c| *c.as_bytes()),
-            reversals: draft.reversals,
-            for_others: draft.for_others,
-            returned: draft.returned,
+            reversals: draft.counts.reversals,
+            for_others: draft.counts.for_others,
+            returned: draft.counts.returned,
             naloxone_reason: draft
+                .counts
                 .naloxone_reason
                 .map(crate::contact::NaloxoneReason::as_str),
         });
-        for (item, quantity) in &draft.items {
+        for (item, quantity) in &draft.counts.items {
             self.lines.push((self.last_id, *item, *quantity));
         }
         if self.contacts.len() == CHUNK {
@@ -276,19 +277,21 @@ impl fmt::Debug for ContactWriter<'_> {
 mod tests {
     use super::*;
     use crate::code::ParticipantCode;
+    use crate::contact::Counts;
     use crate::store::tests::new_store;
 
-    fn draft(day: &str) -> ContactDraft {
-        ContactDraft {
+    fn draft(day: &str) -> Contact {
+        Contact {
             day: day.parse().unwrap(),
             fiscal_year: crate::fiscal::FiscalYear::starting_in(2026),
             site_id: 1,
             code: Some(ParticipantCode::from_bytes([9; CODE_BYTES])),
-            items: vec![(1, 2), (3, 1)],
-            reversals: 1,
-            for_others: 0,
-            returned: 5,
-            naloxone_reason: None,
+            counts: Counts {
+                items: vec![(1, 2), (3, 1)],
+                reversals: 1,
+                returned: 5,
+                ..Counts::default()
+            },
         }
     }
 
