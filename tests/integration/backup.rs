@@ -4,8 +4,7 @@
 use std::fmt::Write as _;
 use std::io::{Seek, SeekFrom, Write as _};
 
-use crate::harness::{Kitlog, example};
-use crate::passphrase::sqlite3;
+use crate::harness::{Kitlog, example, sqlite3};
 
 const DAMAGED: &str = "error: the program database is damaged; stop using it and restore the last backup (kitlog backup)\n";
 
@@ -163,16 +162,12 @@ fn a_broken_rule_is_named_without_any_value() {
     let kit = Kitlog::initialised();
     kit.import(&example("2026-11-20-downtown-van.csv"), &[])
         .success();
-    sqlite3(
-        &kit.db(),
-        "UPDATE contact SET fiscal_year = 1987 WHERE id = 3",
-    );
+    kit.sql("UPDATE contact SET fiscal_year = 1987 WHERE id = 3");
     kit.run(&["check"]).failure().code(1).stdout("").stderr(
         "error: the program database breaks kitlog's rules (every contact's fiscal year is the one its day falls in under the program's fiscal calendar); it was changed outside kitlog: stop using it and restore the last backup (kitlog backup)\n",
     );
 
-    sqlite3(
-        &kit.db(),
+    kit.sql(
         "UPDATE contact SET fiscal_year = 2026 WHERE id = 3;
          UPDATE batch SET voided_on = '2026-11-21' WHERE id = 1;
          DELETE FROM key_slot;",

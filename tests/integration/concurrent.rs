@@ -5,7 +5,7 @@
 use std::process::{Child, Stdio};
 
 use crate::crash::{Synthetic, synthetic_sheet};
-use crate::harness::Kitlog;
+use crate::harness::{Kitlog, sqlite3};
 
 /// Rows per concurrent sheet: each import spends a good part of a second writing.
 const ROWS: u64 = 6_000;
@@ -143,7 +143,7 @@ fn four_large_imports_with_reports_and_backups_all_land_and_every_reader_sees_on
     // Each backup is whole batches and passes check.
     for name in &backups {
         kit.run(&["--db", name, "check"]).success();
-        let counts = crate::passphrase::sqlite3(
+        let counts = sqlite3(
             &kit.path(name),
             "SELECT count(*) FROM contact GROUP BY batch_id",
         );

@@ -39,10 +39,17 @@ impl Kitlog {
         }
     }
 
-    /// A program made by `kitlog init`, with the sites the example sheets use.
-    pub fn initialised() -> Self {
+    /// A program made by `kitlog init` alone: the seeded catalogue and no sites, for
+    /// tests of the catalogue itself.
+    pub fn bare() -> Self {
         let kit = Kitlog::new();
         kit.run(&["init"]).success();
+        kit
+    }
+
+    /// A program made by `kitlog init`, with the sites the example sheets use.
+    pub fn initialised() -> Self {
+        let kit = Kitlog::bare();
         kit.run(&["site", "add", "downtown-van"]).success();
         kit.run(&["site", "add", "east-drop-in"]).success();
         kit
@@ -146,34 +153,42 @@ impl Kitlog {
     }
 
     /// Runs `args`, expects exit code 1 with exactly `stderr` and no stdout, and
-    /// that nothing was written.
+    /// that nothing was written: a refused command leaves every byte of the database
+    /// as it was, and no new file beside it (a refused `init` creates none).
+    #[track_caller]
     pub fn refused(&self, args: &[&str], stderr: &str) {
-        let before = self.stored_bytes();
-        self.run(args)
+        self.refused_by(self.command().args(args), stderr);
+    }
+
+    /// [`Kitlog::refused`] for a command built by hand: another passphrase or none,
+    /// another `--db`.
+    #[track_caller]
+    pub fn refused_by(&self, command: &mut Command, stderr: &str) {
+        let (before, files) = (self.stored_bytes(), self.files());
+        command
+            .assert()
             .failure()
             .code(1)
             .stdout("")
             .stderr(stderr.to_owned());
+        // Not `assert_eq!`: the message would print the whole database twice.
         assert!(
             self.stored_bytes() == before,
-            "{args:?} changed the database"
+            "{command:?} changed the database"
         );
+        assert_eq!(self.files(), files, "{command:?} left files");
     }
 
-    /// Runs SQL on the program database with the machine's `sqlite3`, independently of
-    /// kitlog's own code, and returns its output (one row a line, `|` between columns).
+    /// `kitlog import PATH EXTRA…`, refused: see [`Kitlog::refused`].
+    #[track_caller]
+    pub fn import_refused(&self, path: &Path, extra: &[&str], stderr: &str) {
+        self.refused_by(self.command().arg("import").arg(path).args(extra), stderr);
+    }
+
+    /// Runs SQL on the program database with the machine's `sqlite3`: see [`sqlite3`].
+    #[track_caller]
     pub fn sql(&self, sql: &str) -> String {
-        let output = std::process::Command::new("sqlite3")
-            .arg(self.db())
-            .arg(sql)
-            .output()
-            .expect("sqlite3 is installed");
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).expect("UTF-8 from sqlite3")
+        sqlite3(&self.db(), sql)
     }
 
     /// Standard output of a successful `kitlog ARGS`.
@@ -189,4 +204,40 @@ pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
         && haystack
             .windows(needle.len())
             .any(|window| window == needle)
+}
+
+/// Runs SQL on the database at `db` (the program's, a backup, any SQLite file) with the
+/// machine's `sqlite3`, independently of kitlog's own code, and returns its output (one
+/// row a line, `|` between columns).
+#[track_caller]
+pub fn sqlite3(db: &Path, sql: &str) -> String {
+    let output = std::process::Command::new("sqlite3")
+        .arg(db)
+        .arg(sql)
+        .output()
+        .expect("the sqlite3 command-line tool is installed");
+    assert!(
+        output.status.success(),
+        "sqlite3 failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8 from sqlite3")
+}
+
+/// The last line of every refused shift sheet, for `count` problems.
+pub fn not_imported(count: usize) -> String {
+    let noun = if count == 1 { "problem" } else { "problems" };
+    format!("error: the shift sheet was not imported ({count} {noun}); nothing was saved\n")
+}
+
+/// The whole stderr of a shift sheet refused for `problems`, each given without its
+/// `error: `, so that a test lists the problems and not the framing around them.
+pub fn refusal(problems: &[impl AsRef<str>]) -> String {
+    let mut out = String::new();
+    for problem in problems {
+        out.push_str("error: ");
+        out.push_str(problem.as_ref());
+        out.push('\n');
+    }
+    out + &not_imported(problems.len())
 }

@@ -3,52 +3,13 @@
 
 use std::fmt::Write as _;
 
-use crate::harness::{Kitlog, today};
+use crate::harness::{Kitlog, not_imported, refusal, today};
 
-/// The last line of every refused sheet, for `count` problems.
-fn not_imported(count: usize) -> String {
-    let noun = if count == 1 { "problem" } else { "problems" };
-    format!("error: the shift sheet was not imported ({count} {noun}); nothing was saved\n")
-}
-
-/// The whole stderr of a sheet refused for `problems`, each given without `error: `.
-fn refusal(problems: &[&str]) -> String {
-    let mut out = String::new();
-    for problem in problems {
-        out.push_str("error: ");
-        out.push_str(problem);
-        out.push('\n');
-    }
-    out + &not_imported(problems.len())
-}
-
-/// Imports `sheet` (written as `<case>.csv`) with `args` and checks that it is refused
-/// with exactly `stderr`, exit code 1, empty stdout, and the database untouched.
+/// Imports `sheet` (written as `<case>.csv`, so a failure names the case) with `args`
+/// and checks that it is refused: see [`Kitlog::refused`].
+#[track_caller]
 fn assert_refused(kit: &Kitlog, case: &str, sheet: impl AsRef<[u8]>, args: &[&str], stderr: &str) {
-    let path = kit.sheet(&format!("{case}.csv"), sheet);
-    let before = kit.stored_bytes();
-    let output = kit
-        .command()
-        .arg("import")
-        .arg(&path)
-        .args(args)
-        .output()
-        .expect("kitlog runs");
-    assert_eq!(
-        String::from_utf8_lossy(&output.stderr),
-        stderr,
-        "case {case}: stderr"
-    );
-    assert_eq!(output.status.code(), Some(1), "case {case}: exit code");
-    assert!(
-        output.stdout.is_empty(),
-        "case {case}: printed {}",
-        String::from_utf8_lossy(&output.stdout)
-    );
-    assert!(
-        kit.stored_bytes() == before,
-        "case {case}: the database changed"
-    );
+    kit.import_refused(&kit.sheet(&format!("{case}.csv"), sheet), args, stderr);
     assert_eq!(kit.files(), vec!["program.db"], "case {case}: files left");
 }
 
@@ -248,7 +209,6 @@ fn columns_the_sheet_cannot_have() {
         ),
     ];
     for (case, sheet, problems) in cases {
-        let problems: Vec<&str> = problems.iter().map(String::as_str).collect();
         assert_refused(&kit, case, sheet, &[], &refusal(&problems));
     }
 }
@@ -532,7 +492,6 @@ fn more_than_fifty_problems_are_cut_short() {
             "line {line}, column \"syringe\": a count cannot be negative"
         ));
     }
-    let problems: Vec<&str> = problems.iter().map(String::as_str).collect();
     assert_refused(&kit, "fifty-problems", &sheet, &[], &refusal(&problems));
 }
 
@@ -593,18 +552,14 @@ fn bad_arguments_are_refused_before_anything_is_read() {
     for (case, args, stderr) in cases {
         if case == "wrong-passphrase-is-last" {
             let path = kit.sheet("passphrase.csv", sheet);
-            let before = kit.stored_bytes();
-            kit.command()
-                .env("KITLOG_PASSPHRASE", "not the passphrase")
-                .arg("import")
-                .arg(&path)
-                .args(args)
-                .assert()
-                .failure()
-                .code(1)
-                .stdout("")
-                .stderr(stderr);
-            assert_eq!(kit.stored_bytes(), before);
+            kit.refused_by(
+                kit.command()
+                    .env("KITLOG_PASSPHRASE", "not the passphrase")
+                    .arg("import")
+                    .arg(&path)
+                    .args(args),
+                &stderr,
+            );
         } else {
             assert_refused(&kit, case, sheet, args, &stderr);
         }
@@ -628,20 +583,19 @@ fn a_missing_file_is_refused() {
     let kit = Kitlog::initialised();
     let before = kit.stored_bytes();
     let missing = kit.path("no-such-sheet.csv");
-    kit.import(&missing, &[])
-        .failure()
-        .code(1)
-        .stdout("")
-        .stderr(format!(
+    kit.import_refused(
+        &missing,
+        &[],
+        &format!(
             "error: could not read {}: it does not exist\n",
             missing.display()
-        ));
+        ),
+    );
     // A relative path is reported as typed.
-    kit.run(&["import", "shifts/monday.csv"])
-        .failure()
-        .code(1)
-        .stdout("")
-        .stderr("error: could not read shifts/monday.csv: it does not exist\n");
+    kit.refused(
+        &["import", "shifts/monday.csv"],
+        "error: could not read shifts/monday.csv: it does not exist\n",
+    );
     // No FILE at all is the parser's to refuse.
     kit.run(&["import"])
         .failure()
@@ -764,16 +718,14 @@ fn a_folder_is_not_a_sheet() {
     let kit = Kitlog::initialised();
     let folder = kit.path("shifts");
     std::fs::create_dir(&folder).unwrap();
-    let before = kit.stored_bytes();
-    kit.import(&folder, &[])
-        .failure()
-        .code(1)
-        .stdout("")
-        .stderr(format!(
+    kit.import_refused(
+        &folder,
+        &[],
+        &format!(
             "error: could not read {}: it is a folder\n",
             folder.display()
-        ));
-    assert_eq!(kit.stored_bytes(), before);
+        ),
+    );
 }
 
 #[test]

@@ -1,11 +1,12 @@
 //! `kitlog init`: creating programs, settings, passphrases, refusing to overwrite, and
 //! what every other command says when the program file is missing or is not a program.
 
-use std::fmt::Write as _;
+use std::path::Path;
 
+use assert_cmd::Command;
 use chrono::{Datelike, NaiveDate};
 
-use crate::harness::{Kitlog, PASSPHRASE, today};
+use crate::harness::{Kitlog, PASSPHRASE, refusal, sqlite3, today};
 
 /// The second line of `init`'s summary, for a program whose fiscal year starts in
 /// `start_month`, computed from today as the binary sees it.
@@ -43,6 +44,23 @@ fn summary(kit: &Kitlog, start_month: u32, min_cell: u32) -> String {
     )
 }
 
+/// What every command but `init` says when `db` holds no program.
+fn no_program_at(db: &Path) -> String {
+    format!(
+        "error: there is no kitlog program at {}; run `kitlog init` first, or give the right --db\n",
+        db.display()
+    )
+}
+
+/// `kitlog` with its passphrase in `file` only (`KITLOG_PASSPHRASE` unset).
+fn passphrase_from(kit: &Kitlog, file: &Path) -> Command {
+    let mut command = kit.command();
+    command
+        .env_remove("KITLOG_PASSPHRASE")
+        .env("KITLOG_PASSPHRASE_FILE", file);
+    command
+}
+
 #[test]
 fn init_creates_a_program_and_says_what_it_made() {
     let kit = Kitlog::new();
@@ -73,8 +91,7 @@ fn init_takes_its_settings_from_the_command_line() {
 
 #[test]
 fn init_never_overwrites_a_program() {
-    let kit = Kitlog::new();
-    kit.run(&["init"]).success();
+    let kit = Kitlog::bare();
     let before = kit.stored_bytes();
     kit.run(&["init"])
         .failure()
@@ -130,19 +147,7 @@ fn init_refuses_bad_settings_and_creates_nothing() {
         (&["--min-cell", "0", "--fiscal-year-start", "4"], min_cell),
     ];
     for (args, stderr) in cases {
-        kit.command()
-            .arg("init")
-            .args(args)
-            .assert()
-            .failure()
-            .code(1)
-            .stdout("")
-            .stderr(stderr);
-        assert!(
-            kit.files().is_empty(),
-            "init {args:?} left {:?}",
-            kit.files()
-        );
+        kit.refused_by(kit.command().arg("init").args(args), stderr);
     }
     // Values that are not numbers at all are clap's to refuse.
     for args in [
@@ -165,97 +170,65 @@ fn init_refuses_bad_settings_and_creates_nothing() {
 fn init_refuses_a_short_passphrase_and_creates_nothing() {
     let kit = Kitlog::new();
     for short in ["", "1234567", "ééééééé"] {
-        kit.command()
-            .env("KITLOG_PASSPHRASE", short)
-            .arg("init")
-            .assert()
-            .failure()
-            .code(1)
-            .stdout("")
-            .stderr("error: the passphrase must have at least 8 characters; nothing was created\n");
-        assert!(kit.files().is_empty());
+        kit.refused_by(
+            kit.command().env("KITLOG_PASSPHRASE", short).arg("init"),
+            "error: the passphrase must have at least 8 characters; nothing was created\n",
+        );
     }
 }
 
 #[test]
 fn init_without_any_passphrase_source_is_refused() {
     let kit = Kitlog::new();
-    kit.command()
-        .env_remove("KITLOG_PASSPHRASE")
-        .arg("init")
-        .assert()
-        .failure()
-        .code(1)
-        .stdout("")
-        .stderr(
-            "error: a passphrase is needed: run kitlog at a terminal, or set KITLOG_PASSPHRASE_FILE or KITLOG_PASSPHRASE\n",
-        );
-    assert!(kit.files().is_empty());
+    kit.refused_by(
+        kit.command().env_remove("KITLOG_PASSPHRASE").arg("init"),
+        "error: a passphrase is needed: run kitlog at a terminal, or set KITLOG_PASSPHRASE_FILE or KITLOG_PASSPHRASE\n",
+    );
 }
 
 #[test]
 fn init_with_an_unreadable_passphrase_file_creates_nothing() {
     let kit = Kitlog::new();
     let missing = kit.path("no-such-passphrase.txt");
-    kit.command()
-        .env_remove("KITLOG_PASSPHRASE")
-        .env("KITLOG_PASSPHRASE_FILE", &missing)
-        .arg("init")
-        .assert()
-        .failure()
-        .code(1)
-        .stdout("")
-        .stderr(format!(
+    kit.refused_by(
+        passphrase_from(&kit, &missing).arg("init"),
+        &format!(
             "error: could not read {}: it does not exist\n",
             missing.display()
-        ));
-    assert!(kit.files().is_empty());
+        ),
+    );
     // An empty file is an empty passphrase: too short.
     let empty = kit.sheet("empty-passphrase.txt", "\n");
-    kit.command()
-        .env_remove("KITLOG_PASSPHRASE")
-        .env("KITLOG_PASSPHRASE_FILE", &empty)
-        .arg("init")
-        .assert()
-        .failure()
-        .code(1)
-        .stderr("error: the passphrase must have at least 8 characters; nothing was created\n");
-    assert!(kit.files().is_empty());
+    kit.refused_by(
+        passphrase_from(&kit, &empty).arg("init"),
+        "error: the passphrase must have at least 8 characters; nothing was created\n",
+    );
 }
 
 #[test]
 fn a_passphrase_file_and_the_environment_give_the_same_passphrase() {
     let kit = Kitlog::new();
     let file = kit.sheet("passphrase.txt", "a passphrase kept in a file\n");
-    kit.command()
-        .env_remove("KITLOG_PASSPHRASE")
-        .env("KITLOG_PASSPHRASE_FILE", &file)
-        .arg("init")
-        .assert()
-        .success();
+    passphrase_from(&kit, &file).arg("init").assert().success();
     kit.run(&["site", "add", "downtown-van"]).success();
     let sheet = kit.sheet(
         "s.csv",
         "date,site,code,syringe\n2024-11-20,downtown-van,BLUEFOX77,1\n",
     );
     // The harness's own passphrase does not open this program.
-    let before = kit.stored_bytes();
-    kit.import(&sheet, &[])
-        .failure()
-        .code(1)
-        .stderr("error: the passphrase does not open this program; nothing was saved\n");
+    kit.import_refused(
+        &sheet,
+        &[],
+        "error: the passphrase does not open this program; nothing was saved\n",
+    );
     // Neither does no passphrase at all.
-    kit.command()
-        .env_remove("KITLOG_PASSPHRASE")
-        .arg("import")
-        .arg(&sheet)
-        .assert()
-        .failure()
-        .code(1)
-        .stderr(
-            "error: a passphrase is needed: run kitlog at a terminal, or set KITLOG_PASSPHRASE_FILE or KITLOG_PASSPHRASE\n",
-        );
-    assert_eq!(kit.stored_bytes(), before);
+    kit.refused_by(
+        kit.command()
+            .env_remove("KITLOG_PASSPHRASE")
+            .arg("import")
+            .arg(&sheet),
+        "error: a passphrase is needed: run kitlog at a terminal, or set KITLOG_PASSPHRASE_FILE or KITLOG_PASSPHRASE\n",
+    );
     // The file's text without its final newline does.
     kit.command()
         .env("KITLOG_PASSPHRASE", "a passphrase kept in a file")
@@ -272,7 +245,6 @@ fn a_code_format_refuses_codes_that_do_not_fit() {
     kit.run(&["init", "--code-format", "AAAAA9999"]).success();
     kit.run(&["site", "add", "downtown-van"]).success();
     assert_eq!(kit.sql("SELECT code_format FROM program"), "AAAAA9999\n");
-    let before = kit.stored_bytes();
     let sheet = kit.sheet(
         "wrong.csv",
         "date,site,code,syringe\n\
@@ -282,21 +254,12 @@ fn a_code_format_refuses_codes_that_do_not_fit() {
          2024-11-20,downtown-van,M-ABCD-19800,1\n\
          2024-11-20,downtown-van,M-ABCD-1980,1\n",
     );
-    let mut expected = String::new();
-    for line in 2..=5 {
-        writeln!(
-            expected,
-            "error: line {line}, column \"code\": the code does not fit the program's code format AAAAA9999 (A = letter, 9 = digit, * = either)"
-        )
-        .unwrap();
-    }
-    expected.push_str("error: the shift sheet was not imported (4 problems); nothing was saved\n");
-    kit.import(&sheet, &[])
-        .failure()
-        .code(1)
-        .stdout("")
-        .stderr(expected);
-    assert_eq!(kit.stored_bytes(), before);
+    let problems: Vec<String> = (2..=5)
+        .map(|line| format!(
+            "line {line}, column \"code\": the code does not fit the program's code format AAAAA9999 (A = letter, 9 = digit, * = either)"
+        ))
+        .collect();
+    kit.import_refused(&sheet, &[], &refusal(&problems));
     // Spaces, dashes and case do not count; anonymous contacts need no code.
     let sheet = kit.sheet(
         "right.csv",
@@ -344,42 +307,20 @@ fn every_other_command_needs_an_existing_program_and_creates_none() {
     let missing = kit.path("missing.db");
     for args in commands {
         // Named by --db, and by KITLOG_DB (the harness sets it to program.db).
-        kit.command()
-            .arg("--db")
-            .arg(&missing)
-            .args(args)
-            .assert()
-            .failure()
-            .code(1)
-            .stdout("")
-            .stderr(format!(
-                "error: there is no kitlog program at {}; run `kitlog init` first, or give the right --db\n",
-                missing.display()
-            ));
-        kit.run(args)
-            .failure()
-            .code(1)
-            .stdout("")
-            .stderr(format!(
-                "error: there is no kitlog program at {}; run `kitlog init` first, or give the right --db\n",
-                kit.db().display()
-            ));
+        kit.refused_by(
+            kit.command().arg("--db").arg(&missing).args(args),
+            &no_program_at(&missing),
+        );
+        kit.refused(args, &no_program_at(&kit.db()));
         assert!(kit.files().is_empty(), "{args:?} left {:?}", kit.files());
         assert!(!kit.path("report.csv").exists(), "{args:?} wrote a report");
     }
     // The same with --db naming a file in a folder that does not exist.
     let elsewhere = kit.path("no-such-folder/program.db");
-    kit.command()
-        .arg("--db")
-        .arg(&elsewhere)
-        .arg("batches")
-        .assert()
-        .failure()
-        .code(1)
-        .stderr(format!(
-            "error: there is no kitlog program at {}; run `kitlog init` first, or give the right --db\n",
-            elsewhere.display()
-        ));
+    kit.refused_by(
+        kit.command().arg("--db").arg(&elsewhere).arg("batches"),
+        &no_program_at(&elsewhere),
+    );
     assert!(kit.files().is_empty());
 }
 
@@ -402,12 +343,7 @@ fn a_file_that_is_not_a_program_is_refused_and_left_alone() {
         ("zero.db", Vec::new()),
         ("sqlite.db", {
             let path = kit.path("made-by-sqlite3.db");
-            let status = std::process::Command::new("sqlite3")
-                .arg(&path)
-                .arg("CREATE TABLE t (x); DROP TABLE t; VACUUM;")
-                .status()
-                .expect("sqlite3 is installed");
-            assert!(status.success());
+            sqlite3(&path, "CREATE TABLE t (x); DROP TABLE t; VACUUM;");
             let bytes = std::fs::read(&path).unwrap();
             std::fs::remove_file(&path).unwrap();
             assert!(bytes.starts_with(b"SQLite format 3\0"));
@@ -512,9 +448,6 @@ fn the_db_option_overrides_kitlog_db() {
         .success()
         .stdout("downtown-van\n");
     // KITLOG_DB (the harness sets it to program.db) still names no program.
-    kit.run(&["site", "list"]).failure().code(1).stderr(format!(
-        "error: there is no kitlog program at {}; run `kitlog init` first, or give the right --db\n",
-        kit.db().display()
-    ));
+    kit.refused(&["site", "list"], &no_program_at(&kit.db()));
     assert_eq!(kit.files(), vec!["other.db"]);
 }

@@ -1,9 +1,7 @@
 //! `kitlog passphrase list|add|change|remove`: several passphrases, one program key,
 //! codes unchanged; a wrong passphrase writes nothing; a removed slot leaves no trace.
 
-use std::path::Path;
-
-use assert_cmd::assert::Assert;
+use assert_cmd::Command;
 
 use crate::harness::{Kitlog, PASSPHRASE, contains, today};
 
@@ -12,13 +10,37 @@ const SECOND: &str = "second worker passphrase";
 const WRONG: &str = "not this program's passphrase";
 
 /// `kitlog ARGS` with this current passphrase and, if given, this new one.
-fn with(kit: &Kitlog, current: &str, new: Option<&str>, args: &[&str]) -> Assert {
+fn with(kit: &Kitlog, current: &str, new: Option<&str>, args: &[&str]) -> Command {
     let mut command = kit.command();
     command.env("KITLOG_PASSPHRASE", current);
     if let Some(new) = new {
         command.env("KITLOG_NEW_PASSPHRASE", new);
     }
-    command.args(args).assert()
+    command.args(args);
+    command
+}
+
+/// A program that a second passphrase, `SECOND`, labelled worker-jd, opens too.
+fn with_worker_jd() -> Kitlog {
+    let kit = Kitlog::initialised();
+    with(
+        &kit,
+        PASSPHRASE,
+        Some(SECOND),
+        &["passphrase", "add", "--label", "worker-jd"],
+    )
+    .assert()
+    .success();
+    kit
+}
+
+/// Writes `contents` as the sheet `name` and imports it, opening the program with
+/// `passphrase`.
+fn import_as(kit: &Kitlog, passphrase: &str, name: &str, contents: &str) {
+    kit.sheet(name, contents);
+    with(kit, passphrase, None, &["import", name])
+        .assert()
+        .success();
 }
 
 /// Whether `passphrase` opens the program (a dry-run import writes nothing).
@@ -27,9 +49,7 @@ fn opens(kit: &Kitlog, passphrase: &str) -> bool {
         "probe.csv",
         "date,site,code,injection-kit\n2026-11-09,downtown-van,,1\n",
     );
-    kit.command()
-        .env("KITLOG_PASSPHRASE", passphrase)
-        .arg("import")
+    with(kit, passphrase, None, &["import"])
         .arg(probe)
         .arg("--dry-run")
         .output()
@@ -38,35 +58,13 @@ fn opens(kit: &Kitlog, passphrase: &str) -> bool {
         .success()
 }
 
-/// Runs `sqlite3 DB SQL` (the command-line tool) and returns its output.
-pub fn sqlite3(db: &Path, sql: &str) -> String {
-    let output = std::process::Command::new("sqlite3")
-        .arg(db)
-        .arg(sql)
-        .output()
-        .expect("the sqlite3 command-line tool is installed");
-    assert!(
-        output.status.success(),
-        "sqlite3 failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
-
-/// The bytes of a hex string as `hex()` prints it.
-fn unhex(text: &str) -> Vec<u8> {
-    let text = text.trim();
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-        .collect()
-}
-
+/// The program key as the slot `label` seals it (labels are unique: one row).
 fn sealed_key(kit: &Kitlog, label: &str) -> Vec<u8> {
-    let sealed = unhex(&sqlite3(
-        &kit.db(),
-        &format!("SELECT hex(sealed_key) FROM key_slot WHERE label = '{label}'"),
-    ));
+    let sealed = kit
+        .blobs(&format!(
+            "SELECT hex(sealed_key) FROM key_slot WHERE label = '{label}'"
+        ))
+        .concat();
     assert_eq!(sealed.len(), 48);
     sealed
 }
@@ -74,14 +72,16 @@ fn sealed_key(kit: &Kitlog, label: &str) -> Vec<u8> {
 #[test]
 fn codes_stay_the_same_across_a_passphrase_change() {
     let kit = Kitlog::initialised();
-    let first = kit.sheet(
+    import_as(
+        &kit,
+        PASSPHRASE,
         "first.csv",
         "date,site,code,injection-kit\n2026-11-10,downtown-van,BLUEFOX77,1\n",
     );
-    kit.import(&first, &[]).success();
     let old_sealed = sealed_key(&kit, "initial");
 
     with(&kit, PASSPHRASE, Some(NEW), &["passphrase", "change"])
+        .assert()
         .success()
         .stdout(
             "changed passphrase initial; codes are unchanged, and the old passphrase no longer opens this file\n\
@@ -90,12 +90,13 @@ fn codes_stay_the_same_across_a_passphrase_change() {
         .stderr("");
 
     // The same participant, typed differently, later in the same fiscal year.
-    let second = kit.sheet(
+    import_as(
+        &kit,
+        NEW,
         "second.csv",
         "date,site,code,stem-pipe\n2026-11-12,downtown-van,bluefox-77,2\n",
     );
-    with(&kit, NEW, None, &["import", "second.csv"]).success();
-    let codes = sqlite3(&kit.db(), "SELECT hex(code) FROM contact ORDER BY id");
+    let codes = kit.sql("SELECT hex(code) FROM contact ORDER BY id");
     let codes: Vec<&str> = codes.lines().collect();
     assert_eq!(codes.len(), 2);
     assert_eq!(codes[0].len(), 32, "16 bytes");
@@ -105,12 +106,11 @@ fn codes_stay_the_same_across_a_passphrase_change() {
         "third.csv",
         "date,site,code,stem-pipe\n2026-11-13,downtown-van,,2\n",
     );
-    let before = kit.stored_bytes();
-    kit.import(&third, &[])
-        .failure()
-        .code(1)
-        .stderr("error: the passphrase does not open this program; nothing was saved\n");
-    assert_eq!(kit.stored_bytes(), before);
+    kit.import_refused(
+        &third,
+        &[],
+        "error: the passphrase does not open this program; nothing was saved\n",
+    );
     let stored = kit.stored_bytes();
     assert!(
         !contains(&stored, &old_sealed),
@@ -122,13 +122,13 @@ fn codes_stay_the_same_across_a_passphrase_change() {
             "a passphrase is stored"
         );
     }
-    drop(second);
 }
 
 #[test]
 fn added_passphrases_give_the_same_codes_and_removed_ones_leave_no_trace() {
     let kit = Kitlog::initialised();
     with(&kit, PASSPHRASE, Some(SECOND), &["passphrase", "add", "--label", "worker-jd"])
+        .assert()
         .success()
         .stdout(
             "added passphrase worker-jd; 2 passphrases open this program now, all giving the same codes\n",
@@ -150,20 +150,19 @@ fn added_passphrases_give_the_same_codes_and_removed_ones_leave_no_trace() {
         )
     );
 
-    let one = kit.sheet(
+    import_as(
+        &kit,
+        PASSPHRASE,
         "one.csv",
         "date,site,code,injection-kit\n2026-11-10,downtown-van,RAVEN12,1\n",
     );
-    let two = kit.sheet(
+    import_as(
+        &kit,
+        SECOND,
         "two.csv",
         "date,site,code,injection-kit\n2026-11-11,downtown-van,RAVEN12,3\n",
     );
-    with(&kit, PASSPHRASE, None, &["import", "one.csv"]).success();
-    with(&kit, SECOND, None, &["import", "two.csv"]).success();
-    let codes = sqlite3(
-        &kit.db(),
-        "SELECT count(DISTINCT code), count(*) FROM contact",
-    );
+    let codes = kit.sql("SELECT count(DISTINCT code), count(*) FROM contact");
     assert_eq!(codes, "1|2\n");
 
     let sealed = sealed_key(&kit, "worker-jd");
@@ -174,6 +173,7 @@ fn added_passphrases_give_the_same_codes_and_removed_ones_leave_no_trace() {
         None,
         &["passphrase", "remove", "--label", "worker-jd"],
     )
+    .assert()
     .success()
     .stdout(
         "removed passphrase worker-jd; it no longer opens this file (1 passphrase left)\n\
@@ -186,20 +186,13 @@ fn added_passphrases_give_the_same_codes_and_removed_ones_leave_no_trace() {
     assert_eq!(kit.files(), vec!["program.db"]);
     assert!(!opens(&kit, SECOND));
     assert!(opens(&kit, PASSPHRASE));
-    drop((one, two));
 }
 
 #[test]
 fn change_with_a_label_replaces_that_passphrase_only() {
-    let kit = Kitlog::initialised();
-    with(
-        &kit,
-        PASSPHRASE,
-        Some(SECOND),
-        &["passphrase", "add", "--label", "worker-jd"],
-    )
-    .success();
+    let kit = with_worker_jd();
     with(&kit, PASSPHRASE, Some(NEW), &["passphrase", "change", "--label", "worker-jd"])
+        .assert()
         .success()
         .stdout(
             "changed passphrase worker-jd; codes are unchanged, and the old passphrase no longer opens this file\n\
@@ -213,55 +206,33 @@ fn change_with_a_label_replaces_that_passphrase_only() {
 #[test]
 fn the_last_passphrase_cannot_be_removed() {
     let kit = Kitlog::initialised();
-    let before = kit.stored_bytes();
-    with(&kit, PASSPHRASE, None, &["passphrase", "remove", "--label", "initial"])
-        .failure()
-        .code(1)
-        .stderr(
-            "error: initial is the only passphrase of this program; add another (kitlog passphrase add) before removing it\n",
-        );
-    assert_eq!(kit.stored_bytes(), before);
+    kit.refused_by(
+        &mut with(&kit, PASSPHRASE, None, &["passphrase", "remove", "--label", "initial"]),
+        "error: initial is the only passphrase of this program; add another (kitlog passphrase add) before removing it\n",
+    );
     assert!(opens(&kit, PASSPHRASE));
 }
 
 #[test]
 fn a_wrong_current_passphrase_writes_nothing() {
-    let kit = Kitlog::initialised();
-    with(
-        &kit,
-        PASSPHRASE,
-        Some(SECOND),
-        &["passphrase", "add", "--label", "worker-jd"],
-    )
-    .success();
-    let before = kit.stored_bytes();
+    let kit = with_worker_jd();
     for args in [
         &["passphrase", "add", "--label", "worker-xy"][..],
         &["passphrase", "change"],
         &["passphrase", "change", "--label", "initial"],
         &["passphrase", "remove", "--label", "initial"],
     ] {
-        with(&kit, WRONG, Some(NEW), args)
-            .failure()
-            .code(1)
-            .stdout("")
-            .stderr("error: the passphrase does not open this program; nothing was saved\n");
+        kit.refused_by(
+            &mut with(&kit, WRONG, Some(NEW), args),
+            "error: the passphrase does not open this program; nothing was saved\n",
+        );
     }
-    assert_eq!(kit.stored_bytes(), before);
     assert_eq!(kit.files(), vec!["program.db"]);
 }
 
 #[test]
 fn bad_labels_and_new_passphrases_are_refused_without_writing() {
-    let kit = Kitlog::initialised();
-    with(
-        &kit,
-        PASSPHRASE,
-        Some(SECOND),
-        &["passphrase", "add", "--label", "worker-jd"],
-    )
-    .success();
-    let before = kit.stored_bytes();
+    let kit = with_worker_jd();
     let cases: [(&[&str], Option<&str>, &str); 7] = [
         (
             &["passphrase", "add", "--label", "worker-jd"],
@@ -300,11 +271,6 @@ fn bad_labels_and_new_passphrases_are_refused_without_writing() {
         ),
     ];
     for (args, new, expected) in cases {
-        with(&kit, PASSPHRASE, new, args)
-            .failure()
-            .code(1)
-            .stdout("")
-            .stderr(expected);
+        kit.refused_by(&mut with(&kit, PASSPHRASE, new, args), expected);
     }
-    assert_eq!(kit.stored_bytes(), before);
 }

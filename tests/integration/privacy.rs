@@ -138,15 +138,10 @@ fn invariant_1_failing_commands_never_echo_a_code() {
 fn invariant_2_codes_are_keyed_truncated_and_per_fiscal_year() {
     let kit = Kitlog::initialised();
     // One input in two fiscal years (April start): 2026-03-31 and 2026-04-01.
-    kit.import(
-        &kit.sheet(
-            "years.csv",
-            "date,site,code,syringe\n2026-03-31,downtown-van,BLUEFOX77,1\n2026-04-01,downtown-van,BLUEFOX77,1\n",
-        ),
-        &[],
-    )
-    .success();
-    let codes = stored_codes(&kit);
+    let codes = imported_codes(
+        &kit,
+        "date,site,code,syringe\n2026-03-31,downtown-van,BLUEFOX77,1\n2026-04-01,downtown-van,BLUEFOX77,1\n",
+    );
     assert_eq!(codes.len(), 2);
     assert!(codes.iter().all(|code| code.len() == 16), "128-bit codes");
     assert_ne!(codes[0], codes[1], "two fiscal years share a code");
@@ -164,7 +159,8 @@ fn invariant_2_no_passphrase_or_key_on_disk_and_wrong_passphrase_writes_nothing(
     let kit = Kitlog::initialised();
     let stored = kit.stored_bytes();
     assert!(!contains(&stored, crate::harness::PASSPHRASE.as_bytes()));
-    let iterations: i64 = sqlite(&kit, "SELECT min(kdf_iterations) FROM key_slot")
+    let iterations: i64 = kit
+        .sql("SELECT min(kdf_iterations) FROM key_slot")
         .trim()
         .parse()
         .unwrap();
@@ -185,10 +181,8 @@ fn invariant_3_programs_with_one_passphrase_share_no_code() {
     let sheet = "date,site,code,syringe\n2026-11-20,downtown-van,BLUEFOX77,1\n2026-11-20,downtown-van,REDCROW12,1\n";
     let first = Kitlog::initialised();
     let second = Kitlog::initialised();
-    first.import(&first.sheet("s.csv", sheet), &[]).success();
-    second.import(&second.sheet("s.csv", sheet), &[]).success();
-    let a = stored_codes(&first);
-    let b = stored_codes(&second);
+    let a = imported_codes(&first, sheet);
+    let b = imported_codes(&second, sheet);
     assert_eq!((a.len(), b.len()), (2, 2));
     assert!(a.iter().all(|code| !b.contains(code)));
 }
@@ -196,15 +190,10 @@ fn invariant_3_programs_with_one_passphrase_share_no_code() {
 #[test]
 fn invariant_3_spellings_of_one_input_are_one_participant() {
     let kit = Kitlog::initialised();
-    kit.import(
-        &kit.sheet(
-            "s.csv",
-            "date,site,code,syringe\n2026-11-20,downtown-van,ab-12 x,1\n2026-11-20,downtown-van,AB12X,1\n2026-11-20,downtown-van, Ab.12.X ,1\n",
-        ),
-        &[],
-    )
-    .success();
-    let codes = stored_codes(&kit);
+    let codes = imported_codes(
+        &kit,
+        "date,site,code,syringe\n2026-11-20,downtown-van,ab-12 x,1\n2026-11-20,downtown-van,AB12X,1\n2026-11-20,downtown-van, Ab.12.X ,1\n",
+    );
     assert_eq!(codes.len(), 3);
     assert!(codes.iter().all(|code| *code == codes[0]));
 }
@@ -235,8 +224,7 @@ fn invariant_5_dates_are_days_and_places_come_from_the_catalogue() {
     kit.import(&crate::harness::example("2026-11-16-downtown-van.csv"), &[])
         .success();
     // Every stored date is exactly YYYY-MM-DD: no time of day anywhere.
-    let dates = sqlite(
-        &kit,
+    let dates = kit.sql(
         "SELECT day FROM contact UNION SELECT saved_on FROM batch UNION SELECT created_on FROM program",
     );
     for date in dates.lines() {
@@ -254,8 +242,7 @@ fn invariant_5_dates_are_days_and_places_come_from_the_catalogue() {
          error: the shift sheet was not imported (1 problem); nothing was saved\n",
     );
     // No column of the schema is meant for personal data or free text.
-    let columns = sqlite(
-        &kit,
+    let columns = kit.sql(
         "SELECT m.name || '.' || p.name FROM sqlite_schema m, pragma_table_info(m.name) p WHERE m.type = 'table'",
     );
     assert!(columns.lines().count() > 30, "{columns}");
@@ -277,12 +264,9 @@ fn invariant_5_dates_are_days_and_places_come_from_the_catalogue() {
 // `store::tests::invariant_6_erased_rows_leave_no_bytes_behind`, which also shows
 // that without the pragma the bytes would linger.
 
-/// Every stored code, in contact order.
-fn stored_codes(kit: &Kitlog) -> Vec<Vec<u8>> {
+/// Imports `sheet` into a program with no contacts yet and returns every code it
+/// stored, in contact order.
+fn imported_codes(kit: &Kitlog, sheet: &str) -> Vec<Vec<u8>> {
+    kit.import(&kit.sheet("codes.csv", sheet), &[]).success();
     kit.blobs("SELECT hex(code) FROM contact WHERE code IS NOT NULL ORDER BY id")
-}
-
-/// Runs SQL with the machine's `sqlite3`, independently of kitlog's own code.
-fn sqlite(kit: &Kitlog, sql: &str) -> String {
-    kit.sql(sql)
 }

@@ -52,11 +52,6 @@ fn batches(statuses: [&str; 2]) -> String {
     out
 }
 
-/// Runs `args`, expects exit code 1 with exactly `stderr`, and that nothing was written.
-fn refused(kit: &Kitlog, args: &[&str], stderr: &str) {
-    kit.refused(args, stderr);
-}
-
 #[test]
 fn batches_lists_every_batch_with_its_status() {
     let kit = two_batches();
@@ -119,8 +114,7 @@ fn one_contact_can_be_voided() {
     );
     assert_eq!(kit.sql("SELECT count(*) FROM contact"), "5\n");
     assert_eq!(kit.sql("SELECT count(*) FROM contact_item"), "5\n");
-    refused(
-        &kit,
+    kit.refused(
         &["void", "1", "--contact", "2", "--reason", "test"],
         "error: contact 2 of batch 1 was already voided\n",
     );
@@ -135,18 +129,15 @@ fn one_contact_can_be_voided() {
 fn void_refuses_what_cannot_be_voided() {
     let kit = two_batches();
     kit.run(&["void", "1", "--reason", "test"]).success();
-    refused(
-        &kit,
+    kit.refused(
         &["void", "1", "--reason", "test"],
         "error: batch 1 was already voided\n",
     );
-    refused(
-        &kit,
+    kit.refused(
         &["void", "1", "--reason", "duplicate"],
         "error: batch 1 was already voided\n",
     );
-    refused(
-        &kit,
+    kit.refused(
         &["void", "1", "--contact", "1", "--reason", "test"],
         "error: batch 1 was already voided\n",
     );
@@ -157,15 +148,13 @@ fn void_refuses_what_cannot_be_voided() {
         &["void", "3", "--contact", "1", "--reason", "test"],
     ] {
         let batch = args[1];
-        refused(
-            &kit,
+        kit.refused(
             args,
             &format!("error: there is no batch {batch}; see kitlog batches\n"),
         );
     }
     for contact in ["0", "3", "99"] {
-        refused(
-            &kit,
+        kit.refused(
             &["void", "2", "--contact", contact, "--reason", "test"],
             &format!("error: batch 2 has no contact {contact}; it has 2\n"),
         );
