@@ -9,7 +9,8 @@ use chrono::NaiveDate;
 
 use crate::error::{Error, Result};
 
-/// Shift-sheet columns with a meaning of their own; no item may take these names.
+/// Shift-sheet columns with a meaning of their own, as problems name them; no item may
+/// take these names. The sheet reader maps them to what they mean, in this order.
 pub const RESERVED_COLUMNS: [&str; 7] = [
     "date",
     "site",

@@ -300,9 +300,18 @@ pub enum Error {
         count: i64,
     },
 
-    /// Voiding twice would hide the first reason from the audit trail.
-    #[error("{0} was already voided")]
-    AlreadyVoided(String),
+    /// Voiding a batch twice would hide the first reason from the audit trail.
+    #[error("batch {0} was already voided")]
+    BatchAlreadyVoided(i64),
+
+    /// Voiding a contact twice would hide the first reason from the audit trail.
+    #[error("contact {contact} of batch {batch} was already voided")]
+    ContactAlreadyVoided {
+        /// The batch.
+        batch: i64,
+        /// The contact's number in it.
+        contact: i64,
+    },
 
     /// `passphrase add|change` off a terminal, without the new passphrase's variable.
     #[error(

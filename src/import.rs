@@ -12,7 +12,7 @@ use std::io::{BufRead, BufReader, Read};
 
 use chrono::NaiveDate;
 
-use crate::catalogue::{Catalogue, Category, Item, Site, in_use_on};
+use crate::catalogue::{Catalogue, Category, Item, RESERVED_COLUMNS, Site, in_use_on};
 use crate::code::{CodeMaker, CodeRefusal, RawIdentifier};
 use crate::contact::{
     Contact, Counts, MAX_FOR_OTHERS, MAX_ITEM_QUANTITY, MAX_RETURNED, MAX_REVERSALS,
@@ -330,6 +330,23 @@ enum Field {
     Unnamed,
 }
 
+/// The fields of the sheet's fixed columns, in [`RESERVED_COLUMNS`] order: the
+/// catalogue keeps the names (no item may take one), the sheet reader their meaning.
+const FIXED_FIELDS: [Field; RESERVED_COLUMNS.len()] = [
+    Field::Date,
+    Field::Site,
+    Field::Code,
+    Field::Reversals,
+    Field::ForOthers,
+    Field::Returned,
+    Field::NaloxoneReason,
+];
+
+/// Each fixed column's name, as problems name it, with its field.
+fn fixed_columns() -> impl Iterator<Item = (&'static str, Field)> {
+    RESERVED_COLUMNS.into_iter().zip(FIXED_FIELDS)
+}
+
 /// Header text compared loosely: case, spaces, `_` and `-` do not matter.
 fn header_key(text: &str) -> String {
     text.trim()
@@ -582,15 +599,6 @@ fn read_header(
         return None;
     }
 
-    let fixed = [
-        ("date", Field::Date),
-        ("site", Field::Site),
-        ("code", Field::Code),
-        ("reversals", Field::Reversals),
-        ("for-others", Field::ForOthers),
-        ("returned", Field::Returned),
-        ("naloxone-reason", Field::NaloxoneReason),
-    ];
     let mut seen: HashMap<Field, usize> = HashMap::new();
     let mut fields = Vec::with_capacity(names.len());
     for (index, name) in names.iter().enumerate() {
@@ -598,8 +606,8 @@ fn read_header(
         let key = header_key(name);
         let field = if key.is_empty() {
             Field::Unnamed
-        } else if let Some((_, field)) = fixed.iter().find(|(k, _)| *k == key) {
-            *field
+        } else if let Some((_, field)) = fixed_columns().find(|(name, _)| header_key(name) == key) {
+            field
         } else if let Some(item) = catalogue
             .items
             .iter()
@@ -646,18 +654,9 @@ fn read_header(
 
 /// A known column name one or two edits from `key`, to catch typos like `stem-pipes`.
 fn suggest(key: &str, catalogue: &Catalogue) -> Option<String> {
-    let fixed = [
-        "date",
-        "site",
-        "code",
-        "reversals",
-        "for_others",
-        "returned",
-        "naloxone_reason",
-    ];
     closest(
         key,
-        fixed
+        RESERVED_COLUMNS
             .iter()
             .map(|name| (*name).to_owned())
             .chain(catalogue.items.iter().map(|item| item.name.clone())),
@@ -711,18 +710,15 @@ struct RowReader<'a> {
 }
 
 impl RowReader<'_> {
-    /// A column by name when its header was understood, else by position.
+    /// A column by name when its header was understood, else by position (only used
+    /// for a column that is neither fixed nor an item).
     fn column(&self, field: Field, position: usize) -> Column {
         let name = match field {
-            Field::Date => "date",
-            Field::Site => "site",
-            Field::Code => "code",
-            Field::Reversals => "reversals",
-            Field::ForOthers => "for_others",
-            Field::Returned => "returned",
-            Field::NaloxoneReason => "naloxone_reason",
             Field::Item(index) => &self.catalogue.items[index].name,
             Field::Unknown | Field::Unnamed => return Column::Position(position),
+            fixed => fixed_columns()
+                .find(|(_, field)| *field == fixed)
+                .map_or("?", |(name, _)| name),
         };
         Column::Named(name.to_owned())
     }
@@ -794,7 +790,7 @@ impl RowReader<'_> {
         if seen.reason && !seen.naloxone && problems.is_empty() {
             self.problem(
                 &mut problems,
-                Column::Named("naloxone_reason".into()),
+                self.column(Field::NaloxoneReason, 0),
                 ProblemKind::ReasonWithoutNaloxone,
             );
         }
@@ -854,20 +850,19 @@ impl RowReader<'_> {
                         Ok(code) => draft.code = code,
                         Err(refusal) => self.problem(
                             problems,
-                            Column::Named("code".into()),
+                            self.column(Field::Code, 0),
                             ProblemKind::Code(refusal),
                         ),
                     }
                 }
                 Field::Reversals => {
-                    draft.counts.reversals = self.count(text, "reversals", MAX_REVERSALS, problems);
+                    draft.counts.reversals = self.count(text, field, MAX_REVERSALS, problems);
                 }
                 Field::ForOthers => {
-                    draft.counts.for_others =
-                        self.count(text, "for_others", MAX_FOR_OTHERS, problems);
+                    draft.counts.for_others = self.count(text, field, MAX_FOR_OTHERS, problems);
                 }
                 Field::Returned => {
-                    draft.counts.returned = self.count(text, "returned", MAX_RETURNED, problems);
+                    draft.counts.returned = self.count(text, field, MAX_RETURNED, problems);
                 }
                 Field::NaloxoneReason => {
                     if text.is_empty() {
@@ -878,14 +873,14 @@ impl RowReader<'_> {
                         Some(reason) => draft.counts.naloxone_reason = Some(reason),
                         None => self.problem(
                             problems,
-                            Column::Named("naloxone_reason".into()),
+                            self.column(Field::NaloxoneReason, 0),
                             ProblemKind::UnknownReason,
                         ),
                     }
                 }
                 Field::Item(index) => {
                     let item = &self.catalogue.items[index];
-                    let quantity = self.count(text, &item.name, MAX_ITEM_QUANTITY, problems);
+                    let quantity = self.count(text, field, MAX_ITEM_QUANTITY, problems);
                     if quantity == 0 {
                         continue;
                     }
@@ -910,7 +905,7 @@ impl RowReader<'_> {
             .iter()
             .find(|(field, _, _)| *field == Field::Date)
             .map_or("", |(_, _, text)| *text);
-        let column = || Column::Named("date".into());
+        let column = || self.column(Field::Date, 0);
         if text.is_empty() {
             if self.defaults.date.is_none() && self.fields.contains(&Field::Date) {
                 self.problem(problems, column(), ProblemKind::MissingDate);
@@ -955,7 +950,7 @@ impl RowReader<'_> {
             .iter()
             .find(|(field, _, _)| *field == Field::Site)
             .map_or("", |(_, _, text)| *text);
-        let column = || Column::Named("site".into());
+        let column = || self.column(Field::Site, 0);
         let site = if text.is_empty() {
             if self.defaults.site.is_none() && self.fields.contains(&Field::Site) {
                 self.problem(problems, column(), ProblemKind::MissingSite);
@@ -992,11 +987,11 @@ impl RowReader<'_> {
     }
 
     /// A count cell: empty is 0; otherwise a whole number from 0 to `max`.
-    fn count(&self, text: &str, column: &str, max: u32, problems: &mut Vec<Problem>) -> u32 {
+    fn count(&self, text: &str, field: Field, max: u32, problems: &mut Vec<Problem>) -> u32 {
         if text.is_empty() {
             return 0;
         }
-        let column = || Column::Named(column.to_owned());
+        let column = || self.column(field, 0);
         let digits = text.strip_prefix('+').unwrap_or(text);
         if let Some(rest) = text.strip_prefix('-') {
             if !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()) {

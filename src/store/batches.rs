@@ -53,10 +53,7 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (count, voided) = batch_state(&tx, batch)?;
-        if voided {
-            return Err(Error::AlreadyVoided(format!("batch {batch}")));
-        }
+        let count = live_batch(&tx, batch)?;
         retention::refuse_closed(&tx, batch_years(&tx, batch)?)?;
         tx.execute(
             "UPDATE batch SET voided_reason = ?1, voided_on = ?2 WHERE id = ?3",
@@ -77,10 +74,7 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (count, voided) = batch_state(&tx, batch)?;
-        if voided {
-            return Err(Error::AlreadyVoided(format!("batch {batch}")));
-        }
+        let count = live_batch(&tx, batch)?;
         // Only this contact's year matters: a batch can straddle a closed year's end.
         let year: Option<i32> = tx
             .query_row(
@@ -103,9 +97,10 @@ impl Store {
             params![reason.as_str(), today.to_string(), batch, position],
         )?;
         if changed == 0 {
-            return Err(Error::AlreadyVoided(format!(
-                "contact {position} of batch {batch}"
-            )));
+            return Err(Error::ContactAlreadyVoided {
+                batch,
+                contact: position,
+            });
         }
         tx.commit()?;
         Ok(())
@@ -123,16 +118,21 @@ pub(super) fn find_import(conn: &Connection, digest: &[u8; 32]) -> Result<Option
         .optional()?)
 }
 
-/// `(contacts, is voided)` of a batch, or `NoSuchBatch`.
-fn batch_state(conn: &Connection, batch: i64) -> Result<(i64, bool)> {
-    conn.query_row(
-        "SELECT (SELECT count(*) FROM contact WHERE batch_id = b.id), b.voided_reason IS NOT NULL
-           FROM batch b WHERE b.id = ?1",
-        [batch],
-        |row| Ok((row.get(0)?, row.get(1)?)),
-    )
-    .optional()?
-    .ok_or(Error::NoSuchBatch(batch))
+/// How many contacts a batch holds, refusing a batch that does not exist or is voided.
+fn live_batch(conn: &Connection, batch: i64) -> Result<i64> {
+    let (count, voided): (i64, bool) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM contact WHERE batch_id = b.id), b.voided_reason IS NOT NULL
+               FROM batch b WHERE b.id = ?1",
+            [batch],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?
+        .ok_or(Error::NoSuchBatch(batch))?;
+    if voided {
+        return Err(Error::BatchAlreadyVoided(batch));
+    }
+    Ok(count)
 }
 
 /// The fiscal years a batch's contacts fall in.

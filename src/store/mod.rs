@@ -216,7 +216,8 @@ fn day_text(day: NaiveDate, buffer: &mut [u8; 10]) -> std::borrow::Cow<'_, str> 
 
 /// One place for every connection setting, each with its reason.
 fn configure(conn: &Connection) -> Result<()> {
-    // Invariant 6: erased rows are overwritten with zeros, not left in free pages.
+    // Privacy rule 6 (README, "Privacy model"): erased rows are overwritten with zeros,
+    // not left in free pages.
     conn.pragma_update(None, "secure_delete", "ON")?;
     // Sites and items cannot vanish from under the contacts that name them.
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -381,7 +382,8 @@ mod tests {
         assert!(matches!(result, Err(Error::NewerSchema { .. })));
     }
 
-    /// Invariant 6: with kitlog's connection settings, deleted rows are zeroed on disk.
+    /// Privacy rule 6 (README, "Privacy model"): with kitlog's connection settings,
+    /// deleted rows are zeroed on disk.
     /// The same steps without `secure_delete` leave the bytes behind, so this test
     /// would catch the pragma going missing.
     #[test]

@@ -23,7 +23,7 @@ mod import_errors;
 mod init;
 /// `kitlog passphrase …`: key slots, codes unchanged, revoked passphrases refused.
 mod passphrase;
-/// One test per privacy invariant of SPEC.md, named after it.
+/// One test per privacy rule of the README's privacy model, named after it.
 mod privacy;
 /// `kitlog privacy`: the stored fields and report columns.
 mod privacy_listing;

@@ -1,5 +1,6 @@
-//! One test per privacy invariant of SPEC.md, named after it. Each would fail if
-//! the invariant broke: they scan stored bytes and every output for sentinels.
+//! One test per privacy rule of the README's privacy model (the invariants of the
+//! product spec), named after it. Each would fail if the rule broke: they scan stored
+//! bytes and every output for sentinels.
 
 use std::fmt::Write as _;
 
@@ -260,7 +261,7 @@ fn invariant_5_dates_are_days_and_places_come_from_the_catalogue() {
     }
 }
 
-// Invariant 6 (secure_delete) is tested where the connection is configured:
+// Rule 6 (secure_delete) is tested where the connection is configured:
 // `store::tests::invariant_6_erased_rows_leave_no_bytes_behind`, which also shows
 // that without the pragma the bytes would linger.
 
