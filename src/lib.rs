@@ -8,15 +8,18 @@
 //! - [`passphrase`]: where a passphrase comes from (terminal, file, environment).
 //! - [`keys`]: the program key, its passphrase-sealed slots, per-fiscal-year keys.
 //! - [`code`]: raw identifier in, salted participant code out; the raw text stays here.
-//! - [`shift`]: the one-line-per-contact syntax of `kitlog shift`.
-//! - [`catalogue`]: sites and items.
-//! - [`contact`]: contacts, batches, voids.
-//! - [`fiscal`]: fiscal years, quarters, months, ISO weeks.
+//! - [`shift`]: the one-line-per-contact syntax of `kitlog shift`, and the words it
+//!   reserves.
+//! - [`catalogue`]: sites and items, and the names a sheet's fixed columns take.
+//! - [`contact`]: one contact (and its counts), batches, voids, per-contact limits.
+//! - [`fiscal`]: days, fiscal years, quarters, months, ISO weeks.
 //! - [`import`]: shift-sheet CSV to contacts, or every problem with line and column.
-//! - [`report`]: live contacts to report rows, totals computed, small cells hidden.
-//! - [`store`]: the SQLite database; the only module with SQL (its submodules:
-//!   key slots, health checks, and retention of closed years).
+//! - [`report`]: contacts to report rows: `query` (from the store), `builder`
+//!   (counting), `relations` (what a reader can add up), `csv`, and `measures`, the
+//!   one list of the numbers a cell has.
 //! - [`suppression`]: which report cells to hide so no small group can be recovered.
+//! - [`store`]: the SQLite database, the only module with SQL, one concern a file.
+//! - [`text`]: counts and articles in messages.
 //! - [`error`]: every failure as the sentence the user reads.
 
 pub mod catalogue;

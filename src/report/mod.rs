@@ -2,8 +2,8 @@
 //! cells hidden behind [`SUPPRESSED`].
 //!
 //! The pipeline, one file a stage: [`query`] feeds the store's day-ordered contacts
-//! (and the frozen cells of closed years) to the [`builder`], which counts every cell
-//! of each period's cube; [`relations`] decides which cells to hide, from the sums a
+//! (and the frozen cells of closed years) to the `builder`, which counts every cell
+//! of each period's cube; `relations` decides which cells to hide, from the sums a
 //! reader of the tables could form, using [`crate::suppression`]; [`csv`] writes the
 //! rows. [`measures`] lists the numbers each cell has, once.
 //!
