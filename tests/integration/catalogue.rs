@@ -232,6 +232,20 @@ fn item_names_follow_the_rule_and_are_unique() {
         &["item", "retire", "condom"],
         "error: there is no item called condom; see kitlog item list\n",
     );
+    // Every word a shift line or its prompts give a meaning to is refused as an alias:
+    // `exit` quits a shift, so it can never mean an item.
+    for word in ["exit", "quit", "undo", "r", "ret", "conf", "yes"] {
+        kit.refused(
+            &["item", "alias", "syringe", word],
+            &format!(
+                "error: \"{word}\" already means something on a shift line; choose another alias\n"
+            ),
+        );
+    }
+    kit.refused(
+        &["item", "alias", "syringe", "ik"],
+        "error: the alias ik already belongs to injection-kit\n",
+    );
     kit.run(&["item", "retire", "syringe"]).success();
     kit.refused(
         &["item", "retire", "syringe"],
