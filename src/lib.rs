@@ -14,9 +14,9 @@
 //! - [`contact`]: one contact (and its counts), batches, voids, per-contact limits.
 //! - [`fiscal`]: days, fiscal years, quarters, months, ISO weeks.
 //! - [`import`]: shift-sheet CSV to contacts, or every problem with line and column.
+//! - [`measures`]: the one list of the numbers a report cell has.
 //! - [`report`]: contacts to report rows: `query` (from the store), `builder`
-//!   (counting), `relations` (what a reader can add up), `csv`, and `measures`, the
-//!   one list of the numbers a cell has.
+//!   (counting), `relations` (what a reader can add up), `csv`.
 //! - [`suppression`]: which report cells to hide so no small group can be recovered.
 //! - [`store`]: the SQLite database, the only module with SQL, one concern a file.
 //! - [`text`]: counts and articles in messages.
@@ -31,6 +31,7 @@ pub mod error;
 pub mod fiscal;
 pub mod import;
 pub mod keys;
+pub mod measures;
 pub mod passphrase;
 pub mod report;
 pub mod shift;

@@ -13,7 +13,7 @@ use super::{Context, output};
 use crate::error::Result;
 use crate::report::MEASURES;
 use crate::report::csv::LABEL_COLUMNS;
-use crate::report::measures::measure_columns;
+use crate::measures::measure_columns;
 use crate::store::{SCHEMA_VERSION, describe_schema};
 
 /// What each table holds, and each `table.column` means.

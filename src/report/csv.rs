@@ -1,7 +1,7 @@
 //! The report as CSV: the label columns, then one column per measure of
 //! [`MEASURES`](super::MEASURES), a hidden value written as [`SUPPRESSED`].
 
-use super::measures::measure_columns;
+use crate::measures::measure_columns;
 use super::{ReportRow, SUPPRESSED};
 
 /// The label columns that start every report row, in order.

@@ -5,7 +5,7 @@
 //! (and the frozen cells of closed years) to the `builder`, which counts every cell
 //! of each period's cube; `relations` decides which cells to hide, from the sums a
 //! reader of the tables could form, using [`crate::suppression`]; [`csv`] writes the
-//! rows. [`measures`] lists the numbers each cell has, once.
+//! rows. [`crate::measures`] lists the numbers each cell has, once.
 //!
 //! Totals (`ALL`) are computed from the contacts, never by adding published cells,
 //! because contacts and participants do not add up over items (one contact takes
@@ -19,12 +19,11 @@ use crate::suppression::Hidden;
 
 mod builder;
 pub mod csv;
-pub mod measures;
 pub mod query;
 mod relations;
 
 pub use builder::ReportBuilder;
-pub use measures::{MEASURE_COUNT, MEASURES, Measure, Measures};
+pub use crate::measures::{MEASURE_COUNT, MEASURES, Measure, Measures};
 
 /// What a hidden value is written as: not a number, so no spreadsheet sums it.
 pub const SUPPRESSED: &str = "x";

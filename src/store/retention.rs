@@ -9,7 +9,7 @@ use rusqlite::{Connection, params};
 use super::Store;
 use crate::error::{Error, Result};
 use crate::fiscal::{Period, PeriodKind};
-use crate::report::measures::measure_columns;
+use crate::measures::measure_columns;
 use crate::report::{ClosedCell, ItemKey, MEASURE_COUNT, Measures};
 
 impl Store {
