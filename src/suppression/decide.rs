@@ -1,0 +1,616 @@
+//! Which entries to hide: small cells whole (primary), then whatever else the
+//! witnesses need (complementary), cheapest first, until every small cell's every count
+//! has at least `min_cell` values no reader can rule out.
+
+use super::model::{EntryId, Key, Row, Universe, all_measures};
+use super::witness::Shape;
+use crate::measures::{MEASURE_COUNT, Measure};
+
+/// The hidden measures of every cell of every period of a universe: bit `m` of a mask
+/// is set when measure `m` is hidden.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// Per period, per cell (in the cube's order).
+    pub masks: Vec<Vec<u16>>,
+    /// The greedy search could not protect some cell and hid everything it was allowed
+    /// to instead (fail closed). Never expected; reported so that it is seen.
+    pub fell_back: bool,
+}
+
+/// A count's range among the witnesses found so far, against the width it needs.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    low: i64,
+    high: i64,
+}
+
+/// The decision in progress.
+struct Search<'u> {
+    universe: &'u Universe,
+    hidden: Vec<bool>,
+    /// Entries this decision may hide (those of the periods being decided).
+    free: Vec<bool>,
+    shapes: std::collections::HashMap<(usize, Row, Key), std::rc::Rc<Vec<Shape<'static>>>>,
+}
+
+/// Decides the periods of `universe` whose entry in `fixed` is `None`, given the masks
+/// of those already decided (which are never changed: they have been released).
+///
+/// Periods being decided start from their small cells, hidden whole, and from what
+/// their parts hide (a quarter hides a count when any of its months does, so that a
+/// quarter's published numbers are sums of published months and subtracting one from
+/// the other tells nothing). Then each small cell of the universe, decided before or
+/// now, is checked: for each of its counts, the witnesses must reach at least
+/// `min_cell` values, unless the count is zero and the reader can see that it is (a
+/// published total of zero says nothing about one group). Where they do not, the
+/// cheapest set of entries whose hiding opens a witness is hidden, and the checks run
+/// again; hiding only ever adds witnesses, so this ends.
+#[must_use]
+pub fn decide(universe: &Universe, fixed: &[Option<Vec<u16>>]) -> Decision {
+    let entries = universe.values.len();
+    let mut search = Search {
+        universe,
+        hidden: vec![false; entries],
+        free: vec![false; entries],
+        shapes: std::collections::HashMap::new(),
+    };
+    for (period, cube) in universe.cubes.iter().enumerate() {
+        for (cell, (_, _, measures)) in cube.cells.iter().enumerate() {
+            let first = universe.base[period] + cell * MEASURE_COUNT;
+            match &fixed[period] {
+                Some(masks) => {
+                    for m in 0..MEASURE_COUNT {
+                        search.hidden[first + m] = masks[cell] & (1 << m) != 0;
+                    }
+                }
+                None => {
+                    let small = cube.is_small(measures);
+                    for m in 0..MEASURE_COUNT {
+                        search.free[first + m] = true;
+                        search.hidden[first + m] = small;
+                    }
+                }
+            }
+        }
+    }
+    search.inherit_all();
+
+    let mut small: Vec<(usize, usize)> = Vec::new();
+    for (period, cube) in universe.cubes.iter().enumerate() {
+        for (cell, (_, _, measures)) in cube.cells.iter().enumerate() {
+            if cube.is_small(measures) {
+                small.push((period, cell));
+            }
+        }
+    }
+    let mut fell_back = false;
+    let mut given_up = vec![false; small.len()];
+    loop {
+        let mut changed = false;
+        for (index, &(period, cell)) in small.iter().enumerate() {
+            if given_up[index] {
+                continue;
+            }
+            while let Some(measure) = search.first_unprotected(period, cell) {
+                if std::env::var_os("KITLOG_TRACE").is_some() {
+                    eprintln!("unprotected {period} {cell} {:?} {measure:?}", universe.cubes[period].cells[cell].0);
+                }
+                if search.open_witness(period, cell, measure) {
+                    changed = true;
+                } else {
+                    // Fail closed: hide all that may be hidden, and stop trying this cell.
+                    search.hide_everything_free();
+                    fell_back = true;
+                    given_up[index] = true;
+                    changed = true;
+                    break;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let masks = universe
+        .cubes
+        .iter()
+        .enumerate()
+        .map(|(period, cube)| {
+            (0..cube.cells.len())
+                .map(|cell| {
+                    let first = universe.base[period] + cell * MEASURE_COUNT;
+                    (0..MEASURE_COUNT)
+                        .filter(|m| search.hidden[first + m])
+                        .fold(0u16, |mask, m| mask | (1 << m))
+                })
+                .collect()
+        })
+        .collect();
+    Decision { masks, fell_back }
+}
+
+impl Search<'_> {
+    /// Hides in every free coarse period what any of its parts hides.
+    fn inherit_all(&mut self) {
+        let universe = self.universe;
+        // Children before parents: a period's parts are decided before it is.
+        let mut order: Vec<usize> = (0..universe.cubes.len()).collect();
+        order.sort_by_key(|&p| std::cmp::Reverse(universe.ancestors(p).len()));
+        for coarse in order {
+            for &fine in &universe.children[coarse] {
+                for (cell, (row, key, _)) in universe.cubes[fine].cells.iter().enumerate() {
+                    for measure in all_measures() {
+                        let entry = universe.base[fine] + cell * MEASURE_COUNT + measure as usize;
+                        if !self.hidden[entry] {
+                            continue;
+                        }
+                        if let Some(up) = universe.entry(coarse, *row, *key, measure) {
+                            if self.free[up as usize] {
+                                self.hidden[up as usize] = true;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn hide(&mut self, entry: EntryId) {
+        self.hidden[entry as usize] = true;
+        // A coarse period being decided hides what its parts hide.
+        let (period, cell, measure) = self.universe.locate(entry);
+        let (row, key, _) = self.universe.cubes[period].cells[cell];
+        for up in self.universe.ancestors(period) {
+            if let Some(e) = self.universe.entry(up, row, key, measure) {
+                if self.free[e as usize] {
+                    self.hidden[e as usize] = true;
+                }
+            }
+        }
+    }
+
+    fn hide_everything_free(&mut self) {
+        for (entry, free) in self.free.iter().enumerate() {
+            if *free {
+                self.hidden[entry] = true;
+            }
+        }
+    }
+
+    fn shapes(&mut self, period: usize, row: Row, key: Key) -> std::rc::Rc<Vec<Shape<'static>>> {
+        let universe = self.universe;
+        self.shapes
+            .entry((period, row, key))
+            .or_insert_with(|| std::rc::Rc::new(universe.shapes_for(period, row, key)))
+            .clone()
+    }
+
+    /// The measures a small cell must keep uncertain: all but those the format fixes
+    /// (kits by reason where there can be none; new participants of a fiscal year, which
+    /// are its participants).
+    fn protected(&self, period: usize, key: Key) -> Vec<Measure> {
+        all_measures()
+            .filter(|m| !super::model::is_reason(*m) || self.universe.shape.carries_reasons(key))
+            .filter(|m| {
+                !(self.universe.cubes[period].is_fiscal_year && *m == Measure::NewParticipants)
+            })
+            .collect()
+    }
+
+    /// The first count of a small cell whose witnesses do not yet span `min_cell` values.
+    fn first_unprotected(&mut self, period: usize, cell: usize) -> Option<Measure> {
+        let (row, key, _) = self.universe.cubes[period].cells[cell];
+        let measures = self.protected(period, key);
+        let spans = self.spans(period, row, key, &measures, false).0;
+        if std::env::var_os("KITLOG_TRACE").is_some() {
+            eprintln!("  spans {period} {row:?} {key:?}: {:?}", measures.iter().zip(&spans).map(|(m, s)| format!("{m:?}={}..{}", s.low, s.high)).collect::<Vec<_>>());
+        }
+        let needed = i64::try_from(self.universe.cubes[period].min_cell).unwrap_or(i64::MAX) - 1;
+        measures.into_iter().zip(spans).find_map(|(measure, span)| {
+            let entry = self
+                .universe
+                .entry(period, row, key, measure)
+                .expect("a cell's own entry");
+            let wide = span.high - span.low >= needed;
+            (!wide && !self.known_zero(entry)).then_some(measure)
+        })
+    }
+
+    /// The span of each of `measures` of a cell over the usable witnesses. With
+    /// `trial`, also returns, per shape not yet usable because some of its entries are
+    /// published, those entries and the span of the first measure it would give.
+    #[expect(clippy::type_complexity, reason = "one private helper's paired results")]
+    fn spans(
+        &mut self,
+        period: usize,
+        row: Row,
+        key: Key,
+        measures: &[Measure],
+        trial: bool,
+    ) -> (Vec<Span>, Vec<(Vec<EntryId>, Span)>) {
+        let universe = self.universe;
+        let own: Vec<EntryId> = measures
+            .iter()
+            .map(|m| universe.entry(period, row, key, *m).expect("the cell exists"))
+            .collect();
+        let mut spans: Vec<Span> = own
+            .iter()
+            .map(|e| {
+                let value = universe.values[*e as usize];
+                Span {
+                    low: value,
+                    high: value,
+                }
+            })
+            .collect();
+        let mut trials = Vec::new();
+        for shape in self.shapes(period, row, key).iter() {
+            let Some(direction) = universe.direction(shape) else {
+                continue;
+            };
+            let coefficient = |entry: EntryId| {
+                direction
+                    .binary_search_by_key(&entry, |(e, _)| *e)
+                    .map_or(0, |at| direction[at].1)
+            };
+            if own.iter().all(|e| coefficient(*e) == 0) {
+                continue;
+            }
+            let missing: Vec<EntryId> = direction
+                .iter()
+                .map(|(e, _)| *e)
+                .filter(|e| !self.hidden[*e as usize])
+                .collect();
+            if !missing.is_empty() && (!trial || missing.iter().any(|e| !self.free[*e as usize]))
+            {
+                continue;
+            }
+            let Some((low, high)) = universe.line_search(&direction) else {
+                continue;
+            };
+            if missing.is_empty() {
+                for (span, entry) in spans.iter_mut().zip(&own) {
+                    let c = coefficient(*entry);
+                    let value = universe.values[*entry as usize];
+                    span.low = span.low.min(value + low * c).min(value + high * c);
+                    span.high = span.high.max(value + low * c).max(value + high * c);
+                }
+            } else {
+                let c = coefficient(own[0]);
+                if c != 0 {
+                    let value = universe.values[own[0] as usize];
+                    trials.push((
+                        missing,
+                        Span {
+                            low: (value + low * c).min(value + high * c),
+                            high: (value + low * c).max(value + high * c),
+                        },
+                    ));
+                }
+            }
+        }
+        (spans, trials)
+    }
+
+    /// Whether a reader can see that a zero count is zero from a published total (a
+    /// sum or an upper bound whose other hidden parts are counts too): the zero belongs
+    /// to the larger published group, not to this cell.
+    fn known_zero(&self, entry: EntryId) -> bool {
+        let universe = self.universe;
+        if universe.values[entry as usize] != 0 {
+            return false;
+        }
+        universe.by_entry[entry as usize].iter().any(|&id| {
+            let constraint = &universe.constraints[id as usize];
+            let own = constraint
+                .terms
+                .iter()
+                .find(|(e, _)| *e == entry)
+                .map_or(0, |(_, c)| *c);
+            let sign = own.signum();
+            let hidden_same_side = constraint
+                .terms
+                .iter()
+                .filter(|(e, _)| self.hidden[*e as usize])
+                .all(|(_, c)| c.signum() == sign);
+            let published: i64 = constraint
+                .terms
+                .iter()
+                .filter(|(e, _)| !self.hidden[*e as usize])
+                .map(|(e, c)| universe.values[*e as usize] * c)
+                .sum::<i64>()
+                + constraint.constant;
+            if constraint.equality {
+                hidden_same_side && published == 0
+            } else {
+                // published + Σ hidden ≥ 0 with every hidden coefficient negative.
+                sign < 0 && hidden_same_side && published == 0
+            }
+        })
+    }
+
+    /// What hiding an entry costs a funder: detail before totals, quantities and rare
+    /// counts before contacts and participants; the program total's contacts and
+    /// participants are never hidden unless small; quarters and years cost more than
+    /// months and weeks.
+    fn cost(&self, entry: EntryId) -> u64 {
+        let (period, cell, measure) = self.universe.locate(entry);
+        let (row, key, _) = self.universe.cubes[period].cells[cell];
+        let level = match (row, key) {
+            (Row::Site(_), Key::Item(_)) => 1,
+            (Row::Site(_), Key::Category(_)) => 2,
+            (Row::All, Key::Item(_)) => 6,
+            (Row::All, Key::Category(_)) => 12,
+            (Row::Site(_), Key::All) => 20,
+            (Row::All, Key::All) => 400,
+        };
+        let weight = match measure {
+            Measure::Contacts | Measure::Participants => {
+                if (row, key) == (Row::All, Key::All) {
+                    return u64::MAX / 1024;
+                }
+                8
+            }
+            Measure::NewParticipants | Measure::AnonymousContacts => 4,
+            Measure::Quantity if key != Key::All => 3,
+            _ => 1,
+        };
+        let coarse = if self.universe.children[period].is_empty() {
+            1
+        } else {
+            2
+        };
+        level * weight * coarse
+    }
+
+    /// Hides the cheapest set of entries that lets a witness move `measure` of the cell
+    /// far enough, or, failing that, the set that widens it most per unit of cost.
+    /// False when no set of free entries helps.
+    fn open_witness(&mut self, period: usize, cell: usize, measure: Measure) -> bool {
+        let (row, key, _) = self.universe.cubes[period].cells[cell];
+        let needed = i64::try_from(self.universe.cubes[period].min_cell).unwrap_or(i64::MAX) - 1;
+        let (spans, trials) = self.spans(period, row, key, &[measure], true);
+        let current = spans[0];
+        let mut best: Option<(bool, u128, Vec<EntryId>)> = None;
+        for (missing, span) in trials {
+            let low = current.low.min(span.low);
+            let high = current.high.max(span.high);
+            let gain = (high - low) - (current.high - current.low);
+            if gain <= 0 {
+                continue;
+            }
+            let cost: u64 = missing.iter().map(|e| self.cost(*e)).fold(0, u64::saturating_add);
+            let enough = high - low >= needed;
+            // Enough beats not enough; then lower cost (or, when not enough, more gain
+            // per cost: compare cost / gain).
+            let score = if enough {
+                u128::from(cost)
+            } else {
+                u128::from(cost) * 1_000_000 / u128::try_from(gain).unwrap_or(1)
+            };
+            let better = match &best {
+                None => true,
+                Some((best_enough, best_score, best_missing)) => {
+                    (enough, std::cmp::Reverse(score), std::cmp::Reverse(missing.len()))
+                        > (*best_enough, std::cmp::Reverse(*best_score), std::cmp::Reverse(best_missing.len()))
+                }
+            };
+            if better {
+                best = Some((enough, score, missing));
+            }
+        }
+        if std::env::var_os("KITLOG_TRACE").is_some() {
+            eprintln!("  best {:?}", best.as_ref().map(|b| (b.0, b.1, b.2.iter().map(|e| { let (p, c, m) = self.universe.locate(*e); (p, self.universe.cubes[p].cells[c].0, self.universe.cubes[p].cells[c].1, m) }).collect::<Vec<_>>())));
+        }
+        let Some((_, _, missing)) = best else {
+            return self.hide_column(period, row, key);
+        };
+        for entry in missing {
+            self.hide(entry);
+        }
+        true
+    }
+
+    /// A last, blunt step before failing closed: hide the whole column and row of the
+    /// cell (but the program total's contacts and participants), in every period being
+    /// decided. False when that hides nothing new.
+    fn hide_column(&mut self, period: usize, row: Row, key: Key) -> bool {
+        let universe = self.universe;
+        let mut changed = false;
+        let mut periods = vec![period];
+        periods.extend(universe.ancestors(period));
+        periods.extend(universe.leaves(period));
+        for p in periods {
+            for (cell, (r, k, _)) in universe.cubes[p].cells.iter().enumerate() {
+                if *k != key && *r != row {
+                    continue;
+                }
+                for m in 0..MEASURE_COUNT {
+                    let entry = universe.base[p] + cell * MEASURE_COUNT + m;
+                    let headline = (*r, *k) == (Row::All, Key::All)
+                        && (m == Measure::Contacts as usize || m == Measure::Participants as usize);
+                    if self.free[entry] && !self.hidden[entry] && !headline {
+                        self.hidden[entry] = true;
+                        changed = true;
+                    }
+                }
+            }
+        }
+        changed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use super::*;
+    use crate::measures::Measures;
+    use crate::suppression::model::{Cube, Shape};
+
+    /// One made-up contact: a site, item lines, and a participant (None = anonymous).
+    #[derive(Clone)]
+    pub(crate) struct Fake {
+        pub(crate) site: u32,
+        pub(crate) items: Vec<(u32, u64)>,
+        pub(crate) who: Option<u32>,
+    }
+
+    /// Catalogue: items 0 (injection) and 1 (injection), 2 (smoking), 3 (naloxone).
+    pub(crate) fn shape() -> Shape {
+        Shape {
+            item_category: vec![0, 0, 1, 2],
+            categories: 3,
+            naloxone: Some(2),
+        }
+    }
+
+    /// Counts contacts into a cube the plain way, as the report builder would.
+    pub(crate) fn count(shape: &Shape, contacts: &[Fake], min_cell: u64, is_fiscal_year: bool) -> Cube {
+        let mut cells: BTreeMap<(Row, Key), (Measures, BTreeSet<u32>)> = BTreeMap::new();
+        for contact in contacts {
+            let mut keys: BTreeMap<Key, u64> = BTreeMap::new();
+            for &(item, quantity) in &contact.items {
+                *keys.entry(Key::Item(item)).or_default() += quantity;
+                *keys
+                    .entry(Key::Category(shape.item_category[item as usize]))
+                    .or_default() += quantity;
+                *keys.entry(Key::All).or_default() += quantity;
+            }
+            keys.entry(Key::All).or_default();
+            for row in [Row::Site(contact.site), Row::All] {
+                for (key, quantity) in &keys {
+                    let (measures, people) = cells.entry((row, *key)).or_default();
+                    measures[Measure::Contacts] += 1;
+                    measures[Measure::Quantity] += quantity;
+                    if shape.carries_reasons(*key) {
+                        let kits: u64 = contact
+                            .items
+                            .iter()
+                            .filter(|(i, _)| Some(shape.item_category[*i as usize]) == shape.naloxone)
+                            .filter(|(i, _)| *key == Key::All || *key == Key::Item(*i) || matches!(key, Key::Category(_)))
+                            .map(|(_, q)| q)
+                            .sum();
+                        measures[Measure::NaloxoneUnrecorded] += kits;
+                    }
+                    match contact.who {
+                        Some(who) => {
+                            people.insert(who);
+                        }
+                        None => measures[Measure::AnonymousContacts] += 1,
+                    }
+                }
+            }
+        }
+        Cube {
+            cells: cells
+                .into_iter()
+                .map(|((row, key), (mut measures, people))| {
+                    measures[Measure::Participants] = people.len() as u64;
+                    measures[Measure::NewParticipants] = people.len() as u64;
+                    (row, key, measures)
+                })
+                .collect(),
+            min_cell,
+            is_fiscal_year,
+        }
+    }
+
+    fn masks(cube: &Cube, decision: &Decision, period: usize) -> BTreeMap<(Row, Key), u16> {
+        cube.cells
+            .iter()
+            .zip(&decision.masks[period])
+            .map(|((row, key, _), mask)| ((*row, *key), *mask))
+            .collect()
+    }
+
+    fn hidden(mask: u16, measure: Measure) -> bool {
+        mask & (1 << measure as usize) != 0
+    }
+
+    fn people(site: u32, item: u32, from: u32, count: u32) -> Vec<Fake> {
+        (from..from + count)
+            .map(|who| Fake {
+                site,
+                items: vec![(item, 1)],
+                who: Some(who),
+            })
+            .collect()
+    }
+
+    /// The review's worked example: 37 nasal naloxone contacts, 23 and 12 at two busy
+    /// sites, one each at two tiny ones. Hiding only the tiny ones would leave each
+    /// exactly 1; the decision hides more, and never the program total.
+    #[test]
+    fn two_tiny_sites_sharing_a_residual_of_two_pull_in_a_busy_site() {
+        let shape = shape();
+        let mut contacts = people(0, 3, 0, 23);
+        contacts.extend(people(1, 3, 100, 12));
+        contacts.extend(people(2, 3, 200, 1));
+        contacts.extend(people(3, 3, 300, 1));
+        let cube = count(&shape, &contacts, 5, false);
+        let universe = Universe::new(shape, vec![cube.clone()], vec![Vec::new()]);
+        let decision = decide(&universe, &[None]);
+        assert!(!decision.fell_back);
+        let masks = masks(&cube, &decision, 0);
+        for site in [2, 3] {
+            assert_eq!(masks[&(Row::Site(site), Key::Item(3))], u16::MAX, "site {site}");
+            assert_eq!(masks[&(Row::Site(site), Key::All)], u16::MAX, "site {site}");
+        }
+        let busy_hidden = [0, 1]
+            .iter()
+            .filter(|s| hidden(masks[&(Row::Site(**s), Key::Item(3))], Measure::Contacts))
+            .count();
+        assert!(busy_hidden >= 1, "a busy site's nasal contacts protect the tiny ones");
+        let total = masks[&(Row::All, Key::All)];
+        assert!(!hidden(total, Measure::Contacts) && !hidden(total, Measure::Participants));
+    }
+
+    /// Nothing small, nothing hidden.
+    #[test]
+    fn a_program_of_large_cells_publishes_everything() {
+        let shape = shape();
+        let mut contacts = people(0, 0, 0, 20);
+        contacts.extend(people(1, 0, 100, 20));
+        contacts.extend(people(0, 2, 200, 10));
+        contacts.extend(people(1, 2, 300, 10));
+        let cube = count(&shape, &contacts, 5, false);
+        let universe = Universe::new(shape, vec![cube], vec![Vec::new()]);
+        let decision = decide(&universe, &[None]);
+        assert!(decision.masks[0].iter().all(|m| *m == 0));
+    }
+
+    /// A quarter hides a count wherever one of its months hides it, so quarter minus
+    /// months tells nothing.
+    #[test]
+    fn a_quarter_hides_what_its_months_hide() {
+        let shape = shape();
+        // Different people each month, so that everyone is new in their month (the
+        // plain counter here knows no earlier months).
+        let month = |number: u32, tiny: u32| {
+            let first = number * 1000;
+            let mut contacts = people(0, 0, first, 30);
+            contacts.extend(people(1, 0, first + 100, 30));
+            contacts.extend(people(2, 0, first + 200, tiny));
+            contacts
+        };
+        let months: Vec<Vec<Fake>> = vec![month(0, 2), month(1, 9), month(2, 8)];
+        let mut all = Vec::new();
+        for m in &months {
+            all.extend(m.iter().cloned());
+        }
+        let mut cubes: Vec<Cube> = months.iter().map(|m| count(&shape, m, 5, false)).collect();
+        cubes.push(count(&shape, &all, 5, false));
+        let universe = Universe::new(shape, cubes.clone(), vec![vec![], vec![], vec![], vec![0, 1, 2]]);
+        let decision = decide(&universe, &[None, None, None, None]);
+        let first = masks(&cubes[0], &decision, 0);
+        let quarter = masks(&cubes[3], &decision, 3);
+        for (cell, mask) in &first {
+            for measure in all_measures() {
+                if hidden(*mask, measure) {
+                    assert!(hidden(quarter[cell], measure), "{cell:?} {measure:?}");
+                }
+            }
+        }
+    }
+}
