@@ -91,6 +91,10 @@ const STORED: &[(&str, &str)] = &[
         "entry-error, duplicate or test, if the batch was voided",
     ),
     ("batch.voided_on", "day it was voided"),
+    (
+        "batch.void_seq",
+        "order of the void among all voids, so reports decided before it stay as they were",
+    ),
     ("contact", "one interaction"),
     ("contact.id", "row number"),
     ("contact.batch_id", "the batch it was saved in"),
@@ -191,6 +195,62 @@ const STORED: &[(&str, &str)] = &[
     ("closed_cell.period_end", "last day of the period"),
     ("closed_cell.site", "site name or ALL"),
     ("closed_cell.item", "item, category or ALL"),
+    ("contact.void_seq", "order of the void among all voids"),
+    (
+        "decided_period",
+        "each period a release was decided for, counted once and frozen",
+    ),
+    ("decided_period.id", "row number"),
+    (
+        "decided_period.period_kind",
+        "week, month, quarter or fiscal-year",
+    ),
+    ("decided_period.period_label", "the period as reports name it"),
+    ("decided_period.period_start", "first day of the period"),
+    ("decided_period.period_end", "last day of the period"),
+    ("decided_period.min_cell", "the threshold it was decided at"),
+    (
+        "decided_period.batch_high",
+        "the last batch its numbers include",
+    ),
+    ("decided_period.void_high", "the last void its numbers include"),
+    ("decided_period.decided_on", "day it was decided"),
+    (
+        "decided_cell",
+        "the frozen numbers of a decided period, one row per site or ALL and item, category or ALL",
+    ),
+    ("decided_cell.period_id", "the decided period"),
+    ("decided_cell.site", "site name or ALL"),
+    (
+        "decided_cell.item_level",
+        "whether item names an item, a category or ALL",
+    ),
+    ("decided_cell.item", "item, category or ALL"),
+    (
+        "decided_cell.hidden",
+        "which of the numbers every release shows as x",
+    ),
+    (
+        "release",
+        "the ledger: every report released at or above the program's threshold",
+    ),
+    ("release.id", "release number"),
+    ("release.made_on", "day it was made"),
+    ("release.period_kind", "week, month, quarter or fiscal-year"),
+    ("release.first_period", "its first period"),
+    ("release.last_period", "its last period"),
+    ("release.breakdown", "the --by it was cut by"),
+    (
+        "release.recipient",
+        "who it went to (--for), a short name such as ontario-naloxone",
+    ),
+    ("release.min_cell", "the threshold it used"),
+    ("release.row_count", "rows in it"),
+    ("release.hidden_cells", "rows with a hidden number"),
+    (
+        "release.content",
+        "the CSV exactly as released (aggregate numbers only)",
+    ),
     ("contact_item", "what one contact received"),
     ("contact_item.contact_id", "the contact"),
     ("contact_item.item_id", "the item"),
@@ -261,7 +321,10 @@ pub(super) fn run(_context: &Context, out: &mut impl Write) -> Result<()> {
 /// The meaning of `key`; the unit tests guarantee there is one. A measure's column,
 /// in a report or among a closed year's frozen cells, means what [`MEASURES`] says.
 fn meaning(table: &[(&str, &'static str)], key: &str) -> &'static str {
-    let column = key.strip_prefix("closed_cell.").unwrap_or(key);
+    let column = key
+        .strip_prefix("closed_cell.")
+        .or_else(|| key.strip_prefix("decided_cell."))
+        .unwrap_or(key);
     let measure = MEASURES.iter().find(|(_, name, _)| *name == column);
     table
         .iter()

@@ -9,6 +9,11 @@ use super::{Store, retention};
 use crate::contact::{BatchSummary, VoidReason};
 use crate::error::{Error, Result};
 
+/// The number of the next void, program-wide: voids are numbered in order so that a
+/// period decided before a void can be counted as it was (see `store::reads`).
+const NEXT_VOID: &str = "(SELECT coalesce(max(seq), 0) + 1 FROM
+     (SELECT max(void_seq) AS seq FROM batch UNION ALL SELECT max(void_seq) FROM contact))";
+
 impl Store {
     /// The live (not voided) batch a sheet with this digest was saved as, if any.
     pub fn find_import(&self, digest: &[u8; 32]) -> Result<Option<i64>> {
@@ -56,7 +61,10 @@ impl Store {
         let count = live_batch(&tx, batch)?;
         retention::refuse_closed(&tx, batch_years(&tx, batch)?)?;
         tx.execute(
-            "UPDATE batch SET voided_reason = ?1, voided_on = ?2 WHERE id = ?3",
+            &format!(
+                "UPDATE batch SET voided_reason = ?1, voided_on = ?2, void_seq = {NEXT_VOID}
+                  WHERE id = ?3"
+            ),
             params![reason.as_str(), today.to_string(), batch],
         )?;
         tx.commit()?;
@@ -92,8 +100,10 @@ impl Store {
             });
         }
         let changed = tx.execute(
-            "UPDATE contact SET voided_reason = ?1, voided_on = ?2
-              WHERE batch_id = ?3 AND position = ?4 AND voided_reason IS NULL",
+            &format!(
+                "UPDATE contact SET voided_reason = ?1, voided_on = ?2, void_seq = {NEXT_VOID}
+                  WHERE batch_id = ?3 AND position = ?4 AND voided_reason IS NULL"
+            ),
             params![reason.as_str(), today.to_string(), batch, position],
         )?;
         if changed == 0 {

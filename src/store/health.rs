@@ -83,6 +83,11 @@ const RULES: &[(&str, &str)] = &[
               + (SELECT count(*) FROM contact WHERE (voided_reason IS NULL) != (voided_on IS NULL))",
     ),
     (
+        "every void, and only a void, has its number in the order of voids",
+        "SELECT (SELECT count(*) FROM batch WHERE (voided_reason IS NULL) != (void_seq IS NULL))
+              + (SELECT count(*) FROM contact WHERE (voided_reason IS NULL) != (void_seq IS NULL))",
+    ),
+    (
         "a naloxone reason is recorded only with a naloxone item",
         "SELECT count(*) FROM contact c
           WHERE c.naloxone_reason IS NOT NULL

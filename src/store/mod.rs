@@ -45,6 +45,7 @@ const SCHEMA: &str = include_str!("../../schema.sql");
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_initial.sql"),
     include_str!("../../migrations/0002_drop_contact_code_index.sql"),
+    include_str!("../../migrations/0003_release_ledger.sql"),
 ];
 
 /// The schema version this build writes and reads: one per migration.
