@@ -56,6 +56,8 @@ pub enum Command {
     Report(ReportArgs),
     /// This period against the previous one, per category, as text bars; small cells hidden.
     Summary(SummaryArgs),
+    /// The ledger: every report released, and each one exactly as it was sent.
+    Releases(ReleasesArgs),
     /// After a year's reports are done: keep its reports, erase its participant codes for good.
     CloseYear(CloseYearArgs),
     /// Manage passphrases: several open one program, with the same codes.
@@ -200,6 +202,12 @@ pub struct ReportArgs {
     /// Write to this file (atomically) instead of standard output
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Replace the --out file if it exists
+    #[arg(long, requires = "out")]
+    pub force: bool,
+    /// Who the release goes to, e.g. ontario-naloxone (kept in the ledger)
+    #[arg(long = "for", value_name = "LABEL")]
+    pub recipient: Option<String>,
     /// Start the file with a UTF-8 byte-order mark, for older Excel
     #[arg(long)]
     pub bom: bool,
@@ -221,6 +229,24 @@ pub struct SummaryArgs {
     /// The period containing today is compared with the one before it
     #[arg(long, value_enum, default_value = "month")]
     pub period: PeriodArg,
+}
+
+/// `kitlog releases [show N]`
+#[derive(Debug, Args)]
+pub struct ReleasesArgs {
+    /// List releases, or show one.
+    #[command(subcommand)]
+    pub command: Option<ReleasesCommand>,
+}
+
+/// `kitlog releases show N`
+#[derive(Debug, Subcommand)]
+pub enum ReleasesCommand {
+    /// Print one release exactly as it was released.
+    Show {
+        /// The release number, as `kitlog releases` lists it.
+        number: i64,
+    },
 }
 
 /// `kitlog passphrase …`

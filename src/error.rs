@@ -116,6 +116,31 @@ pub enum Error {
     #[error("--by is a comma list of site and one of item or category, e.g. site,item")]
     InvalidBreakdown,
 
+    /// A fiscal year released by week and then asked by month, quarter or year, or the
+    /// other way round.
+    #[error(
+        "{year} has been released by {}; weeks do not add up to months, quarters or years, so releasing it both ways would let a reader subtract one from the other. Report {year} by {} (or, for the program's own checks, below its threshold with --min-cell)",
+        if *.released_by_week { "week" } else { "month, quarter or year" },
+        if *.released_by_week { "week" } else { "month, quarter or fiscal year" }
+    )]
+    CalendarClash {
+        /// The fiscal year.
+        year: String,
+        /// Whether its earlier releases were weekly.
+        released_by_week: bool,
+    },
+
+    /// `report --out` naming a file that is there already.
+    #[error(
+        "a file already exists at {}; add --force to replace it, or choose another name",
+        .0.display()
+    )]
+    OutputExists(PathBuf),
+
+    /// `releases show` with a number the ledger does not have.
+    #[error("there is no release {0}; see kitlog releases")]
+    NoSuchRelease(i64),
+
     /// `report --from` after `--to`.
     #[error("--from is after --to; nothing to report")]
     EmptyRange,

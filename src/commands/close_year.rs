@@ -8,8 +8,8 @@ use super::{Context, output};
 use crate::cli::CloseYearArgs;
 use crate::error::{Error, Result};
 use crate::fiscal::{FiscalCalendar, FiscalYear, PeriodKind};
-use crate::report::query::cube_cells;
-use crate::report::{Dimensions, ReportQuery};
+use crate::report::ledger::Visibility;
+use crate::report::query::year_cells;
 use crate::store::Store;
 
 /// Freezes every table a report or summary can ask for, unsuppressed, then erases.
@@ -47,17 +47,19 @@ pub(super) fn run(args: &CloseYearArgs, context: &Context, out: &mut impl Write)
     }
 
     // The whole cube a report can be cut from, for every period kind, with nothing
-    // hidden: suppression is applied when a report is printed.
+    // hidden (what to hide is decided when a period is released), counted as earlier
+    // releases counted it: days already reported as they were then.
+    let catalogue = store.catalogue()?;
+    let mut visibility = Visibility::now();
+    for decided in store.decided_periods(year.first_day(), year.last_day())? {
+        if matches!(decided.kind, PeriodKind::Week | PeriodKind::Month) {
+            visibility.freeze(&decided.period, decided.version);
+        }
+    }
     let (erased, kept) = store.close_year(year.start_year(), context.today, |store| {
         let mut cells = Vec::new();
         for kind in PeriodKind::ALL {
-            let query = ReportQuery {
-                kind,
-                dimensions: Dimensions::ALL[0],
-                min_cell: 1,
-                calendar,
-            };
-            cells.extend(cube_cells(store, &query, year)?);
+            cells.extend(year_cells(store, &catalogue, calendar, kind, year, &visibility)?);
         }
         Ok(cells)
     })?;

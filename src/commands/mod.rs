@@ -21,6 +21,7 @@ mod import;
 mod init;
 mod passphrase;
 mod privacy;
+mod releases;
 mod report;
 mod shift;
 mod summary;
@@ -51,6 +52,7 @@ impl Command {
             Command::Void(args) => void::run(&args, context, out),
             Command::Report(args) => report::run(&args, context, out),
             Command::Summary(args) => summary::run(&args, context, out),
+            Command::Releases(args) => releases::run(&args, context, out),
             Command::Shift(args) => shift::run(&args, context, out),
             Command::CloseYear(args) => close_year::run(&args, context, out),
             Command::Passphrase(command) => passphrase::run(command, context, out),

@@ -1,86 +1,113 @@
-//! `kitlog report`: the funder's CSV, small cells hidden. Needs no passphrase.
+//! `kitlog report`: the funder's CSV, small cells hidden, decided against every earlier
+//! release and recorded in the ledger. Needs no passphrase.
 
 use std::io::Write;
 
 use super::{Context, output};
+use crate::catalogue::normalise_name;
 use crate::cli::ReportArgs;
 use crate::error::{Error, Result};
-use crate::report::csv::write_csv;
-use crate::report::query::build_rows;
-use crate::report::{Dimensions, ReportQuery};
+use crate::report::Dimensions;
+use crate::report::release::{Request, prepare, record, render};
 use crate::store::Store;
+use crate::text::Count;
 
 /// What spreadsheets look for to read a CSV file as UTF-8.
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// Builds the report and writes it to `--out` (atomically) or to standard output.
+/// Decides the report, records it if it is a release, and writes it to `--out`
+/// (atomically, never over a file unless `--force`) or to standard output.
 pub(super) fn run(args: &ReportArgs, context: &Context, out: &mut impl Write) -> Result<()> {
     let dimensions = Dimensions::parse(&args.by).ok_or(Error::InvalidBreakdown)?;
-    let store = Store::open(&context.db)?;
-    // One moment for every read below, even while another kitlog saves.
-    let _snapshot = store.snapshot()?;
-    let settings = store.settings()?;
-    let min_cell = args.min_cell.unwrap_or(settings.min_cell);
-    if min_cell == 0 {
-        return Err(Error::MinCellZero);
-    }
-    let kind = args.period.into();
-    let calendar = settings.calendar;
-    let query = ReportQuery {
-        kind,
-        dimensions,
-        min_cell,
-        calendar,
-    };
-    // --from and --to select whole periods: the ones containing those days.
-    let range = store.live_day_range()?;
-    let from = args
-        .from
-        .map(|day| calendar.period_of(kind, day).start)
-        .or(range.map(|r| r.0));
-    let to = args
-        .to
-        .map(|day| calendar.period_of(kind, day).end)
-        .or(range.map(|r| r.1));
-    if let (Some(from), Some(to)) = (from, to) {
-        if from > to {
-            return Err(Error::EmptyRange);
+    let recipient = args
+        .recipient
+        .as_deref()
+        .map(|name| normalise_name("recipient", name))
+        .transpose()?;
+    if let Some(path) = &args.out {
+        if !args.force && path.symlink_metadata().is_ok() {
+            return Err(Error::OutputExists(path.clone()));
         }
     }
-
-    let rows = match (from, to) {
-        (Some(from), Some(to)) => build_rows(&store, &query, from, to)?,
-        _ => Vec::new(),
+    let request = Request {
+        kind: args.period.into(),
+        from: args.from,
+        to: args.to,
+        dimensions,
+        min_cell: args.min_cell,
+        recipient,
+        today: context.today,
     };
-
-    if min_cell == 1 {
+    let mut store = Store::open(&context.db)?;
+    let (prepared, number, mut bytes) = store.write(|store| {
+        let prepared = prepare(store, &request)?;
+        let number = if prepared.is_release() {
+            Some(store.next_release()?)
+        } else {
+            None
+        };
+        let bytes = render(&prepared, &request, number)?;
+        if prepared.is_release() {
+            record(store, &prepared, &request, &args.by_key(), &bytes)?;
+        }
+        Ok((prepared, number, bytes))
+    })?;
+    for period in &prepared.left_out {
         eprintln!(
-            "note: --min-cell 1 hides nothing; this report is for the program's own use, never for publication"
-        );
-    } else if min_cell < settings.min_cell {
-        eprintln!(
-            "note: --min-cell {min_cell} is below the program's {}; publish a report with one threshold only, never several",
-            settings.min_cell
+            "note: {} is not over yet, so it is left out; report a period once it has ended and its sheets are in",
+            period.label
         );
     }
-    let mut csv = Vec::new();
+    if prepared.held_back > 0 {
+        eprintln!(
+            "note: {} saved or voided after these days were first reported {} held back, so that this release agrees with the earlier ones",
+            Count(prepared.held_back, "contact"),
+            Count(prepared.held_back, "contact").verb_be()
+        );
+    }
+    if prepared.fell_back {
+        eprintln!(
+            "note: a period's cells could not be protected one by one, so everything that may be hidden there is"
+        );
+    }
+    match number {
+        Some(number) => eprintln!(
+            "release {number}: {} ({} hidden in whole or part; the hidden contact counts add up to {})",
+            Count(prepared.rows.len() as u64, "row"),
+            prepared.hidden_cells(),
+            prepared.hidden_contacts()
+        ),
+        None if prepared.min_cell == 1 => eprintln!(
+            "note: --min-cell 1 hides nothing; this report is for the program's own use, never for publication, and is not a release"
+        ),
+        None => eprintln!(
+            "note: --min-cell {} is below the program's {}; this report is for the program's own checks, is not a release and is not recorded",
+            prepared.min_cell, prepared.program_min_cell
+        ),
+    }
     if args.bom {
-        csv.extend_from_slice(UTF8_BOM);
+        bytes.splice(0..0, UTF8_BOM.iter().copied());
     }
-    write_csv(&rows, &mut csv).map_err(|_| Error::Output(std::io::ErrorKind::Other))?;
     match &args.out {
         Some(path) => {
-            write_atomically(path, &csv)?;
-            let hidden = rows.iter().filter(|r| r.measures.is_none()).count();
+            write_atomically(path, &bytes)?;
             output(writeln!(
                 out,
-                "wrote {} rows to {} ({hidden} hidden as {})",
-                rows.len(),
+                "wrote {} to {} ({} hidden as {})",
+                Count(prepared.rows.len() as u64, "row"),
                 path.display(),
+                prepared.hidden_cells(),
                 crate::report::SUPPRESSED
             ))
         }
-        None => output(out.write_all(&csv)),
+        None => output(out.write_all(&bytes)),
+    }
+}
+
+impl ReportArgs {
+    /// The breakdown as the ledger records it: `--by`, canonical.
+    fn by_key(&self) -> String {
+        Dimensions::parse(&self.by).map_or_else(|| self.by.clone(), |d| d.key().to_owned())
     }
 }
 

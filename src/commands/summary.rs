@@ -1,6 +1,8 @@
-//! `kitlog summary`: this period against the previous one, per category, with text
-//! bars, for a coordinator at a terminal. Same numbers and same suppression as the
-//! report; needs no passphrase.
+//! `kitlog summary`: the last period that is over against the one before it, per
+//! category, with text bars, for a coordinator at a terminal. It is a release like a
+//! report by category: the same decided numbers, recorded in the ledger. A period not
+//! over yet is never shown (each look at it would tell what changed since the last).
+//! Needs no passphrase.
 
 use std::io::Write;
 
@@ -10,34 +12,43 @@ use super::{Context, output};
 use crate::cli::SummaryArgs;
 use crate::error::Result;
 use crate::fiscal::Period;
-use crate::report::query::build_rows;
-use crate::report::{ALL, Dimensions, ItemLevel, Measure, ReportQuery, ReportRow, SUPPRESSED};
+use crate::measures::Measure;
+use crate::report::release::{Request, prepare, record};
+use crate::report::{ALL, Dimensions, ItemLevel, ReportRow, SUPPRESSED};
 use crate::store::Store;
 
 /// Widest bar, in characters; the largest value of a section gets this many.
 const BAR_WIDTH: u64 = 40;
 
-/// Builds the two periods' table by category and draws it.
+/// Decides the two periods' table by category, records it and draws it.
 pub(super) fn run(args: &SummaryArgs, context: &Context, out: &mut impl Write) -> Result<()> {
-    let store = Store::open(&context.db)?;
-    // One moment for every read below, even while another kitlog saves.
-    let _snapshot = store.snapshot()?;
-    let settings = store.settings()?;
+    let mut store = Store::open(&context.db)?;
+    let calendar = store.settings()?.calendar;
     let kind = args.period.into();
-    let calendar = settings.calendar;
-    let current = calendar.period_of(kind, context.today);
+    let open = calendar.period_of(kind, context.today);
+    let current = calendar.period_of(kind, open.start - Days::new(1));
     let previous = calendar.period_of(kind, current.start - Days::new(1));
-    let query = ReportQuery {
+    let request = Request {
         kind,
+        from: Some(previous.start),
+        to: Some(current.end),
         dimensions: Dimensions {
             site: false,
             item: ItemLevel::Category,
         },
-        min_cell: settings.min_cell,
-        calendar,
+        min_cell: None,
+        recipient: None,
+        today: context.today,
     };
-    let rows = build_rows(&store, &query, previous.start, current.end)?;
-    output(render(&rows, &previous, &current, settings.min_cell, out))
+    let text = store.write(|store| {
+        let prepared = prepare(store, &request)?;
+        let mut text = Vec::new();
+        render(&prepared.rows, &previous, &current, prepared.min_cell, &mut text)
+            .map_err(|e| crate::error::Error::Output(e.kind()))?;
+        record(store, &prepared, &request, "summary", &text)?;
+        Ok(text)
+    })?;
+    output(out.write_all(&text))
 }
 
 /// Picks one number from a row; `None` when the row is hidden.
@@ -53,7 +64,7 @@ fn render(
 ) -> std::io::Result<()> {
     writeln!(
         out,
-        "{} ({} to {}) against {}; {SUPPRESSED} = hidden (fewer than {min_cell} contacts or participants)",
+        "{} ({} to {}) against {}; {SUPPRESSED} = hidden (about fewer than {min_cell} contacts or participants, or hidden to protect such a count)",
         current.label, current.start, current.end, previous.label
     )?;
     let value = |period: &Period, item: &str, pick: Pick| {
@@ -62,17 +73,16 @@ fn render(
             .map_or(Some(0), pick)
     };
     let sections: [(&str, Pick); 4] = [
-        ("contacts", |r| {
-            r.measures.as_ref().map(|m| m[Measure::Contacts])
-        }),
-        ("participants", |r| {
-            r.measures.as_ref().map(|m| m[Measure::Participants])
-        }),
-        ("items handed out", |r| {
-            r.measures.as_ref().map(|m| m[Measure::Quantity])
-        }),
+        ("contacts", |r| r.value(Measure::Contacts)),
+        ("participants", |r| r.value(Measure::Participants)),
+        ("items handed out", |r| r.value(Measure::Quantity)),
         ("naloxone kits", |r| {
-            r.measures.as_ref().map(|m| m.naloxone().iter().sum())
+            // Hidden if any reason is: a sum of hidden counts would give them away.
+            crate::measures::MEASURES
+                .iter()
+                .filter(|(m, _, _)| (*m as usize) >= Measure::NaloxoneFirst as usize)
+                .map(|(m, _, _)| r.value(*m))
+                .sum::<Option<u64>>()
         }),
     ];
     let mut categories: Vec<&str> = rows
@@ -132,8 +142,7 @@ fn bar_length(n: u64, largest: u64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::Measures;
-    use crate::suppression::Hidden;
+    use crate::measures::Measures;
 
     fn period(label: &str, start: &str, end: &str) -> Period {
         Period {
@@ -148,18 +157,15 @@ mod tests {
             period: period.clone(),
             site: ALL.into(),
             item: item.into(),
-            measures: contacts.map(|n| {
+            measures: {
+                let n = contacts.unwrap_or(0);
                 let mut measures = Measures::default();
                 measures[Measure::Contacts] = n;
                 measures[Measure::Participants] = n / 2;
                 measures[Measure::Quantity] = n * 2;
                 measures
-            }),
-            hidden: if contacts.is_some() {
-                Hidden::Published
-            } else {
-                Hidden::Primary
             },
+            hidden: if contacts.is_some() { 0 } else { u16::MAX },
         }
     }
 
@@ -191,7 +197,7 @@ mod tests {
             ]
         );
         assert!(text.starts_with(
-            "2026-11 (2026-11-01 to 2026-11-30) against 2026-10; x = hidden (fewer than 5 contacts or participants)\n"
+            "2026-11 (2026-11-01 to 2026-11-30) against 2026-10; x = hidden (about fewer than 5 contacts or participants, or hidden to protect such a count)\n"
         ));
     }
 }

@@ -9,24 +9,22 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 
-use super::relations::suppress_cube;
-use super::{ALL, ClosedCell, Dimensions, ItemKey, ItemLevel, Participant, ReportQuery, ReportRow};
-use super::{Measure, Measures};
+use super::{ALL, CubeCell, ItemKey, Participant};
 use crate::catalogue::{Catalogue, Category};
 use crate::contact::Contact;
-use crate::fiscal::{FiscalYear, Period, PeriodKind};
-use crate::suppression::Hidden;
+use crate::fiscal::{FiscalCalendar, FiscalYear, Period, PeriodKind};
+use crate::measures::{Measure, Measures};
 
 /// A row key: site (or `ALL`) and item or category (or `ALL`). `Named` sorts before
 /// `All`, so totals come last in their group.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(super) enum Level {
+enum Level {
     Named(String),
     All,
 }
 
 impl Level {
-    pub(super) fn label(&self) -> &str {
+    fn label(&self) -> &str {
         match self {
             Level::Named(name) => name,
             Level::All => ALL,
@@ -36,13 +34,13 @@ impl Level {
 
 /// Running sums of one cell.
 #[derive(Debug, Default)]
-pub(super) struct Accumulator {
+struct Accumulator {
     /// Every measure summed. Its participant measures hold participants counted and no
     /// longer named: those of a period the day-ordered contacts have left (see
     /// [`Accumulator::settle`]) and those of closed years, whose codes are gone. Codes
     /// of different fiscal years never match, and contacts never come back to a period
     /// they left, so adding these counts is exact.
-    pub(super) sums: Measures,
+    sums: Measures,
     /// Participants of the open period, by number.
     participants: IdSet,
     new_participants: IdSet,
@@ -62,10 +60,6 @@ impl Accumulator {
         measures[Measure::Participants] += self.participants.len();
         measures[Measure::NewParticipants] += self.new_participants.len();
         measures
-    }
-
-    pub(super) fn participants(&self) -> u64 {
-        self.sums[Measure::Participants] + self.participants.len()
     }
 
     /// Counts the participant sets and frees them, once no contact of the period can
@@ -165,7 +159,7 @@ impl ParticipantNumbers {
 }
 
 /// A cell of the cube: period kind, period, site (or all), item/category (or all).
-pub(super) type CellKey = (PeriodKind, Period, Level, ItemKey);
+type CellKey = (PeriodKind, Period, Level, ItemKey);
 
 /// Where a contact's numbers go in a period's cube, laid out as one array so that
 /// counting a contact touches a few slots instead of looking up string keys: rows
@@ -268,17 +262,14 @@ struct OpenPeriod {
 /// each), never with the number of contacts.
 ///
 /// For each period it counts the whole cube a report could be cut from, not just the
-/// table asked for: every site and every item *and* category. Suppression is decided
-/// once on that cube and every `--by` prints a slice of the same pattern, so reports
-/// of one period kind cannot be laid side by side to recover a hidden cell (a
-/// category minus its other items, a site's total from a by-site report). Periods
-/// of different kinds (a quarter and its months) are not linked: see the README.
+/// table asked for: every site and every item *and* category. What to hide is decided
+/// once on that cube (see [`crate::report::plan`]) and every `--by` prints a slice of
+/// the same pattern.
 #[derive(Debug)]
-pub struct ReportBuilder<'a> {
-    query: &'a ReportQuery,
+pub struct CubeCounter {
+    kind: PeriodKind,
+    calendar: FiscalCalendar,
     layout: CubeLayout,
-    /// Item name → category, for the relations between items and their category.
-    categories: HashMap<String, Category>,
     participants: ParticipantNumbers,
     /// The day of the last contact added: the stream must not go back.
     last_day: NaiveDate,
@@ -288,30 +279,24 @@ pub struct ReportBuilder<'a> {
     pending: BTreeMap<CellKey, Accumulator>,
     /// `(column, quantity, naloxone kits)` of the contact being added; kept to reuse.
     columns: Vec<(usize, u64, u64)>,
-    /// Rows of periods already published, in order.
-    rows: Vec<ReportRow>,
 }
 
-impl<'a> ReportBuilder<'a> {
-    /// A builder for `query`. "New" means a first contact in the participant's fiscal
-    /// year, so a report that starts after its fiscal year does must first
-    /// [`introduce`](Self::introduce) the participants of that year's earlier days.
+impl CubeCounter {
+    /// A counter of the periods of `kind` under `calendar`. "New" means a first contact
+    /// in the participant's fiscal year, so counting that starts after its fiscal year
+    /// does must first [`introduce`](Self::introduce) the participants of that year's
+    /// earlier days.
     #[must_use]
-    pub fn new(query: &'a ReportQuery, catalogue: &'a Catalogue) -> Self {
-        ReportBuilder {
-            query,
+    pub fn new(kind: PeriodKind, calendar: FiscalCalendar, catalogue: &Catalogue) -> Self {
+        CubeCounter {
+            kind,
+            calendar,
             layout: CubeLayout::new(catalogue),
-            categories: catalogue
-                .items
-                .iter()
-                .map(|i| (i.name.clone(), i.category))
-                .collect(),
             participants: ParticipantNumbers::default(),
             last_day: NaiveDate::MIN,
             open: None,
             pending: BTreeMap::new(),
             columns: Vec::new(),
-            rows: Vec::new(),
         }
     }
 
@@ -408,7 +393,7 @@ impl<'a> ReportBuilder<'a> {
             .map(|_| Accumulator::default())
             .collect();
         self.open = Some(OpenPeriod {
-            period: self.query.calendar.period_of(self.query.kind, day),
+            period: self.calendar.period_of(self.kind, day),
             cells,
         });
     }
@@ -427,7 +412,7 @@ impl<'a> ReportBuilder<'a> {
             }
             cell.settle();
             let key = (
-                self.query.kind,
+                self.kind,
                 open.period.clone(),
                 self.layout.sites[index / width].clone(),
                 self.layout.items[index % width].clone(),
@@ -437,8 +422,8 @@ impl<'a> ReportBuilder<'a> {
     }
 
     /// Adds a frozen cell of a closed year to the same cell of the live data.
-    pub fn add_closed(&mut self, cell: &ClosedCell) {
-        if cell.kind != self.query.kind {
+    pub fn add_closed(&mut self, cell: &CubeCell) {
+        if cell.kind != self.kind {
             return;
         }
         let site = if cell.site == ALL {
@@ -452,13 +437,14 @@ impl<'a> ReportBuilder<'a> {
             .absorb(&Accumulator::frozen(&cell.measures));
     }
 
-    /// Every cell counted, unsuppressed: what `close-year` freezes.
+    /// Every cell counted, unsuppressed, period by period: what a release decides on and
+    /// `close-year` freezes.
     #[must_use]
-    pub fn into_cells(mut self) -> Vec<ClosedCell> {
+    pub fn into_cells(mut self) -> Vec<CubeCell> {
         self.close_open_period();
         self.pending
             .into_iter()
-            .map(|((kind, period, site, item), acc)| ClosedCell {
+            .map(|((kind, period, site, item), acc)| CubeCell {
                 kind,
                 period,
                 site: site.label().to_owned(),
@@ -467,73 +453,6 @@ impl<'a> ReportBuilder<'a> {
             })
             .collect()
     }
-
-    /// Suppresses each cube and returns the rows the query asked for, in order.
-    #[must_use]
-    pub fn finish(mut self) -> Vec<ReportRow> {
-        self.close_open_period();
-        while !self.pending.is_empty() {
-            self.publish_first_period();
-        }
-        self.rows
-    }
-
-    /// Publishes every period that ends before `day`, so its participant sets are
-    /// freed: call it before adding a contact of that day to keep rows and memory at
-    /// one period's worth.
-    pub fn publish_before(&mut self, day: NaiveDate) {
-        if self.open.as_ref().is_some_and(|open| open.period.end < day) {
-            self.close_open_period();
-        }
-        while self
-            .pending
-            .keys()
-            .next()
-            .is_some_and(|key| key.1.end < day)
-        {
-            self.publish_first_period();
-        }
-    }
-
-    /// Suppresses the earliest pending period's cube (every site, item and category
-    /// of it) and keeps the rows the query asked for.
-    fn publish_first_period(&mut self) {
-        let Some(first) = self.pending.keys().next().map(|key| key.1.clone()) else {
-            return;
-        };
-        let mut cells = Vec::new();
-        while let Some(entry) = self.pending.first_entry() {
-            if entry.key().1 != first {
-                break;
-            }
-            cells.push(entry.remove_entry());
-        }
-        let hidden = suppress_cube(&cells, &self.categories, self.query.min_cell);
-        for (((kind, period, site, item), acc), hidden) in cells.into_iter().zip(hidden) {
-            if kind != self.query.kind || !shown(self.query.dimensions, &site, &item) {
-                continue;
-            }
-            self.rows.push(ReportRow {
-                period,
-                site: site.label().to_owned(),
-                item: item.label().to_owned(),
-                measures: (hidden == Hidden::Published).then(|| acc.measures()),
-                hidden,
-            });
-        }
-    }
-}
-
-/// Whether a cube cell is a row of the `--by` table.
-fn shown(dimensions: Dimensions, site: &Level, item: &ItemKey) -> bool {
-    let site_ok = dimensions.site || *site == Level::All;
-    let item_ok = matches!(
-        (dimensions.item, item),
-        (_, ItemKey::All)
-            | (ItemLevel::Item, ItemKey::Item(_))
-            | (ItemLevel::Category, ItemKey::Category(_))
-    );
-    site_ok && item_ok
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ mod catalogue;
 mod drafts;
 mod health;
 mod key_slots;
+mod ledger;
 mod program;
 mod reads;
 mod retention;
@@ -546,7 +547,8 @@ mod tests {
                 .for_each_live_contact(
                     "2026-04-01".parse().unwrap(),
                     "2027-03-31".parse().unwrap(),
-                    |c| contacts.push(c.clone()),
+                    &crate::report::ledger::Visibility::now(),
+                    |c: &crate::contact::Contact| contacts.push(c.clone()),
                 )
                 .unwrap();
             assert_eq!(contacts.len(), 1);

@@ -10,7 +10,8 @@ use super::Store;
 use crate::error::{Error, Result};
 use crate::fiscal::{Period, PeriodKind};
 use crate::measures::measure_columns;
-use crate::report::{ClosedCell, ItemKey, MEASURE_COUNT, Measures};
+use crate::measures::{MEASURE_COUNT, Measures};
+use crate::report::{CubeCell, ItemKey};
 
 impl Store {
     /// Start years of the closed fiscal years, oldest first.
@@ -26,7 +27,7 @@ impl Store {
         &mut self,
         year: i32,
         today: NaiveDate,
-        freeze: impl FnOnce(&Store) -> Result<Vec<ClosedCell>>,
+        freeze: impl FnOnce(&Store) -> Result<Vec<CubeCell>>,
     ) -> Result<(usize, usize)> {
         // BEGIN IMMEDIATE by hand: the freeze reads through the store's own methods,
         // which a rusqlite Transaction borrowing the connection would not allow.
@@ -52,7 +53,7 @@ impl Store {
         &mut self,
         year: i32,
         today: NaiveDate,
-        freeze: impl FnOnce(&Store) -> Result<Vec<ClosedCell>>,
+        freeze: impl FnOnce(&Store) -> Result<Vec<CubeCell>>,
     ) -> Result<(usize, usize)> {
         if closed_years(&self.conn)?.contains(&year) {
             return Err(Error::YearClosed(year_label(&self.conn, year)?));
@@ -110,7 +111,7 @@ impl Store {
         &self,
         from: NaiveDate,
         to: NaiveDate,
-        mut each: impl FnMut(ClosedCell),
+        mut each: impl FnMut(CubeCell),
     ) -> Result<()> {
         let columns = measure_columns().collect::<Vec<_>>().join(", ");
         let mut statement = self.conn.prepare(&format!(
@@ -133,7 +134,7 @@ impl Store {
             for (i, value) in values.iter_mut().enumerate() {
                 *value = row.get::<_, i64>(7 + i)? as u64;
             }
-            each(ClosedCell {
+            each(CubeCell {
                 kind,
                 period: Period {
                     label: row.get(1)?,

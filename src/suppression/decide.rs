@@ -3,7 +3,6 @@
 //! has at least `min_cell` values no reader can rule out.
 
 use super::model::{EntryId, Key, Row, Universe, all_measures};
-use super::witness::Shape;
 use crate::measures::{MEASURE_COUNT, Measure};
 
 /// The hidden measures of every cell of every period of a universe: bit `m` of a mask
@@ -15,6 +14,15 @@ pub struct Decision {
     /// The greedy search could not protect some cell and hid everything it was allowed
     /// to instead (fail closed). Never expected; reported so that it is seen.
     pub fell_back: bool,
+}
+
+/// A direction and the steps it can take.
+type Move = (super::witness::Direction, i64, i64);
+
+/// What [`Search::spans`] finds.
+struct Witnesses {
+    /// Per measure asked for, the span its usable witnesses reach.
+    spans: Vec<Span>,
 }
 
 /// A count's range among the witnesses found so far, against the width it needs.
@@ -30,7 +38,12 @@ struct Search<'u> {
     hidden: Vec<bool>,
     /// Entries this decision may hide (those of the periods being decided).
     free: Vec<bool>,
-    shapes: std::collections::HashMap<(usize, Row, Key), std::rc::Rc<Vec<Shape<'static>>>>,
+    /// Per cell, every shape's direction that can move (their steps do not depend on
+    /// what is hidden, only whether they may be taken does): built once.
+    moves: std::collections::HashMap<(usize, Row, Key), std::rc::Rc<Vec<Move>>>,
+    /// Counts a linear program has shown to be wide enough: hiding only adds room, so
+    /// this stays true.
+    proven: std::collections::HashSet<EntryId>,
 }
 
 /// Decides the periods of `universe` whose entry in `fixed` is `None`, given the masks
@@ -52,7 +65,8 @@ pub fn decide(universe: &Universe, fixed: &[Option<Vec<u16>>]) -> Decision {
         universe,
         hidden: vec![false; entries],
         free: vec![false; entries],
-        shapes: std::collections::HashMap::new(),
+        moves: std::collections::HashMap::new(),
+        proven: std::collections::HashSet::new(),
     };
     for (period, cube) in universe.cubes.iter().enumerate() {
         for (cell, (_, _, measures)) in cube.cells.iter().enumerate() {
@@ -65,8 +79,14 @@ pub fn decide(universe: &Universe, fixed: &[Option<Vec<u16>>]) -> Decision {
                 }
                 None => {
                     let small = cube.is_small(measures);
+                    let (row, key, _) = cube.cells[cell];
                     for m in 0..MEASURE_COUNT {
-                        search.free[first + m] = true;
+                        // The program total's contacts and participants are published
+                        // whenever the total is not small: never a complement.
+                        let headline = (row, key) == (Row::All, Key::All)
+                            && (m == Measure::Contacts as usize
+                                || m == Measure::Participants as usize);
+                        search.free[first + m] = !(headline && !small);
                         search.hidden[first + m] = small;
                     }
                 }
@@ -92,12 +112,12 @@ pub fn decide(universe: &Universe, fixed: &[Option<Vec<u16>>]) -> Decision {
                 continue;
             }
             while let Some(measure) = search.first_unprotected(period, cell) {
-                if std::env::var_os("KITLOG_TRACE").is_some() {
-                    eprintln!("unprotected {period} {cell} {:?} {measure:?}", universe.cubes[period].cells[cell].0);
-                }
                 if search.open_witness(period, cell, measure) {
                     changed = true;
                 } else {
+                    if std::env::var_os("KITLOG_TRACE").is_some() {
+                        eprintln!("GAVE UP {period} {cell} {:?} {measure:?}", universe.cubes[period].cells[cell]);
+                    }
                     // Fail closed: hide all that may be hidden, and stop trying this cell.
                     search.hide_everything_free();
                     fell_back = true;
@@ -177,11 +197,22 @@ impl Search<'_> {
         }
     }
 
-    fn shapes(&mut self, period: usize, row: Row, key: Key) -> std::rc::Rc<Vec<Shape<'static>>> {
+    fn moves(&mut self, period: usize, row: Row, key: Key) -> std::rc::Rc<Vec<Move>> {
         let universe = self.universe;
-        self.shapes
+        self.moves
             .entry((period, row, key))
-            .or_insert_with(|| std::rc::Rc::new(universe.shapes_for(period, row, key)))
+            .or_insert_with(|| {
+                let moves = universe
+                    .shapes_for(period, row, key)
+                    .iter()
+                    .filter_map(|shape| universe.direction(shape))
+                    .filter_map(|direction| {
+                        let (low, high) = universe.line_search(&direction)?;
+                        (low < 0 || high > 0).then_some((direction, low, high))
+                    })
+                    .collect();
+                std::rc::Rc::new(moves)
+            })
             .clone()
     }
 
@@ -201,33 +232,24 @@ impl Search<'_> {
     fn first_unprotected(&mut self, period: usize, cell: usize) -> Option<Measure> {
         let (row, key, _) = self.universe.cubes[period].cells[cell];
         let measures = self.protected(period, key);
-        let spans = self.spans(period, row, key, &measures, false).0;
-        if std::env::var_os("KITLOG_TRACE").is_some() {
-            eprintln!("  spans {period} {row:?} {key:?}: {:?}", measures.iter().zip(&spans).map(|(m, s)| format!("{m:?}={}..{}", s.low, s.high)).collect::<Vec<_>>());
-        }
+        let spans = self.spans(period, row, key, &measures).spans;
         let needed = i64::try_from(self.universe.cubes[period].min_cell).unwrap_or(i64::MAX) - 1;
-        measures.into_iter().zip(spans).find_map(|(measure, span)| {
+        for (measure, span) in measures.into_iter().zip(spans) {
             let entry = self
                 .universe
                 .entry(period, row, key, measure)
                 .expect("a cell's own entry");
-            let wide = span.high - span.low >= needed;
-            (!wide && !self.known_zero(entry)).then_some(measure)
-        })
+            if span.high - span.low >= needed || self.proven.contains(&entry) || self.known_zero(entry) {
+                continue;
+            }
+            return Some(measure);
+        }
+        None
     }
 
-    /// The span of each of `measures` of a cell over the usable witnesses. With
-    /// `trial`, also returns, per shape not yet usable because some of its entries are
-    /// published, those entries and the span of the first measure it would give.
-    #[expect(clippy::type_complexity, reason = "one private helper's paired results")]
-    fn spans(
-        &mut self,
-        period: usize,
-        row: Row,
-        key: Key,
-        measures: &[Measure],
-        trial: bool,
-    ) -> (Vec<Span>, Vec<(Vec<EntryId>, Span)>) {
+    /// The span of each of `measures` of a cell over the witnesses of the fixed shapes
+    /// (alone, and several together).
+    fn spans(&mut self, period: usize, row: Row, key: Key, measures: &[Measure]) -> Witnesses {
         let universe = self.universe;
         let own: Vec<EntryId> = measures
             .iter()
@@ -243,53 +265,38 @@ impl Search<'_> {
                 }
             })
             .collect();
-        let mut trials = Vec::new();
-        for shape in self.shapes(period, row, key).iter() {
-            let Some(direction) = universe.direction(shape) else {
-                continue;
-            };
+        let mut usable: Vec<Move> = Vec::new();
+        for (direction, low, high) in self.moves(period, row, key).iter() {
             let coefficient = |entry: EntryId| {
                 direction
                     .binary_search_by_key(&entry, |(e, _)| *e)
                     .map_or(0, |at| direction[at].1)
             };
-            if own.iter().all(|e| coefficient(*e) == 0) {
-                continue;
-            }
-            let missing: Vec<EntryId> = direction
-                .iter()
-                .map(|(e, _)| *e)
-                .filter(|e| !self.hidden[*e as usize])
-                .collect();
-            if !missing.is_empty() && (!trial || missing.iter().any(|e| !self.free[*e as usize]))
+            if own.iter().all(|e| coefficient(*e) == 0)
+                || direction.iter().any(|(e, _)| !self.hidden[*e as usize])
             {
                 continue;
             }
-            let Some((low, high)) = universe.line_search(&direction) else {
-                continue;
-            };
-            if missing.is_empty() {
-                for (span, entry) in spans.iter_mut().zip(&own) {
-                    let c = coefficient(*entry);
-                    let value = universe.values[*entry as usize];
-                    span.low = span.low.min(value + low * c).min(value + high * c);
-                    span.high = span.high.max(value + low * c).max(value + high * c);
-                }
-            } else {
-                let c = coefficient(own[0]);
-                if c != 0 {
-                    let value = universe.values[own[0] as usize];
-                    trials.push((
-                        missing,
-                        Span {
-                            low: (value + low * c).min(value + high * c),
-                            high: (value + low * c).max(value + high * c),
-                        },
-                    ));
-                }
+            for (span, entry) in spans.iter_mut().zip(&own) {
+                let c = coefficient(*entry);
+                let value = universe.values[*entry as usize];
+                span.low = span.low.min(value + low * c).min(value + high * c);
+                span.high = span.high.max(value + low * c).max(value + high * c);
             }
+            usable.push((direction.clone(), *low, *high));
         }
-        (spans, trials)
+        // One partner may not be enough: several moves together, each as far as it
+        // goes on its own, widen a count further when they still fit together.
+        let needed = i64::try_from(universe.cubes[period].min_cell).unwrap_or(i64::MAX) - 1;
+        for (span, entry) in spans.iter_mut().zip(&own) {
+            if span.high - span.low >= needed {
+                continue;
+            }
+            let value = universe.values[*entry as usize];
+            span.high = span.high.max(value + universe.combined_reach(*entry, &usable, true, needed));
+            span.low = span.low.min(value - universe.combined_reach(*entry, &usable, false, needed));
+        }
+        Witnesses { spans }
     }
 
     /// Whether a reader can see that a zero count is zero from a published total (a
@@ -360,55 +367,60 @@ impl Search<'_> {
         } else {
             2
         };
-        level * weight * coarse
+        // A cell whose contacts or participants are hidden already has lost what a
+        // funder reads it for: hiding more of it costs little, so complements gather
+        // in the same few cells instead of spreading a measure here and one there.
+        let first = self.universe.base[period] + cell * MEASURE_COUNT;
+        let spent = self.hidden[first + Measure::Contacts as usize]
+            || self.hidden[first + Measure::Participants as usize];
+        let discount = if spent { 8 } else { 1 };
+        (level * weight * coarse / discount).max(1)
     }
 
-    /// Hides the cheapest set of entries that lets a witness move `measure` of the cell
-    /// far enough, or, failing that, the set that widens it most per unit of cost.
-    /// False when no set of free entries helps.
+    /// Gives `measure` of the cell its width: the cheapest linear-programming witness,
+    /// up or down, says which published counts must be hidden for it (often none: the
+    /// fixed shapes only missed it). Blunt hiding when no witness can be had.
     fn open_witness(&mut self, period: usize, cell: usize, measure: Measure) -> bool {
         let (row, key, _) = self.universe.cubes[period].cells[cell];
-        let needed = i64::try_from(self.universe.cubes[period].min_cell).unwrap_or(i64::MAX) - 1;
-        let (spans, trials) = self.spans(period, row, key, &[measure], true);
-        let current = spans[0];
-        let mut best: Option<(bool, u128, Vec<EntryId>)> = None;
-        for (missing, span) in trials {
-            let low = current.low.min(span.low);
-            let high = current.high.max(span.high);
-            let gain = (high - low) - (current.high - current.low);
-            if gain <= 0 {
+        let current = self.spans(period, row, key, &[measure]).spans[0];
+        if self.open_by_program(period, row, key, measure, current) {
+            return true;
+        }
+        self.hide_column(period, row, key)
+    }
+
+    /// Hides what the cheapest linear-programming witness moves, up or down, to give
+    /// `measure` of the cell its width. False when neither way is possible.
+    fn open_by_program(&mut self, period: usize, row: Row, key: Key, measure: Measure, current: Span) -> bool {
+        let universe = self.universe;
+        let needed = i64::try_from(universe.cubes[period].min_cell).unwrap_or(i64::MAX) - 1;
+        let entry = universe.entry(period, row, key, measure).expect("the cell exists");
+        let value = universe.values[entry as usize];
+        let near = universe.neighbourhood(period, key, measure);
+        let search: &Search<'_> = self;
+        let cost = |e: EntryId| search.cost(e);
+        for up in [true, false] {
+            let need = if up {
+                current.low + needed - value
+            } else {
+                value - (current.high - needed)
+            };
+            if need <= 0 {
                 continue;
             }
-            let cost: u64 = missing.iter().map(|e| self.cost(*e)).fold(0, u64::saturating_add);
-            let enough = high - low >= needed;
-            // Enough beats not enough; then lower cost (or, when not enough, more gain
-            // per cost: compare cost / gain).
-            let score = if enough {
-                u128::from(cost)
-            } else {
-                u128::from(cost) * 1_000_000 / u128::try_from(gain).unwrap_or(1)
-            };
-            let better = match &best {
-                None => true,
-                Some((best_enough, best_score, best_missing)) => {
-                    (enough, std::cmp::Reverse(score), std::cmp::Reverse(missing.len()))
-                        > (*best_enough, std::cmp::Reverse(*best_score), std::cmp::Reverse(best_missing.len()))
+            if let Some(entries) =
+                universe.cheapest(&near, &self.hidden, &self.free, &cost, entry, up, need)
+            {
+                // The program's point is a witness once these are hidden: the count
+                // reaches `need` one way, and the shapes' span the other.
+                for e in entries {
+                    self.hide(e);
                 }
-            };
-            if better {
-                best = Some((enough, score, missing));
+                self.proven.insert(entry);
+                return true;
             }
         }
-        if std::env::var_os("KITLOG_TRACE").is_some() {
-            eprintln!("  best {:?}", best.as_ref().map(|b| (b.0, b.1, b.2.iter().map(|e| { let (p, c, m) = self.universe.locate(*e); (p, self.universe.cubes[p].cells[c].0, self.universe.cubes[p].cells[c].1, m) }).collect::<Vec<_>>())));
-        }
-        let Some((_, _, missing)) = best else {
-            return self.hide_column(period, row, key);
-        };
-        for entry in missing {
-            self.hide(entry);
-        }
-        true
+        false
     }
 
     /// A last, blunt step before failing closed: hide the whole column and row of the

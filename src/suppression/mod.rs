@@ -12,6 +12,8 @@
 //! - [`model`]: the reader's facts as constraints over a fiscal year's cubes.
 //! - [`witness`]: other tables as consistent with the releases as the true one, found
 //!   by moving hidden counts; they are what proves a count uncertain.
+//! - `lp`: witnesses by linear programming around one cell, where the shapes fall
+//!   short, and the cheapest counts to hide for one.
 //! - [`decide`]: primary and complementary suppression driven by the witnesses.
 //! - [`rank`]: the exact rank auditor of linear equations, kept as a fast first check
 //!   for tests.
@@ -19,6 +21,7 @@
 //! Pure arithmetic on counts: no I/O, no SQL, no codes.
 
 mod decide;
+mod lp;
 mod model;
 pub mod rank;
 mod witness;

@@ -147,7 +147,11 @@ pub struct Universe {
     /// year); empty for the finest periods.
     pub(super) children: Vec<Vec<usize>>,
     pub(super) parent: Vec<Option<usize>>,
-    pub(super) cell_index: Vec<HashMap<(Row, Key), usize>>,
+    /// Per period, the cell at each (row, key) slot (see [`Universe::slot`]), or
+    /// `u32::MAX`: a dense table, as every witness looks cells up many times.
+    cell_index: Vec<Vec<u32>>,
+    /// Rows per period table: the sites, then ALL.
+    rows: usize,
     pub(super) base: Vec<usize>,
     pub(super) values: Vec<i64>,
     pub(super) constraints: Vec<Constraint>,
@@ -170,14 +174,26 @@ impl Universe {
                 parent[child] = Some(coarse);
             }
         }
+        let sites = cubes
+            .iter()
+            .flat_map(|cube| cube.cells.iter())
+            .filter_map(|(row, _, _)| match row {
+                Row::Site(site) => Some(*site as usize + 1),
+                Row::All => None,
+            })
+            .max()
+            .unwrap_or(0);
+        let rows = sites + 1;
+        let keys = shape.item_category.len() + shape.categories as usize + 1;
         let mut base = Vec::with_capacity(cubes.len());
         let mut values = Vec::new();
         let mut cell_index = Vec::with_capacity(cubes.len());
         for cube in &cubes {
             base.push(values.len());
-            let mut index = HashMap::with_capacity(cube.cells.len());
+            let mut index = vec![u32::MAX; rows * keys];
             for (position, (row, key, measures)) in cube.cells.iter().enumerate() {
-                index.insert((*row, *key), position);
+                index[slot(&shape, rows, *row, *key)] =
+                    u32::try_from(position).expect("fewer than four billion cells");
                 values.extend(measures.values().iter().map(|v| *v as i64));
             }
             cell_index.push(index);
@@ -188,6 +204,7 @@ impl Universe {
             children,
             parent,
             cell_index,
+            rows,
             base,
             by_entry: vec![Vec::new(); values.len()],
             values,
@@ -208,9 +225,20 @@ impl Universe {
         universe
     }
 
+    /// The cell of `(row, key)` in `period`, if it exists.
+    pub(super) fn cell(&self, period: usize, row: Row, key: Key) -> Option<usize> {
+        if let Row::Site(site) = row {
+            if site as usize + 1 >= self.rows {
+                return None;
+            }
+        }
+        let cell = self.cell_index[period][slot(&self.shape, self.rows, row, key)];
+        (cell != u32::MAX).then_some(cell as usize)
+    }
+
     /// The entry of `measure` of cell `(row, key)` of `period`, if the cell exists.
     pub(super) fn entry(&self, period: usize, row: Row, key: Key, measure: Measure) -> Option<EntryId> {
-        self.cell_index[period].get(&(row, key)).map(|&cell| {
+        self.cell(period, row, key).map(|cell| {
             EntryId::try_from(self.base[period] + cell * MEASURE_COUNT + measure as usize)
                 .expect("fewer than four billion entries")
         })
@@ -496,6 +524,22 @@ impl Universe {
             }
         }
     }
+}
+
+/// Where `(row, key)` sits in a period's dense table of `rows` rows.
+fn slot(shape: &Shape, rows: usize, row: Row, key: Key) -> usize {
+    let items = shape.item_category.len();
+    let keys = items + shape.categories as usize + 1;
+    let row = match row {
+        Row::Site(site) => site as usize,
+        Row::All => rows - 1,
+    };
+    let key = match key {
+        Key::Item(item) => item as usize,
+        Key::Category(category) => items + category as usize,
+        Key::All => keys - 1,
+    };
+    row * keys + key
 }
 
 /// The eight naloxone-kit measures.

@@ -17,40 +17,71 @@ use crate::measures::Measure;
 pub(super) type Direction = Vec<(EntryId, i64)>;
 
 /// The people-related unit moves a direction can carry, in a cell: a coded contact
-/// (who may be new), an anonymous one, or one count alone.
-const PEOPLE: [&[Measure]; 11] = [
-    &[Measure::Contacts, Measure::Participants],
-    &[Measure::Contacts, Measure::Participants, Measure::NewParticipants],
-    &[Measure::Contacts, Measure::AnonymousContacts],
-    &[Measure::Contacts],
-    &[Measure::Participants],
-    &[Measure::Participants, Measure::NewParticipants],
-    &[Measure::NewParticipants],
-    &[Measure::AnonymousContacts],
-    &[Measure::Reversals],
-    &[Measure::Returned],
-    &[Measure::ForOthers],
+/// (who may be new), an anonymous one, a coded contact turned anonymous, or one count
+/// alone.
+const PEOPLE: [&[(Measure, i64)]; 13] = [
+    &[(Measure::Contacts, 1), (Measure::Participants, 1)],
+    &[
+        (Measure::Contacts, 1),
+        (Measure::Participants, 1),
+        (Measure::NewParticipants, 1),
+    ],
+    &[(Measure::Contacts, 1), (Measure::AnonymousContacts, 1)],
+    &[(Measure::Contacts, 1)],
+    &[(Measure::Participants, 1)],
+    &[(Measure::Participants, 1), (Measure::NewParticipants, 1)],
+    &[(Measure::NewParticipants, 1)],
+    &[(Measure::AnonymousContacts, 1)],
+    &[(Measure::Participants, -1), (Measure::AnonymousContacts, 1)],
+    &[
+        (Measure::Participants, -1),
+        (Measure::NewParticipants, -1),
+        (Measure::AnonymousContacts, 1),
+    ],
+    &[(Measure::Reversals, 1)],
+    &[(Measure::Returned, 1)],
+    &[(Measure::ForOthers, 1)],
 ];
+
+/// The people moves that come with one unit of an item (a whole contact who took it).
+const WITH_ITEM: [&[(Measure, i64)]; 4] = [
+    &[],
+    &[(Measure::Contacts, 1), (Measure::Participants, 1)],
+    &[
+        (Measure::Contacts, 1),
+        (Measure::Participants, 1),
+        (Measure::NewParticipants, 1),
+    ],
+    &[(Measure::Contacts, 1), (Measure::AnonymousContacts, 1)],
+];
+
+/// Where in a row the people moves happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PeopleAt {
+    /// At the column's key only.
+    Key,
+    /// At the key and its ancestors (category, ALL).
+    KeyAndAncestors,
+    /// At an item under the key and that item's ancestors: a whole contact who took it.
+    Item(u32),
+}
 
 /// How a direction is laid out; [`Universe::direction`] turns it into entries.
 #[derive(Debug, Clone)]
-pub(super) struct Shape<'p> {
+pub(super) struct Shape {
     /// The finest period the move happens in.
     pub(super) leaf: usize,
     /// The row that gains.
     pub(super) row: Row,
-    /// The row that loses (a site), or the ALL row, which gains too (`partner_sign` +1).
+    /// The row that loses (a site), or the ALL row, which gains too (`partner_sign` +1),
+    /// or none (`partner_sign` 0: people measures, which add up over nothing).
     pub(super) partner: Row,
     pub(super) partner_sign: i64,
     /// The column of the people-related move.
     pub(super) key: Key,
-    /// People-related measures that move by one per step (may be empty).
-    pub(super) people: &'p [Measure],
-    /// Also move the people measures of the key's ancestors (category, ALL) in both rows.
-    pub(super) people_chain: bool,
-    /// Move the people measures at the quantity move's item (and, with `people_chain`,
-    /// its ancestors) rather than at `key`: one whole contact who took that item.
-    pub(super) people_on_item: bool,
+    /// People-related measures and how much each moves per step.
+    pub(super) people: &'static [(Measure, i64)],
+    pub(super) people_at: PeopleAt,
     /// A quantity move: one unit of this item, up its category and ALL, in both rows...
     pub(super) item: Option<u32>,
     /// ...less one unit of this sibling item (same category) in both rows, so that the
@@ -65,48 +96,47 @@ pub(super) struct Shape<'p> {
 impl Universe {
     /// The entries of `shape`, or `None` where it would touch a cell that does not exist
     /// (a witness cannot invent a row: rows are printed, or known to be empty).
-    pub(super) fn direction(&self, shape: &Shape<'_>) -> Option<Direction> {
+    pub(super) fn direction(&self, shape: &Shape) -> Option<Direction> {
         let mut moves: Vec<(usize, Row, Key, Measure, i64)> = Vec::new();
         let rows = [(shape.row, 1), (shape.partner, shape.partner_sign)];
-        let people_key = match (shape.people_on_item, shape.item) {
-            (true, Some(item)) => Key::Item(item),
-            _ => shape.key,
+        let people_keys = match shape.people_at {
+            PeopleAt::Key => vec![shape.key],
+            PeopleAt::KeyAndAncestors => {
+                let mut keys = vec![shape.key];
+                keys.extend(self.shape.ancestors(shape.key));
+                keys
+            }
+            PeopleAt::Item(item) => {
+                let mut keys = vec![Key::Item(item)];
+                keys.extend(self.shape.ancestors(Key::Item(item)));
+                keys
+            }
         };
-        let mut people_keys = vec![people_key];
-        if shape.people_chain {
-            people_keys.extend(self.shape.ancestors(people_key));
-        }
-        for &measure in shape.people {
+        for &(measure, step) in shape.people {
             for &(row, sign) in &rows {
                 for &key in &people_keys {
-                    moves.push((shape.leaf, row, key, measure, sign));
+                    moves.push((shape.leaf, row, key, measure, sign * step));
                 }
             }
         }
-        let mut item_moves = Vec::new();
         if let Some(item) = shape.item {
-            let chain = |item: u32, full: bool| {
-                let mut keys = vec![Key::Item(item)];
-                if full {
-                    keys.extend(self.shape.ancestors(Key::Item(item)));
-                }
-                keys
-            };
-            let full = shape.sibling.is_none();
             let mut measures = vec![Measure::Quantity];
             measures.extend(shape.reason);
             for measure in measures {
                 for &(row, sign) in &rows {
-                    for key in chain(item, full) {
-                        item_moves.push((shape.leaf, row, key, measure, sign));
+                    let mut keys = vec![Key::Item(item)];
+                    if shape.sibling.is_none() {
+                        keys.extend(self.shape.ancestors(Key::Item(item)));
+                    }
+                    for key in keys {
+                        moves.push((shape.leaf, row, key, measure, sign));
                     }
                     if let Some(sibling) = shape.sibling {
-                        item_moves.push((shape.leaf, row, Key::Item(sibling), measure, -sign));
+                        moves.push((shape.leaf, row, Key::Item(sibling), measure, -sign));
                     }
                 }
             }
         }
-        moves.extend(item_moves);
         // The periods above hold the same contacts: sums move with them; distinct
         // people may, when asked.
         let lifted: Vec<_> = self
@@ -165,16 +195,8 @@ impl Universe {
     /// Counts stay whole and not negative.
     pub(super) fn line_search(&self, direction: &Direction) -> Option<(i64, i64)> {
         let (mut low, mut high) = (i64::MIN / 4, i64::MAX / 4);
-        let mut bound = |value: i64, slope: i64| {
-            // value + t × slope >= 0
-            if slope > 0 {
-                low = low.max(ceil_div(-value, slope));
-            } else if slope < 0 {
-                high = high.min(value.div_euclid(-slope));
-            }
-        };
         for &(entry, coefficient) in direction {
-            bound(self.values[entry as usize], coefficient);
+            tighten(&mut low, &mut high, self.values[entry as usize], coefficient);
         }
         let mut seen: Vec<u32> = direction
             .iter()
@@ -199,21 +221,23 @@ impl Universe {
             if constraint.equality {
                 return None;
             }
-            bound(self.value_of(constraint), slope);
+            tighten(&mut low, &mut high, self.value_of(constraint), slope);
         }
         (low <= 0 && high >= 0).then_some((low, high))
     }
 
     /// The shapes a witness for cell `(period, row, key)` can take: moves with each other
     /// row of the column in a finest period under `period`, carrying people, quantities
-    /// or kits, plain or up the row's chain, with or without the periods above.
-    pub(super) fn shapes_for(&self, period: usize, row: Row, key: Key) -> Vec<Shape<'static>> {
+    /// or kits, at the key, up its row, or as a whole contact who took one of its items,
+    /// with or without the periods above.
+    pub(super) fn shapes_for(&self, period: usize, row: Row, key: Key) -> Vec<Shape> {
         let mut out = Vec::new();
         let Row::Site(_) = row else {
             return out;
         };
         for leaf in self.leaves(period) {
-            if !self.cell_index[leaf].contains_key(&(row, key)) {
+            let present = |r: Row, k: Key| self.cell(leaf, r, k).is_some();
+            if !present(row, key) {
                 continue;
             }
             let mut partners: Vec<(Row, i64)> = self.cubes[leaf]
@@ -223,11 +247,14 @@ impl Universe {
                 .map(|(r, _, _)| (*r, if *r == Row::All { 1 } else { -1 }))
                 .collect();
             partners.sort();
+            // No partner at all: distinct people add up over nothing, so a cell's
+            // participants and new participants can move on their own.
+            partners.push((row, 0));
             let items: Vec<u32> = self
                 .shape
                 .items_under(key)
                 .into_iter()
-                .filter(|item| self.cell_index[leaf].contains_key(&(row, Key::Item(*item))))
+                .filter(|item| present(row, Key::Item(*item)))
                 .collect();
             for &(partner, partner_sign) in &partners {
                 let template = Shape {
@@ -237,19 +264,29 @@ impl Universe {
                     partner_sign,
                     key,
                     people: &[],
-                    people_chain: false,
-                    people_on_item: false,
+                    people_at: PeopleAt::Key,
                     item: None,
                     sibling: None,
                     reason: None,
                     lift_people: false,
                 };
+                let shared: Vec<u32> = items
+                    .iter()
+                    .copied()
+                    .filter(|item| present(partner, Key::Item(*item)))
+                    .collect();
+                let mut places = vec![PeopleAt::Key, PeopleAt::KeyAndAncestors];
+                places.extend(shared.iter().map(|item| PeopleAt::Item(*item)));
                 for people in PEOPLE {
-                    for people_chain in [false, true] {
+                    let alone = people.iter().all(|(m, _)| !is_additive(*m));
+                    if partner_sign == 0 && !alone {
+                        continue;
+                    }
+                    for &people_at in &places {
                         for lift_people in [false, true] {
                             out.push(Shape {
                                 people,
-                                people_chain,
+                                people_at,
                                 lift_people,
                                 ..template.clone()
                             });
@@ -257,11 +294,11 @@ impl Universe {
                     }
                 }
                 // Quantities (and kits) move through an item of the key, up its chain or
-                // against a sibling; contacts of an item row may come along.
-                for &item in &items {
-                    if !self.cell_index[leaf].contains_key(&(partner, Key::Item(item))) {
-                        continue;
-                    }
+                // against a sibling, alone or as a whole contact who took one.
+                if partner_sign == 0 {
+                    continue;
+                }
+                for &item in &shared {
                     let category = self.shape.item_category[item as usize];
                     let siblings: Vec<Option<u32>> = std::iter::once(None)
                         .chain(
@@ -269,11 +306,7 @@ impl Universe {
                                 .items_under(Key::Category(category))
                                 .into_iter()
                                 .filter(|s| *s != item)
-                                .filter(|s| {
-                                    self.cell_index[leaf].contains_key(&(row, Key::Item(*s)))
-                                        && self.cell_index[leaf]
-                                            .contains_key(&(partner, Key::Item(*s)))
-                                })
+                                .filter(|s| present(row, Key::Item(*s)) && present(partner, Key::Item(*s)))
                                 .map(Some),
                         )
                         .collect();
@@ -281,31 +314,28 @@ impl Universe {
                     if self.shape.carries_reasons(Key::Item(item)) {
                         reason_options.extend(reasons().map(Some));
                     }
-                    let people_options: [&'static [Measure]; 4] = [
-                        &[],
-                        &[Measure::Contacts, Measure::Participants],
-                        &[Measure::Contacts, Measure::Participants, Measure::NewParticipants],
-                        &[Measure::Contacts, Measure::AnonymousContacts],
-                    ];
                     for sibling in &siblings {
                         for reason in &reason_options {
-                            for people in people_options {
-                                for (lift_people, people_chain) in
-                                    [(false, false), (true, false), (false, true), (true, true)]
-                                {
-                                    if people.is_empty() && (lift_people || people_chain) {
-                                        continue;
+                            for people in WITH_ITEM {
+                                // People move as a whole contact (up the item's row) or
+                                // only at the key, inside its totals' slack.
+                                for people_at in [PeopleAt::Item(item), PeopleAt::Key] {
+                                    for lift_people in [false, true] {
+                                        if people.is_empty()
+                                            && (lift_people || people_at == PeopleAt::Key)
+                                        {
+                                            continue;
+                                        }
+                                        out.push(Shape {
+                                            people,
+                                            people_at,
+                                            item: Some(item),
+                                            sibling: *sibling,
+                                            reason: *reason,
+                                            lift_people,
+                                            ..template.clone()
+                                        });
                                     }
-                                    out.push(Shape {
-                                        people,
-                                        people_chain,
-                                        people_on_item: true,
-                                        item: Some(item),
-                                        sibling: *sibling,
-                                        reason: *reason,
-                                        lift_people,
-                                        ..template.clone()
-                                    });
                                 }
                             }
                         }
@@ -314,6 +344,85 @@ impl Universe {
             }
         }
         out
+    }
+}
+
+impl Universe {
+    /// How far `entry` moves up (or down) when usable directions, each taken as far as
+    /// it goes alone, are added together one by one, keeping the sum only while it
+    /// still keeps every fact (halving a step that does not fit).
+    pub(super) fn combined_reach(
+        &self,
+        entry: EntryId,
+        usable: &[(Direction, i64, i64)],
+        upward: bool,
+        cap: i64,
+    ) -> i64 {
+        let coefficient = |direction: &Direction| {
+            direction
+                .binary_search_by_key(&entry, |(e, _)| *e)
+                .map_or(0, |at| direction[at].1)
+        };
+        // Each direction's step that moves `entry` the wanted way, biggest first.
+        let mut steps: Vec<(i64, &Direction)> = usable
+            .iter()
+            .filter_map(|(direction, low, high)| {
+                let c = coefficient(direction);
+                // Never further than `cap` needs: the width asked for is all that counts.
+                let step = match (c.signum(), upward) {
+                    (1, true) | (-1, false) => (*high).min(cap),
+                    (-1, true) | (1, false) => (*low).max(-cap),
+                    _ => return None,
+                };
+                (step != 0).then_some((step, direction))
+            })
+            .collect();
+        steps.sort_by_key(|(step, direction)| std::cmp::Reverse((step * coefficient(direction)).abs()));
+        let mut total: std::collections::BTreeMap<EntryId, i64> = std::collections::BTreeMap::new();
+        let reached = |total: &std::collections::BTreeMap<EntryId, i64>| {
+            total.get(&entry).copied().unwrap_or(0).abs()
+        };
+        // A move that does not fit yet may fit once another has made room: go round
+        // again while anything was added.
+        for _ in 0..4 {
+            let mut progress = false;
+            for &(full_step, direction) in &steps {
+                if reached(&total) >= cap {
+                    break;
+                }
+                let mut step = full_step;
+                while step != 0 {
+                    let mut trial = total.clone();
+                    for (e, c) in direction {
+                        *trial.entry(*e).or_default() += c * step;
+                    }
+                    let candidate: Direction =
+                        trial.iter().filter(|(_, c)| **c != 0).map(|(e, c)| (*e, *c)).collect();
+                    if !candidate.is_empty()
+                        && reached(&trial) > reached(&total)
+                        && self.line_search(&candidate).is_some_and(|(_, high)| high >= 1)
+                    {
+                        total = trial;
+                        progress = true;
+                        break;
+                    }
+                    step /= 2;
+                }
+            }
+            if !progress || reached(&total) >= cap {
+                break;
+            }
+        }
+        total.get(&entry).copied().unwrap_or(0).abs()
+    }
+}
+
+/// Narrows `low..=high` to the steps `t` with `value + t × slope >= 0`.
+fn tighten(low: &mut i64, high: &mut i64, value: i64, slope: i64) {
+    if slope > 0 {
+        *low = (*low).max(ceil_div(-value, slope));
+    } else if slope < 0 {
+        *high = (*high).min(value.div_euclid(-slope));
     }
 }
 

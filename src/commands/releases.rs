@@ -1,0 +1,55 @@
+//! `kitlog releases`: the ledger, one release a line; `releases show N`: one release
+//! byte for byte, as it was sent. Needs no passphrase.
+
+use std::io::Write;
+
+use super::{Context, output};
+use crate::cli::{ReleasesArgs, ReleasesCommand};
+use crate::error::{Error, Result};
+use crate::store::Store;
+
+/// Lists the ledger, or prints one release.
+pub(super) fn run(args: &ReleasesArgs, context: &Context, out: &mut impl Write) -> Result<()> {
+    let store = Store::open(&context.db)?;
+    if let Some(ReleasesCommand::Show { number }) = &args.command {
+        let content = store
+            .release_content(*number)?
+            .ok_or(Error::NoSuchRelease(*number))?;
+        return output(out.write_all(&content));
+    }
+    let releases = store.releases()?;
+    if releases.is_empty() {
+        return output(writeln!(
+            out,
+            "no releases yet; every report made at the program's threshold is one (kitlog report)"
+        ));
+    }
+    let periods: Vec<String> = releases
+        .iter()
+        .map(|r| match &r.periods {
+            Some((first, last)) if first == last => first.clone(),
+            Some((first, last)) => format!("{first} to {last}"),
+            None => "(none)".to_owned(),
+        })
+        .collect();
+    let width = periods.iter().map(String::len).max().unwrap_or(7).max(7);
+    output(writeln!(
+        out,
+        "{:>3}  {:10}  {:11}  {:width$}  {:13}  {:>4}  {:>6}  for",
+        "#", "made", "period", "periods", "by", "rows", "hidden"
+    ))?;
+    for (release, periods) in releases.iter().zip(&periods) {
+        let line = format!(
+            "{:>3}  {:10}  {:11}  {periods:width$}  {:13}  {:>4}  {:>6}  {}",
+            release.id,
+            release.made_on,
+            release.kind,
+            release.breakdown,
+            release.rows,
+            release.hidden_cells,
+            release.recipient.as_deref().unwrap_or("-"),
+        );
+        output(writeln!(out, "{}", line.trim_end()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,205 @@
+//! Witnesses by linear programming, where the fixed shapes of [`super::witness`] are not
+//! enough: around one small cell, the hidden counts (and, when choosing what to hide,
+//! the counts that may still be hidden) move freely under every fact of
+//! [`super::model`], everything else stays at its true value.
+//!
+//! Holding the rest of the tables at their true values only narrows what moves, so the
+//! range found is still a range no reader can rule out: any point of this program is a
+//! point of the reader's. The same program, with a price on each published count it
+//! moves, picks the cheapest counts to hide (the classical formulation of
+//! complementary suppression, after Fischetti and Salazar).
+
+use std::collections::{BTreeSet, HashMap};
+
+use microlp::{ComparisonOp, OptimizationDirection, Problem, Variable};
+
+use super::model::{EntryId, Key, Universe, all_measures};
+use crate::measures::Measure;
+
+/// How far a solver's answer may be off a whole number and still count as it.
+const SLACK: f64 = 1e-6;
+
+impl Universe {
+    /// The entries a program about `measure` of cell `(period, row, key)` lets move: its
+    /// column with the columns above and beside it, every row, in its period and the
+    /// periods above and below; the measures that share facts with `measure`.
+    pub(super) fn neighbourhood(&self, period: usize, key: Key, measure: Measure) -> Vec<EntryId> {
+        let measures: Vec<Measure> = if matches!(
+            measure,
+            Measure::Reversals | Measure::Returned | Measure::ForOthers
+        ) {
+            vec![measure]
+        } else {
+            all_measures()
+                .filter(|m| !matches!(m, Measure::Reversals | Measure::Returned | Measure::ForOthers))
+                .collect()
+        };
+        // The column, the columns above it, and (for an item) its siblings, which share
+        // the category's sums; for a site total, the categories that add up to it.
+        let mut keys: BTreeSet<Key> = BTreeSet::new();
+        keys.insert(key);
+        keys.extend(self.shape.ancestors(key));
+        match key {
+            Key::Item(item) => {
+                let category = self.shape.item_category[item as usize];
+                keys.extend(self.shape.items_under(Key::Category(category)).into_iter().map(Key::Item));
+            }
+            Key::Category(_) => {
+                keys.extend(self.shape.items_under(key).into_iter().map(Key::Item));
+            }
+            Key::All => {
+                keys.extend((0..self.shape.categories).map(Key::Category));
+            }
+        }
+        let mut periods = vec![period];
+        periods.extend(self.ancestors(period));
+        for leaf in self.leaves(period) {
+            if leaf != period {
+                periods.push(leaf);
+                periods.extend(self.ancestors(leaf).into_iter().filter(|p| *p != period));
+            }
+        }
+        periods.sort_unstable();
+        periods.dedup();
+        let mut out = Vec::new();
+        for p in periods {
+            for (r, k, _) in &self.cubes[p].cells {
+                if keys.contains(k) {
+                    // Kits by reason of a column that has none are zero by definition:
+                    // no fact mentions them, so they need no place in the program.
+                    let carries = self.shape.carries_reasons(*k);
+                    out.extend(
+                        measures
+                            .iter()
+                            .filter(|m| carries || !super::model::is_reason(**m))
+                            .filter_map(|m| self.entry(p, *r, *k, *m)),
+                    );
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The cheapest published entries (those `free` to hide) whose hiding lets
+    /// `target` move `need` up (or down) with the hidden ones; `None` when no choice
+    /// of them does.
+    pub(super) fn cheapest(
+        &self,
+        entries: &[EntryId],
+        hidden: &[bool],
+        free: &[bool],
+        cost: &dyn Fn(EntryId) -> u64,
+        target: EntryId,
+        up: bool,
+        need: i64,
+    ) -> Option<Vec<EntryId>> {
+        let mut program = Program::new(self, OptimizationDirection::Minimize);
+        let mut priced: Vec<(EntryId, Variable, Variable)> = Vec::new();
+        for &entry in entries {
+            if hidden[entry as usize] {
+                program.free(entry, 0.0);
+            } else if free[entry as usize] {
+                #[expect(clippy::cast_precision_loss, reason = "costs are small")]
+                let price = cost(entry) as f64;
+                let (plus, minus) = program.priced(entry, price);
+                priced.push((entry, plus, minus));
+            }
+        }
+        let target_var = *program.vars.get(&target)?;
+        #[expect(clippy::cast_precision_loss, reason = "counts are small")]
+        let need = need as f64;
+        if up {
+            program.problem.add_constraint(&[(target_var, 1.0)], ComparisonOp::Ge, need);
+        } else {
+            program.problem.add_constraint(&[(target_var, 1.0)], ComparisonOp::Le, -need);
+        }
+        program.facts();
+        let outcome = program.problem.solve().ok()?;
+        let solution = outcome.solution()?;
+        Some(
+            priced
+                .into_iter()
+                .filter(|(_, plus, minus)| {
+                    solution.var_value(*plus) > SLACK || solution.var_value(*minus) > SLACK
+                })
+                .map(|(entry, _, _)| entry)
+                .collect(),
+        )
+    }
+}
+
+/// A program under construction: a variable per moving entry (its change), then the
+/// facts that mention them.
+struct Program<'u> {
+    universe: &'u Universe,
+    problem: Problem,
+    /// Entry → the variable of its change (plus − minus for priced entries, as one
+    /// expression's terms).
+    vars: HashMap<EntryId, Variable>,
+    terms: HashMap<EntryId, Vec<(Variable, f64)>>,
+}
+
+impl<'u> Program<'u> {
+    fn new(universe: &'u Universe, direction: OptimizationDirection) -> Self {
+        Program {
+            universe,
+            problem: Problem::new(direction),
+            vars: HashMap::new(),
+            terms: HashMap::new(),
+        }
+    }
+
+    /// A change that costs nothing; the count stays whole-or-not and not negative.
+    fn free(&mut self, entry: EntryId, objective: f64) {
+        #[expect(clippy::cast_precision_loss, reason = "counts are small")]
+        let floor = -(self.universe.values[entry as usize] as f64);
+        let var = self.problem.add_var(objective, (floor, f64::INFINITY));
+        self.vars.insert(entry, var);
+        self.terms.insert(entry, vec![(var, 1.0)]);
+    }
+
+    /// A change of a published count, priced by how much it moves either way.
+    fn priced(&mut self, entry: EntryId, price: f64) -> (Variable, Variable) {
+        #[expect(clippy::cast_precision_loss, reason = "counts are small")]
+        let value = self.universe.values[entry as usize] as f64;
+        let plus = self.problem.add_var(price, (0.0, f64::INFINITY));
+        let minus = self.problem.add_var(price, (0.0, value));
+        self.terms.insert(entry, vec![(plus, 1.0), (minus, -1.0)]);
+        (plus, minus)
+    }
+
+    /// Every fact that mentions a moving entry, with the other entries at their values.
+    fn facts(&mut self) {
+        let universe = self.universe;
+        let mut ids: Vec<u32> = self
+            .terms
+            .keys()
+            .flat_map(|entry| universe.by_entry[*entry as usize].iter().copied())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
+            let constraint = &universe.constraints[id as usize];
+            let mut expression: Vec<(Variable, f64)> = Vec::new();
+            for (entry, coefficient) in &constraint.terms {
+                if let Some(terms) = self.terms.get(entry) {
+                    #[expect(clippy::cast_precision_loss, reason = "coefficients are small")]
+                    let c = *coefficient as f64;
+                    expression.extend(terms.iter().map(|(var, sign)| (*var, sign * c)));
+                }
+            }
+            if expression.is_empty() {
+                continue;
+            }
+            #[expect(clippy::cast_precision_loss, reason = "counts are small")]
+            let value = universe.value_of(constraint) as f64;
+            if constraint.equality {
+                self.problem.add_constraint(expression.as_slice(), ComparisonOp::Eq, 0.0);
+            } else {
+                self.problem.add_constraint(expression.as_slice(), ComparisonOp::Ge, -value);
+            }
+        }
+    }
+}
