@@ -363,10 +363,6 @@ fn parse_day(text: &str) -> Result<NaiveDate, String> {
 ///
 /// Errors print as one `error: …` line on stderr. A closed stdout (`kitlog batches |
 /// head`) is not an error.
-#[expect(
-    clippy::disallowed_methods,
-    reason = "the one place that reads the clock; everything else is passed `today`"
-)]
 pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitCode {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
@@ -381,7 +377,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
     };
     let context = Context {
         db: cli.db.unwrap_or_else(default_db_path),
-        today: chrono::Local::now().date_naive(),
+        today: today(),
         passphrase: PassphraseSource::from_environment(),
         color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
@@ -398,6 +394,26 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
             ExitCode::FAILURE
         }
     }
+}
+
+/// Today, from the local clock. A debug build (the one `cargo test` runs) takes
+/// `KITLOG_TODAY` (YYYY-MM-DD) instead when it is set, so that tests of reports, which
+/// leave out periods not over yet, do not depend on the day they run; a release build
+/// never reads it.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the one place that reads the clock; everything else is passed `today`"
+)]
+fn today() -> NaiveDate {
+    if cfg!(debug_assertions) {
+        if let Some(day) = std::env::var("KITLOG_TODAY")
+            .ok()
+            .and_then(|text| crate::fiscal::parse_day(&text).ok())
+        {
+            return day;
+        }
+    }
+    chrono::Local::now().date_naive()
 }
 
 /// `program.db` in the platform's data directory (e.g. `~/.local/share/kitlog`).

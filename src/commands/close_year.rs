@@ -59,7 +59,14 @@ pub(super) fn run(args: &CloseYearArgs, context: &Context, out: &mut impl Write)
     let (erased, kept) = store.close_year(year.start_year(), context.today, |store| {
         let mut cells = Vec::new();
         for kind in PeriodKind::ALL {
-            cells.extend(year_cells(store, &catalogue, calendar, kind, year, &visibility)?);
+            cells.extend(year_cells(
+                store,
+                &catalogue,
+                calendar,
+                kind,
+                year,
+                &visibility,
+            )?);
         }
         Ok(cells)
     })?;

@@ -11,9 +11,9 @@ use std::io::Write;
 
 use super::{Context, output};
 use crate::error::Result;
+use crate::measures::measure_columns;
 use crate::report::MEASURES;
 use crate::report::csv::LABEL_COLUMNS;
-use crate::measures::measure_columns;
 use crate::store::{SCHEMA_VERSION, describe_schema};
 
 /// What each table holds, and each `table.column` means.
@@ -205,7 +205,10 @@ const STORED: &[(&str, &str)] = &[
         "decided_period.period_kind",
         "week, month, quarter or fiscal-year",
     ),
-    ("decided_period.period_label", "the period as reports name it"),
+    (
+        "decided_period.period_label",
+        "the period as reports name it",
+    ),
     ("decided_period.period_start", "first day of the period"),
     ("decided_period.period_end", "last day of the period"),
     ("decided_period.min_cell", "the threshold it was decided at"),
@@ -213,7 +216,10 @@ const STORED: &[(&str, &str)] = &[
         "decided_period.batch_high",
         "the last batch its numbers include",
     ),
-    ("decided_period.void_high", "the last void its numbers include"),
+    (
+        "decided_period.void_high",
+        "the last void its numbers include",
+    ),
     ("decided_period.decided_on", "day it was decided"),
     (
         "decided_cell",

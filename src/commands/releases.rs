@@ -12,10 +12,10 @@ use crate::store::Store;
 pub(super) fn run(args: &ReleasesArgs, context: &Context, out: &mut impl Write) -> Result<()> {
     let store = Store::open(&context.db)?;
     if let Some(ReleasesCommand::Show { number }) = &args.command {
-        let content = store
+        let released = store
             .release_content(*number)?
             .ok_or(Error::NoSuchRelease(*number))?;
-        return output(out.write_all(&content));
+        return output(out.write_all(&released));
     }
     let releases = store.releases()?;
     if releases.is_empty() {

@@ -43,8 +43,14 @@ pub(super) fn run(args: &SummaryArgs, context: &Context, out: &mut impl Write) -
     let text = store.write(|store| {
         let prepared = prepare(store, &request)?;
         let mut text = Vec::new();
-        render(&prepared.rows, &previous, &current, prepared.min_cell, &mut text)
-            .map_err(|e| crate::error::Error::Output(e.kind()))?;
+        render(
+            &prepared.rows,
+            &previous,
+            &current,
+            prepared.min_cell,
+            &mut text,
+        )
+        .map_err(|e| crate::error::Error::Output(e.kind()))?;
         record(store, &prepared, &request, "summary", &text)?;
         Ok(text)
     })?;

@@ -210,9 +210,18 @@ mod tests {
         );
         let in_october = day("2026-10-15");
         assert!(visibility.counts(in_october, 5, None, None));
-        assert!(!visibility.counts(in_october, 6, None, None), "a late batch is held back");
-        assert!(visibility.counts(in_october, 3, Some(3), None), "a later void is held back");
-        assert!(!visibility.counts(in_october, 3, None, Some(2)), "an earlier void counts");
+        assert!(
+            !visibility.counts(in_october, 6, None, None),
+            "a late batch is held back"
+        );
+        assert!(
+            visibility.counts(in_october, 3, Some(3), None),
+            "a later void is held back"
+        );
+        assert!(
+            !visibility.counts(in_october, 3, None, Some(2)),
+            "an earlier void counts"
+        );
         let in_november = day("2026-11-01");
         assert!(visibility.counts(in_november, 6, None, None));
         assert!(!visibility.counts(in_november, 3, Some(3), None));

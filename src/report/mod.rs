@@ -11,9 +11,9 @@
 //! because contacts and participants do not add up over items (one contact takes
 //! several items) and participants add up over nothing.
 
+use crate::code::ParticipantCode;
 use crate::fiscal::{FiscalYear, Period, PeriodKind};
 use crate::measures::{Measure, Measures};
-use crate::code::ParticipantCode;
 
 mod builder;
 pub mod csv;
@@ -22,8 +22,8 @@ pub mod plan;
 pub mod query;
 pub mod release;
 
-pub use builder::CubeCounter;
 pub use crate::measures::{MEASURE_COUNT, MEASURES};
+pub use builder::CubeCounter;
 
 /// What a hidden value is written as: not a number, so no spreadsheet sums it.
 pub const SUPPRESSED: &str = "x";
@@ -350,46 +350,83 @@ mod tests {
         let m = |site, key: &ItemKey| find(&months, "2026-11", site, key);
         let kit = m("van", &item("injection-kit"));
         assert_eq!(
-            (kit[Measure::Contacts], kit[Measure::Participants], kit[Measure::Quantity]),
+            (
+                kit[Measure::Contacts],
+                kit[Measure::Participants],
+                kit[Measure::Quantity]
+            ),
             (2, 1, 3)
         );
         let van = m("van", &ItemKey::All);
         assert_eq!(
-            (van[Measure::Contacts], van[Measure::Participants], van[Measure::NewParticipants]),
+            (
+                van[Measure::Contacts],
+                van[Measure::Participants],
+                van[Measure::NewParticipants]
+            ),
             (2, 1, 1)
         );
         assert_eq!(
-            (van[Measure::Quantity], van[Measure::Reversals], van[Measure::Returned]),
+            (
+                van[Measure::Quantity],
+                van[Measure::Reversals],
+                van[Measure::Returned]
+            ),
             (4, 1, 20)
         );
         assert_eq!(van.naloxone(), [0, 0, 0, 0, 1, 0, 0, 0]);
         // Contacts add up over sites, not over items; quantities over both.
         let all = m(ALL, &ItemKey::All);
         assert_eq!(
-            (all[Measure::Contacts], all[Measure::AnonymousContacts], all[Measure::Quantity]),
+            (
+                all[Measure::Contacts],
+                all[Measure::AnonymousContacts],
+                all[Measure::Quantity]
+            ),
             (3, 1, 15)
         );
         assert_eq!(all[Measure::Participants], 1);
         let drop_in = m("drop-in", &ItemKey::All);
         assert_eq!(
-            (drop_in[Measure::Contacts], drop_in[Measure::Participants], drop_in[Measure::Quantity]),
+            (
+                drop_in[Measure::Contacts],
+                drop_in[Measure::Participants],
+                drop_in[Measure::Quantity]
+            ),
             (1, 0, 11)
         );
         let december = find(&months, "2026-12", ALL, &ItemKey::All);
-        assert_eq!((december[Measure::Participants], december[Measure::NewParticipants]), (1, 1));
-        assert_eq!(december.naloxone(), [0, 0, 0, 0, 0, 0, 0, 2], "reason unrecorded");
+        assert_eq!(
+            (
+                december[Measure::Participants],
+                december[Measure::NewParticipants]
+            ),
+            (1, 1)
+        );
+        assert_eq!(
+            december.naloxone(),
+            [0, 0, 0, 0, 0, 0, 0, 2],
+            "reason unrecorded"
+        );
         assert_eq!(december[Measure::ForOthers], 3);
 
         // Over the quarter, participant 1 counts once though seen twice.
         let quarters = cells(PeriodKind::Quarter, &contacts);
         let q = find(&quarters, "FY2026-27 Q3", ALL, &ItemKey::All);
         assert_eq!(
-            (q[Measure::Contacts], q[Measure::Participants], q[Measure::NewParticipants]),
+            (
+                q[Measure::Contacts],
+                q[Measure::Participants],
+                q[Measure::NewParticipants]
+            ),
             (4, 2, 2)
         );
         // By category, two injection items of one contact are one contact.
         let injection = m(ALL, &ItemKey::Category("injection".into()));
-        assert_eq!((injection[Measure::Contacts], injection[Measure::Quantity]), (3, 13));
+        assert_eq!(
+            (injection[Measure::Contacts], injection[Measure::Quantity]),
+            (3, 13)
+        );
     }
 
     #[test]
@@ -400,14 +437,24 @@ mod tests {
             contact("2026-11-20", 1, Some(code(1)), &[(10, 1)]),
         ];
         let catalogue = catalogue();
-        let mut counter = CubeCounter::new(PeriodKind::Month, FiscalCalendar::default(), &catalogue);
+        let mut counter =
+            CubeCounter::new(PeriodKind::Month, FiscalCalendar::default(), &catalogue);
         let (october, november) = (&contacts[0], &contacts[1]);
         counter.introduce((october.fiscal_year, october.code.unwrap()), october.day);
         counter.add(november);
         let cells = counter.into_cells();
-        assert!(cells.iter().all(|c| c.period.label == "2026-11"), "October is not counted");
+        assert!(
+            cells.iter().all(|c| c.period.label == "2026-11"),
+            "October is not counted"
+        );
         let november = find(&cells, "2026-11", ALL, &ItemKey::All);
-        assert_eq!((november[Measure::Participants], november[Measure::NewParticipants]), (1, 0));
+        assert_eq!(
+            (
+                november[Measure::Participants],
+                november[Measure::NewParticipants]
+            ),
+            (1, 0)
+        );
     }
 
     #[test]
@@ -422,7 +469,8 @@ mod tests {
 
     #[test]
     fn csv_has_the_spec_header_the_marker_and_the_level() {
-        let period = FiscalCalendar::default().period_of(PeriodKind::Month, "2026-11-05".parse().unwrap());
+        let period =
+            FiscalCalendar::default().period_of(PeriodKind::Month, "2026-11-05".parse().unwrap());
         let mut measures = Measures::default();
         measures[Measure::Contacts] = 12;
         measures[Measure::Participants] = 9;
@@ -566,17 +614,12 @@ mod tests {
     #[should_panic(expected = "day order")]
     fn contacts_out_of_day_order_are_refused() {
         let catalogue = catalogue();
-        let mut builder = CubeCounter::new(PeriodKind::Month, FiscalCalendar::default(), &catalogue);
+        let mut builder =
+            CubeCounter::new(PeriodKind::Month, FiscalCalendar::default(), &catalogue);
         builder.add(&contact("2026-11-02", 1, Some(code(1)), &[(10, 1)]));
         builder.add(&contact("2026-11-01", 1, Some(code(1)), &[(10, 1)]));
     }
 
-    /// The second auditor: every report of one period kind a coordinator could print
-    /// (every `--by`), laid side by side. A cell printed by two reports must read the
-    /// same in both; then, from the labels alone, it rebuilds every sum a reader could
-    /// form across them (items into categories and `ALL`, sites into `ALL`;
-    /// quantities, naloxone kits and contacts each with the sums that hold for them)
-    /// and asks the exact rank test whether any hidden cell is pinned down.
     proptest! {
         #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
@@ -630,4 +673,3 @@ mod tests {
         }
     }
 }
-

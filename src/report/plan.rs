@@ -310,7 +310,8 @@ impl<'s> Planner<'s> {
                             .map(|(start, cells)| {
                                 let mut axes = Axes::new(catalogue);
                                 let cube = axes.cube(cells, min_cell, leaf_kind);
-                                let universe = Universe::new(axes.shape(), vec![cube], vec![Vec::new()]);
+                                let universe =
+                                    Universe::new(axes.shape(), vec![cube], vec![Vec::new()]);
                                 let decision = decide(&universe, &[None]);
                                 let masks = decision.masks.into_iter().next().unwrap_or_default();
                                 (*start, masks, decision.fell_back)

@@ -126,7 +126,10 @@ pub fn prepare(store: &mut Store, request: &Request) -> Result<Prepared> {
     if keeps {
         check_calendar(store, calendar, kind, &periods)?;
     }
-    let Some((start, end)) = periods.first().zip(periods.last()).map(|(a, b)| (a.start, b.end))
+    let Some((start, end)) = periods
+        .first()
+        .zip(periods.last())
+        .map(|(a, b)| (a.start, b.end))
     else {
         return Ok(Prepared {
             rows: Vec::new(),

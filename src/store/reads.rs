@@ -94,7 +94,8 @@ impl Store {
                 continue;
             }
             let is_new = contact.as_ref().is_none_or(|(open, _)| *open != id);
-            if is_new && !visibility.counts(day_at(row, 1)?, row.get(11)?, row.get(12)?, row.get(13)?)
+            if is_new
+                && !visibility.counts(day_at(row, 1)?, row.get(11)?, row.get(12)?, row.get(13)?)
             {
                 skipped = Some(id);
                 continue;
@@ -132,7 +133,12 @@ impl Store {
 
     /// How many contacts on the frozen days of `from..=to` count differently now than
     /// `visibility` counts them: saved, or voided, after their days were first reported.
-    pub fn held_back(&self, from: NaiveDate, to: NaiveDate, visibility: &Visibility) -> Result<u64> {
+    pub fn held_back(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        visibility: &Visibility,
+    ) -> Result<u64> {
         let mut held = 0;
         for (first, last, version) in visibility.frozen_within(from, to) {
             let mut statement = self.conn.prepare(
@@ -142,7 +148,8 @@ impl Store {
             )?;
             let mut rows = statement.query(params![first.to_string(), last.to_string()])?;
             while let Some(row) = rows.next()? {
-                let (batch_void, contact_void): (Option<i64>, Option<i64>) = (row.get(1)?, row.get(2)?);
+                let (batch_void, contact_void): (Option<i64>, Option<i64>) =
+                    (row.get(1)?, row.get(2)?);
                 let now = batch_void.is_none() && contact_void.is_none();
                 if version.counts(row.get(0)?, batch_void, contact_void) != now {
                     held += 1;

@@ -2,6 +2,7 @@
 //! witnesses need (complementary), cheapest first, until every small cell's every count
 //! has at least `min_cell` values no reader can rule out.
 
+use super::lp::Goal;
 use super::model::{EntryId, Key, Row, Universe, all_measures};
 use crate::measures::{MEASURE_COUNT, Measure};
 
@@ -71,24 +72,20 @@ pub fn decide(universe: &Universe, fixed: &[Option<Vec<u16>>]) -> Decision {
     for (period, cube) in universe.cubes.iter().enumerate() {
         for (cell, (_, _, measures)) in cube.cells.iter().enumerate() {
             let first = universe.base[period] + cell * MEASURE_COUNT;
-            match &fixed[period] {
-                Some(masks) => {
-                    for m in 0..MEASURE_COUNT {
-                        search.hidden[first + m] = masks[cell] & (1 << m) != 0;
-                    }
+            if let Some(masks) = &fixed[period] {
+                for m in 0..MEASURE_COUNT {
+                    search.hidden[first + m] = masks[cell] & (1 << m) != 0;
                 }
-                None => {
-                    let small = cube.is_small(measures);
-                    let (row, key, _) = cube.cells[cell];
-                    for m in 0..MEASURE_COUNT {
-                        // The program total's contacts and participants are published
-                        // whenever the total is not small: never a complement.
-                        let headline = (row, key) == (Row::All, Key::All)
-                            && (m == Measure::Contacts as usize
-                                || m == Measure::Participants as usize);
-                        search.free[first + m] = !(headline && !small);
-                        search.hidden[first + m] = small;
-                    }
+            } else {
+                let small = cube.is_small(measures);
+                let (row, key, _) = cube.cells[cell];
+                for m in 0..MEASURE_COUNT {
+                    // The program total's contacts and participants are published
+                    // whenever the total is not small: never a complement.
+                    let headline = (row, key) == (Row::All, Key::All)
+                        && (m == Measure::Contacts as usize || m == Measure::Participants as usize);
+                    search.free[first + m] = !headline || small;
+                    search.hidden[first + m] = small;
                 }
             }
         }
@@ -115,9 +112,6 @@ pub fn decide(universe: &Universe, fixed: &[Option<Vec<u16>>]) -> Decision {
                 if search.open_witness(period, cell, measure) {
                     changed = true;
                 } else {
-                    if std::env::var_os("KITLOG_TRACE").is_some() {
-                        eprintln!("GAVE UP {period} {cell} {:?} {measure:?}", universe.cubes[period].cells[cell]);
-                    }
                     // Fail closed: hide all that may be hidden, and stop trying this cell.
                     search.hide_everything_free();
                     fell_back = true;
@@ -239,7 +233,10 @@ impl Search<'_> {
                 .universe
                 .entry(period, row, key, measure)
                 .expect("a cell's own entry");
-            if span.high - span.low >= needed || self.proven.contains(&entry) || self.known_zero(entry) {
+            if span.high - span.low >= needed
+                || self.proven.contains(&entry)
+                || self.known_zero(entry)
+            {
                 continue;
             }
             return Some(measure);
@@ -253,7 +250,11 @@ impl Search<'_> {
         let universe = self.universe;
         let own: Vec<EntryId> = measures
             .iter()
-            .map(|m| universe.entry(period, row, key, *m).expect("the cell exists"))
+            .map(|m| {
+                universe
+                    .entry(period, row, key, *m)
+                    .expect("the cell exists")
+            })
             .collect();
         let mut spans: Vec<Span> = own
             .iter()
@@ -293,8 +294,12 @@ impl Search<'_> {
                 continue;
             }
             let value = universe.values[*entry as usize];
-            span.high = span.high.max(value + universe.combined_reach(*entry, &usable, true, needed));
-            span.low = span.low.min(value - universe.combined_reach(*entry, &usable, false, needed));
+            span.high = span
+                .high
+                .max(value + universe.combined_reach(*entry, &usable, true, needed));
+            span.low = span
+                .low
+                .min(value - universe.combined_reach(*entry, &usable, false, needed));
         }
         Witnesses { spans }
     }
@@ -391,12 +396,22 @@ impl Search<'_> {
 
     /// Hides what the cheapest linear-programming witness moves, up or down, to give
     /// `measure` of the cell its width. False when neither way is possible.
-    fn open_by_program(&mut self, period: usize, row: Row, key: Key, measure: Measure, current: Span) -> bool {
+    fn open_by_program(
+        &mut self,
+        period: usize,
+        row: Row,
+        key: Key,
+        measure: Measure,
+        current: Span,
+    ) -> bool {
         let universe = self.universe;
         let needed = i64::try_from(universe.cubes[period].min_cell).unwrap_or(i64::MAX) - 1;
-        let entry = universe.entry(period, row, key, measure).expect("the cell exists");
+        let entry = universe
+            .entry(period, row, key, measure)
+            .expect("the cell exists");
         let value = universe.values[entry as usize];
-        let near = universe.neighbourhood(period, key, measure);
+        let partners = self.partners(period, row, key);
+        let near = universe.neighbourhood(period, key, measure, &partners);
         let search: &Search<'_> = self;
         let cost = |e: EntryId| search.cost(e);
         for up in [true, false] {
@@ -408,9 +423,17 @@ impl Search<'_> {
             if need <= 0 {
                 continue;
             }
-            if let Some(entries) =
-                universe.cheapest(&near, &self.hidden, &self.free, &cost, entry, up, need)
-            {
+            if let Some(entries) = universe.cheapest(
+                &near,
+                &self.hidden,
+                &self.free,
+                &cost,
+                Goal {
+                    target: entry,
+                    up,
+                    need,
+                },
+            ) {
                 // The program's point is a witness once these are hidden: the count
                 // reaches `need` one way, and the shapes' span the other.
                 for e in entries {
@@ -421,6 +444,33 @@ impl Search<'_> {
             }
         }
         false
+    }
+
+    /// The rows a program about cell `(period, row, key)` lets move in full, beside the
+    /// cell's column: its own row, the ALL row, the rows whose cell in the column is
+    /// hidden, and the three largest of the rest (the likeliest to lend room).
+    fn partners(&self, period: usize, row: Row, key: Key) -> Vec<Row> {
+        let universe = self.universe;
+        let mut hidden = vec![row, Row::All];
+        let mut open: Vec<(u64, Row)> = Vec::new();
+        for leaf in universe.leaves(period) {
+            for (cell, (r, k, measures)) in universe.cubes[leaf].cells.iter().enumerate() {
+                if *k != key || *r == row || *r == Row::All {
+                    continue;
+                }
+                let first = universe.base[leaf] + cell * MEASURE_COUNT;
+                if self.hidden[first + Measure::Contacts as usize] {
+                    hidden.push(*r);
+                } else {
+                    open.push((measures[Measure::Contacts], *r));
+                }
+            }
+        }
+        open.sort_by(|a, b| b.cmp(a));
+        hidden.extend(open.into_iter().take(3).map(|(_, r)| r));
+        hidden.sort();
+        hidden.dedup();
+        hidden
     }
 
     /// A last, blunt step before failing closed: hide the whole column and row of the
@@ -478,7 +528,12 @@ mod tests {
     }
 
     /// Counts contacts into a cube the plain way, as the report builder would.
-    pub(crate) fn count(shape: &Shape, contacts: &[Fake], min_cell: u64, is_fiscal_year: bool) -> Cube {
+    pub(crate) fn count(
+        shape: &Shape,
+        contacts: &[Fake],
+        min_cell: u64,
+        is_fiscal_year: bool,
+    ) -> Cube {
         let mut cells: BTreeMap<(Row, Key), (Measures, BTreeSet<u32>)> = BTreeMap::new();
         for contact in contacts {
             let mut keys: BTreeMap<Key, u64> = BTreeMap::new();
@@ -499,8 +554,14 @@ mod tests {
                         let kits: u64 = contact
                             .items
                             .iter()
-                            .filter(|(i, _)| Some(shape.item_category[*i as usize]) == shape.naloxone)
-                            .filter(|(i, _)| *key == Key::All || *key == Key::Item(*i) || matches!(key, Key::Category(_)))
+                            .filter(|(i, _)| {
+                                Some(shape.item_category[*i as usize]) == shape.naloxone
+                            })
+                            .filter(|(i, _)| {
+                                *key == Key::All
+                                    || *key == Key::Item(*i)
+                                    || matches!(key, Key::Category(_))
+                            })
                             .map(|(_, q)| q)
                             .sum();
                         measures[Measure::NaloxoneUnrecorded] += kits;
@@ -566,14 +627,21 @@ mod tests {
         assert!(!decision.fell_back);
         let masks = masks(&cube, &decision, 0);
         for site in [2, 3] {
-            assert_eq!(masks[&(Row::Site(site), Key::Item(3))], u16::MAX, "site {site}");
+            assert_eq!(
+                masks[&(Row::Site(site), Key::Item(3))],
+                u16::MAX,
+                "site {site}"
+            );
             assert_eq!(masks[&(Row::Site(site), Key::All)], u16::MAX, "site {site}");
         }
         let busy_hidden = [0, 1]
             .iter()
             .filter(|s| hidden(masks[&(Row::Site(**s), Key::Item(3))], Measure::Contacts))
             .count();
-        assert!(busy_hidden >= 1, "a busy site's nasal contacts protect the tiny ones");
+        assert!(
+            busy_hidden >= 1,
+            "a busy site's nasal contacts protect the tiny ones"
+        );
         let total = masks[&(Row::All, Key::All)];
         assert!(!hidden(total, Measure::Contacts) && !hidden(total, Measure::Participants));
     }
@@ -613,7 +681,11 @@ mod tests {
         }
         let mut cubes: Vec<Cube> = months.iter().map(|m| count(&shape, m, 5, false)).collect();
         cubes.push(count(&shape, &all, 5, false));
-        let universe = Universe::new(shape, cubes.clone(), vec![vec![], vec![], vec![], vec![0, 1, 2]]);
+        let universe = Universe::new(
+            shape,
+            cubes.clone(),
+            vec![vec![], vec![], vec![], vec![0, 1, 2]],
+        );
         let decision = decide(&universe, &[None, None, None, None]);
         let first = masks(&cubes[0], &decision, 0);
         let quarter = masks(&cubes[3], &decision, 3);

@@ -13,17 +13,24 @@ use std::collections::{BTreeSet, HashMap};
 
 use microlp::{ComparisonOp, OptimizationDirection, Problem, Variable};
 
-use super::model::{EntryId, Key, Universe, all_measures};
+use super::model::{EntryId, Key, Row, Universe, all_measures};
 use crate::measures::Measure;
 
 /// How far a solver's answer may be off a whole number and still count as it.
 const SLACK: f64 = 1e-6;
 
 impl Universe {
-    /// The entries a program about `measure` of cell `(period, row, key)` lets move: its
-    /// column with the columns above and beside it, every row, in its period and the
-    /// periods above and below; the measures that share facts with `measure`.
-    pub(super) fn neighbourhood(&self, period: usize, key: Key, measure: Measure) -> Vec<EntryId> {
+    /// The entries a program about `measure` of a cell in column `key` of `period` lets
+    /// move: that column with the columns above and beside it in every row, and every
+    /// column of `rows`, in the period and the periods above and below; the measures
+    /// that share facts with `measure`.
+    pub(super) fn neighbourhood(
+        &self,
+        period: usize,
+        key: Key,
+        measure: Measure,
+        rows: &[Row],
+    ) -> Vec<EntryId> {
         let measures: Vec<Measure> = if matches!(
             measure,
             Measure::Reversals | Measure::Returned | Measure::ForOthers
@@ -31,7 +38,12 @@ impl Universe {
             vec![measure]
         } else {
             all_measures()
-                .filter(|m| !matches!(m, Measure::Reversals | Measure::Returned | Measure::ForOthers))
+                .filter(|m| {
+                    !matches!(
+                        m,
+                        Measure::Reversals | Measure::Returned | Measure::ForOthers
+                    )
+                })
                 .collect()
         };
         // The column, the columns above it, and (for an item) its siblings, which share
@@ -42,7 +54,12 @@ impl Universe {
         match key {
             Key::Item(item) => {
                 let category = self.shape.item_category[item as usize];
-                keys.extend(self.shape.items_under(Key::Category(category)).into_iter().map(Key::Item));
+                keys.extend(
+                    self.shape
+                        .items_under(Key::Category(category))
+                        .into_iter()
+                        .map(Key::Item),
+                );
             }
             Key::Category(_) => {
                 keys.extend(self.shape.items_under(key).into_iter().map(Key::Item));
@@ -64,7 +81,7 @@ impl Universe {
         let mut out = Vec::new();
         for p in periods {
             for (r, k, _) in &self.cubes[p].cells {
-                if keys.contains(k) {
+                if keys.contains(k) || rows.contains(r) {
                     // Kits by reason of a column that has none are zero by definition:
                     // no fact mentions them, so they need no place in the program.
                     let carries = self.shape.carries_reasons(*k);
@@ -82,19 +99,18 @@ impl Universe {
         out
     }
 
-    /// The cheapest published entries (those `free` to hide) whose hiding lets
-    /// `target` move `need` up (or down) with the hidden ones; `None` when no choice
-    /// of them does.
+    /// The cheapest published entries (those `free` to hide) whose hiding lets the
+    /// goal's entry move as far as it asks, with the hidden ones; `None` when no
+    /// choice of them does.
     pub(super) fn cheapest(
         &self,
         entries: &[EntryId],
         hidden: &[bool],
         free: &[bool],
         cost: &dyn Fn(EntryId) -> u64,
-        target: EntryId,
-        up: bool,
-        need: i64,
+        goal: Goal,
     ) -> Option<Vec<EntryId>> {
+        let Goal { target, up, need } = goal;
         let mut program = Program::new(self, OptimizationDirection::Minimize);
         let mut priced: Vec<(EntryId, Variable, Variable)> = Vec::new();
         for &entry in entries {
@@ -111,9 +127,13 @@ impl Universe {
         #[expect(clippy::cast_precision_loss, reason = "counts are small")]
         let need = need as f64;
         if up {
-            program.problem.add_constraint(&[(target_var, 1.0)], ComparisonOp::Ge, need);
+            program
+                .problem
+                .add_constraint([(target_var, 1.0)], ComparisonOp::Ge, need);
         } else {
-            program.problem.add_constraint(&[(target_var, 1.0)], ComparisonOp::Le, -need);
+            program
+                .problem
+                .add_constraint([(target_var, 1.0)], ComparisonOp::Le, -need);
         }
         program.facts();
         let outcome = program.problem.solve().ok()?;
@@ -128,6 +148,14 @@ impl Universe {
                 .collect(),
         )
     }
+}
+
+/// What a witness must do: move `target` by at least `need`, up or down.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Goal {
+    pub target: EntryId,
+    pub up: bool,
+    pub need: i64,
 }
 
 /// A program under construction: a variable per moving entry (its change), then the
@@ -196,9 +224,11 @@ impl<'u> Program<'u> {
             #[expect(clippy::cast_precision_loss, reason = "counts are small")]
             let value = universe.value_of(constraint) as f64;
             if constraint.equality {
-                self.problem.add_constraint(expression.as_slice(), ComparisonOp::Eq, 0.0);
+                self.problem
+                    .add_constraint(expression.as_slice(), ComparisonOp::Eq, 0.0);
             } else {
-                self.problem.add_constraint(expression.as_slice(), ComparisonOp::Ge, -value);
+                self.problem
+                    .add_constraint(expression.as_slice(), ComparisonOp::Ge, -value);
             }
         }
     }

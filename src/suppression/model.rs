@@ -123,7 +123,9 @@ pub(super) fn is_reason(measure: Measure) -> bool {
 
 /// Every measure, in order.
 pub(super) fn all_measures() -> impl Iterator<Item = Measure> {
-    crate::measures::MEASURES.iter().map(|(measure, _, _)| *measure)
+    crate::measures::MEASURES
+        .iter()
+        .map(|(measure, _, _)| *measure)
 }
 
 /// An entry's place: period, cell within the period's cube, measure.
@@ -237,7 +239,13 @@ impl Universe {
     }
 
     /// The entry of `measure` of cell `(row, key)` of `period`, if the cell exists.
-    pub(super) fn entry(&self, period: usize, row: Row, key: Key, measure: Measure) -> Option<EntryId> {
+    pub(super) fn entry(
+        &self,
+        period: usize,
+        row: Row,
+        key: Key,
+        measure: Measure,
+    ) -> Option<EntryId> {
         self.cell(period, row, key).map(|cell| {
             EntryId::try_from(self.base[period] + cell * MEASURE_COUNT + measure as usize)
                 .expect("fewer than four billion entries")
@@ -376,7 +384,8 @@ impl Universe {
                     // Distinct people: the ALL row is at least each site and at most
                     // their sum.
                     for row in &sites {
-                        push(out, 
+                        push(
+                            out,
                             vec![(all, 1), (self.entry(period, *row, key, measure), -1)],
                             0,
                             false,
@@ -429,8 +438,12 @@ impl Universe {
                         // An item's contacts are contacts of its category, and each
                         // contact of the category took at least one of its items.
                         for item in &items {
-                            push(out, 
-                                vec![(cat_entry, 1), (self.entry(period, row, *item, measure), -1)],
+                            push(
+                                out,
+                                vec![
+                                    (cat_entry, 1),
+                                    (self.entry(period, row, *item, measure), -1),
+                                ],
                                 0,
                                 false,
                             );
@@ -441,8 +454,12 @@ impl Universe {
                             .collect();
                         terms.push((cat_entry, -1));
                         push(out, terms, 0, false);
-                        push(out, 
-                            vec![(self.entry(period, row, Key::All, measure), 1), (cat_entry, -1)],
+                        push(
+                            out,
+                            vec![
+                                (self.entry(period, row, Key::All, measure), 1),
+                                (cat_entry, -1),
+                            ],
                             0,
                             false,
                         );
@@ -452,7 +469,12 @@ impl Universe {
             // Categories add up to all items, in quantity; naloxone kits by reason of
             // the ALL column are those of the naloxone category (a cell-level fact above).
             let mut terms: Vec<(Option<EntryId>, i64)> = (0..categories)
-                .map(|c| (self.entry(period, row, Key::Category(c), Measure::Quantity), 1))
+                .map(|c| {
+                    (
+                        self.entry(period, row, Key::Category(c), Measure::Quantity),
+                        1,
+                    )
+                })
                 .collect();
             terms.push((self.entry(period, row, Key::All, Measure::Quantity), -1));
             push(out, terms, 0, true);
@@ -461,8 +483,12 @@ impl Universe {
                     .shape
                     .naloxone
                     .and_then(|c| self.entry(period, row, Key::Category(c), reason));
-                push(out, 
-                    vec![(self.entry(period, row, Key::All, reason), 1), (naloxone, -1)],
+                push(
+                    out,
+                    vec![
+                        (self.entry(period, row, Key::All, reason), 1),
+                        (naloxone, -1),
+                    ],
                     0,
                     true,
                 );
@@ -480,7 +506,8 @@ impl Universe {
             .collect();
         for (row, key) in cells {
             for measure in [Measure::Participants, Measure::NewParticipants] {
-                push(out, 
+                push(
+                    out,
                     vec![
                         (self.entry(coarse, row, key, measure), 1),
                         (self.entry(fine, row, key, measure), -1),
@@ -548,7 +575,12 @@ pub(super) fn reasons() -> impl Iterator<Item = Measure> {
 }
 
 /// Adds a constraint over the entries that exist (a missing cell is a known zero).
-fn push(out: &mut Vec<Constraint>, terms: Vec<(Option<EntryId>, i64)>, constant: i64, equality: bool) {
+fn push(
+    out: &mut Vec<Constraint>,
+    terms: Vec<(Option<EntryId>, i64)>,
+    constant: i64,
+    equality: bool,
+) {
     let terms: Vec<(EntryId, i64)> = terms
         .into_iter()
         .filter_map(|(entry, coefficient)| entry.map(|e| (e, coefficient)))

@@ -168,7 +168,10 @@ impl Universe {
             })
             .collect();
         for extra in coupled {
-            if !moves.iter().any(|m| (m.0, m.1, m.2, m.3) == (extra.0, extra.1, extra.2, extra.3)) {
+            if !moves
+                .iter()
+                .any(|m| (m.0, m.1, m.2, m.3) == (extra.0, extra.1, extra.2, extra.3))
+            {
                 moves.push(extra);
             }
         }
@@ -196,7 +199,12 @@ impl Universe {
     pub(super) fn line_search(&self, direction: &Direction) -> Option<(i64, i64)> {
         let (mut low, mut high) = (i64::MIN / 4, i64::MAX / 4);
         for &(entry, coefficient) in direction {
-            tighten(&mut low, &mut high, self.values[entry as usize], coefficient);
+            tighten(
+                &mut low,
+                &mut high,
+                self.values[entry as usize],
+                coefficient,
+            );
         }
         let mut seen: Vec<u32> = direction
             .iter()
@@ -293,57 +301,63 @@ impl Universe {
                         }
                     }
                 }
-                // Quantities (and kits) move through an item of the key, up its chain or
-                // against a sibling, alone or as a whole contact who took one.
                 if partner_sign == 0 {
                     continue;
                 }
-                for &item in &shared {
-                    let category = self.shape.item_category[item as usize];
-                    let siblings: Vec<Option<u32>> = std::iter::once(None)
-                        .chain(
-                            self.shape
-                                .items_under(Key::Category(category))
-                                .into_iter()
-                                .filter(|s| *s != item)
-                                .filter(|s| present(row, Key::Item(*s)) && present(partner, Key::Item(*s)))
-                                .map(Some),
-                        )
-                        .collect();
-                    let mut reason_options: Vec<Option<Measure>> = vec![None];
-                    if self.shape.carries_reasons(Key::Item(item)) {
-                        reason_options.extend(reasons().map(Some));
-                    }
-                    for sibling in &siblings {
-                        for reason in &reason_options {
-                            for people in WITH_ITEM {
-                                // People move as a whole contact (up the item's row) or
-                                // only at the key, inside its totals' slack.
-                                for people_at in [PeopleAt::Item(item), PeopleAt::Key] {
-                                    for lift_people in [false, true] {
-                                        if people.is_empty()
-                                            && (lift_people || people_at == PeopleAt::Key)
-                                        {
-                                            continue;
-                                        }
-                                        out.push(Shape {
-                                            people,
-                                            people_at,
-                                            item: Some(item),
-                                            sibling: *sibling,
-                                            reason: *reason,
-                                            lift_people,
-                                            ..template.clone()
-                                        });
-                                    }
+                self.item_shapes(leaf, &template, &shared, &mut out);
+            }
+        }
+        out
+    }
+
+    /// The shapes of a witness that moves quantities (and kits): through an item of
+    /// the key, up its chain or against a sibling, alone or as a whole contact who
+    /// took one, for each of the `shared` items both rows of `template` carry.
+    fn item_shapes(&self, leaf: usize, template: &Shape, shared: &[u32], out: &mut Vec<Shape>) {
+        let present = |r: Row, k: Key| self.cell(leaf, r, k).is_some();
+        let (row, partner) = (template.row, template.partner);
+        for &item in shared {
+            let category = self.shape.item_category[item as usize];
+            let siblings: Vec<Option<u32>> = std::iter::once(None)
+                .chain(
+                    self.shape
+                        .items_under(Key::Category(category))
+                        .into_iter()
+                        .filter(|s| *s != item)
+                        .filter(|s| present(row, Key::Item(*s)) && present(partner, Key::Item(*s)))
+                        .map(Some),
+                )
+                .collect();
+            let mut reason_options: Vec<Option<Measure>> = vec![None];
+            if self.shape.carries_reasons(Key::Item(item)) {
+                reason_options.extend(reasons().map(Some));
+            }
+            for sibling in &siblings {
+                for reason in &reason_options {
+                    for people in WITH_ITEM {
+                        // People move as a whole contact (up the item's row) or
+                        // only at the key, inside its totals' slack.
+                        for people_at in [PeopleAt::Item(item), PeopleAt::Key] {
+                            for lift_people in [false, true] {
+                                if people.is_empty() && (lift_people || people_at == PeopleAt::Key)
+                                {
+                                    continue;
                                 }
+                                out.push(Shape {
+                                    people,
+                                    people_at,
+                                    item: Some(item),
+                                    sibling: *sibling,
+                                    reason: *reason,
+                                    lift_people,
+                                    ..template.clone()
+                                });
                             }
                         }
                     }
                 }
             }
         }
-        out
     }
 }
 
@@ -377,7 +391,9 @@ impl Universe {
                 (step != 0).then_some((step, direction))
             })
             .collect();
-        steps.sort_by_key(|(step, direction)| std::cmp::Reverse((step * coefficient(direction)).abs()));
+        steps.sort_by_key(|(step, direction)| {
+            std::cmp::Reverse((step * coefficient(direction)).abs())
+        });
         let mut total: std::collections::BTreeMap<EntryId, i64> = std::collections::BTreeMap::new();
         let reached = |total: &std::collections::BTreeMap<EntryId, i64>| {
             total.get(&entry).copied().unwrap_or(0).abs()
@@ -396,11 +412,16 @@ impl Universe {
                     for (e, c) in direction {
                         *trial.entry(*e).or_default() += c * step;
                     }
-                    let candidate: Direction =
-                        trial.iter().filter(|(_, c)| **c != 0).map(|(e, c)| (*e, *c)).collect();
+                    let candidate: Direction = trial
+                        .iter()
+                        .filter(|(_, c)| **c != 0)
+                        .map(|(e, c)| (*e, *c))
+                        .collect();
                     if !candidate.is_empty()
                         && reached(&trial) > reached(&total)
-                        && self.line_search(&candidate).is_some_and(|(_, high)| high >= 1)
+                        && self
+                            .line_search(&candidate)
+                            .is_some_and(|(_, high)| high >= 1)
                     {
                         total = trial;
                         progress = true;

@@ -52,6 +52,11 @@ fn all_reports(kit: &Kitlog) -> Vec<String> {
     for period in ["week", "month", "quarter", "fiscal-year"] {
         for by in ["site", "item", "category", "site,item", "site,category"] {
             for min_cell in ["5", "1", "3"] {
+                // A year released by month is not released by week too (weeks cut
+                // months); the program's own checks below its threshold may be.
+                if period == "week" && min_cell == "5" {
+                    continue;
+                }
                 out.push(kit.stdout(&[
                     "report",
                     "--period",
@@ -63,7 +68,9 @@ fn all_reports(kit: &Kitlog) -> Vec<String> {
                 ]));
             }
         }
-        out.push(kit.stdout(&["summary", "--period", period]));
+        if period != "week" {
+            out.push(kit.stdout(&["summary", "--period", period]));
+        }
     }
     out
 }
@@ -94,8 +101,16 @@ fn closing_a_year_keeps_every_report_and_erases_every_code() {
         )));
 
     let after = all_reports(&kit);
+    // Each release after closing is a new one, numbered on: only its number differs.
+    let unnumbered = |report: &String| {
+        report
+            .lines()
+            .filter(|line| !line.starts_with("note,\"release "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
     for (i, (b, a)) in before.iter().zip(&after).enumerate() {
-        assert_eq!(b, a, "report {i} changed");
+        assert_eq!(unnumbered(b), unnumbered(a), "report {i} changed");
     }
     let stored = kit.stored_bytes();
     for code in &closed_codes {
