@@ -14,6 +14,7 @@ use std::collections::{BTreeSet, HashMap};
 use microlp::{ComparisonOp, OptimizationDirection, Problem, Variable};
 
 use super::model::{EntryId, Key, Row, Universe, all_measures};
+use super::witness::Direction;
 use crate::measures::Measure;
 
 /// How far a solver's answer may be off a whole number and still count as it.
@@ -22,14 +23,15 @@ const SLACK: f64 = 1e-6;
 impl Universe {
     /// The entries a program about `measure` of a cell in column `key` of `period` lets
     /// move: that column with the columns above and beside it in every row, and every
-    /// column of `rows`, in the period and the periods above and below; the measures
-    /// that share facts with `measure`.
+    /// column of `rows`, in the period, the periods above it and those down to its
+    /// finest period `leaf`; the measures that share facts with `measure`.
     pub(super) fn neighbourhood(
         &self,
         period: usize,
         key: Key,
         measure: Measure,
         rows: &[Row],
+        leaf: usize,
     ) -> Vec<EntryId> {
         let measures: Vec<Measure> = if matches!(
             measure,
@@ -68,14 +70,16 @@ impl Universe {
                 keys.extend((0..self.shape.categories).map(Key::Category));
             }
         }
-        let mut periods = vec![period];
+        // One chain of periods: the cell's, those above it, and those down to the one
+        // finest period `leaf` (the others keep their values, which only narrows
+        // what moves; it keeps the program small on a year of months).
+        let mut periods = vec![period, leaf];
         periods.extend(self.ancestors(period));
-        for leaf in self.leaves(period) {
-            if leaf != period {
-                periods.push(leaf);
-                periods.extend(self.ancestors(leaf).into_iter().filter(|p| *p != period));
-            }
-        }
+        periods.extend(
+            self.ancestors(leaf)
+                .into_iter()
+                .take_while(|p| *p != period),
+        );
         periods.sort_unstable();
         periods.dedup();
         let mut out = Vec::new();
@@ -109,7 +113,7 @@ impl Universe {
         free: &[bool],
         cost: &dyn Fn(EntryId) -> u64,
         goal: Goal,
-    ) -> Option<Vec<EntryId>> {
+    ) -> Option<Opening> {
         let Goal { target, up, need } = goal;
         let mut program = Program::new(self, OptimizationDirection::Minimize);
         let mut priced: Vec<(EntryId, Variable, Variable)> = Vec::new();
@@ -138,16 +142,89 @@ impl Universe {
         program.facts();
         let outcome = program.problem.solve().ok()?;
         let solution = outcome.solution()?;
-        Some(
-            priced
-                .into_iter()
-                .filter(|(_, plus, minus)| {
-                    solution.var_value(*plus) > SLACK || solution.var_value(*minus) > SLACK
-                })
-                .map(|(entry, _, _)| entry)
-                .collect(),
-        )
+        let hide = priced
+            .into_iter()
+            .filter(|(_, plus, minus)| {
+                solution.var_value(*plus) > SLACK || solution.var_value(*minus) > SLACK
+            })
+            .map(|(entry, _, _)| entry)
+            .collect();
+        // The program's point, as a move from the true table, when it is whole.
+        let mut direction: Direction = Vec::new();
+        let mut whole = true;
+        for (entry, terms) in &program.terms {
+            let change: f64 = terms
+                .iter()
+                .map(|(var, sign)| solution.var_value(*var) * sign)
+                .sum();
+            let rounded = change.round();
+            if (change - rounded).abs() > SLACK {
+                whole = false;
+                break;
+            }
+            if rounded != 0.0 {
+                #[expect(clippy::cast_possible_truncation, reason = "a small whole change")]
+                direction.push((*entry, rounded as i64));
+            }
+        }
+        direction.sort_unstable();
+        Some(Opening {
+            hide,
+            direction: (whole && !direction.is_empty()).then_some(direction),
+        })
     }
+}
+
+impl Universe {
+    /// How far hidden `target` can move up (or down) with the hidden ones among
+    /// `entries`, everything else at its value: the change, rounded toward zero to a
+    /// whole count.
+    pub(super) fn reach(
+        &self,
+        entries: &[EntryId],
+        hidden: &[bool],
+        target: EntryId,
+        up: bool,
+    ) -> i64 {
+        let direction = if up {
+            OptimizationDirection::Maximize
+        } else {
+            OptimizationDirection::Minimize
+        };
+        let mut program = Program::new(self, direction);
+        for &entry in entries {
+            if hidden[entry as usize] {
+                program.free(entry, if entry == target { 1.0 } else { 0.0 });
+            }
+        }
+        if !program.vars.contains_key(&target) {
+            return 0;
+        }
+        program.facts();
+        let Some(change) = program
+            .problem
+            .solve()
+            .ok()
+            .and_then(|outcome| outcome.solution().map(microlp::Solution::objective))
+        else {
+            return 0;
+        };
+        #[expect(clippy::cast_possible_truncation, reason = "a small count")]
+        let whole = if up {
+            (change + SLACK).floor().min(1e9) as i64
+        } else {
+            (change - SLACK).ceil().max(-1e9) as i64
+        };
+        whole
+    }
+}
+
+/// What [`Universe::cheapest`] found: the counts to hide, and the witness itself as a
+/// move from the true table (when its changes are whole numbers), which may serve the
+/// other cells it moves too.
+pub(super) struct Opening {
+    pub hide: Vec<EntryId>,
+    pub direction: Option<Direction>,
 }
 
 /// What a witness must do: move `target` by at least `need`, up or down.

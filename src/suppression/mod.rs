@@ -20,6 +20,7 @@
 //!
 //! Pure arithmetic on counts: no I/O, no SQL, no codes.
 
+mod bounds;
 mod decide;
 mod lp;
 mod model;

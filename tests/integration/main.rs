@@ -7,6 +7,9 @@
 
 mod harness;
 
+/// An independent disclosure attacker: bounds hidden cells of released CSVs by LP.
+mod attacker;
+
 /// `kitlog backup` and `kitlog check`.
 mod backup;
 /// `kitlog site …` and `kitlog item …`.
