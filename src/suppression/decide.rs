@@ -2,7 +2,7 @@
 //! witnesses need (complementary), cheapest first, until every small cell's every count
 //! has at least `min_cell` values no reader can rule out.
 
-use super::lp::Goal;
+use super::lp::{Goal, Scope};
 use super::model::{EntryId, Key, Row, Universe, all_measures};
 use super::witness::Direction;
 use crate::measures::{MEASURE_COUNT, Measure};
@@ -40,15 +40,6 @@ struct Witnesses {
 struct Span {
     low: i64,
     high: i64,
-}
-
-/// Which entries a program about one count lets move.
-#[derive(Debug, Clone, Copy)]
-enum Scope {
-    /// The count's neighbourhood, over the chain of periods down to this finest one.
-    Chain(usize),
-    /// Every entry of the universe.
-    Everything,
 }
 
 /// The decision in progress.
@@ -425,6 +416,20 @@ impl Search<'_> {
         // The small program first; the whole universe when it finds nothing (a count of
         // a coarse period can need room in periods and rows far from it).
         let best = leaves.first().map_or(period, |(_, leaf)| *leaf);
+        // First whether what is hidden already gives the width, in a small program;
+        // then, choosing what to hide, the program over the chain of periods; the
+        // whole universe when that finds nothing (a count of a coarse period can need
+        // room in periods and rows far from it).
+        let entry = universe
+            .entry(period, row, key, measure)
+            .expect("the cell exists");
+        if self.wide_enough(
+            entry,
+            current,
+            &universe.neighbourhood(period, key, measure, &partners, Scope::Narrow(best)),
+        ) {
+            return true;
+        }
         [Scope::Chain(best), Scope::Everything]
             .into_iter()
             .any(|scope| {
@@ -447,22 +452,8 @@ impl Search<'_> {
             .entry(period, row, key, measure)
             .expect("the cell exists");
         let value = universe.values[entry as usize];
-        let near: Vec<EntryId> = match scope {
-            Scope::Chain(leaf) => universe.neighbourhood(period, key, measure, partners, leaf),
-            Scope::Everything => (0..universe.values.len())
-                .map(|e| EntryId::try_from(e).expect("entries fit"))
-                .collect(),
-        };
-        // What the hidden counts already allow, up and down (two tables a reader
-        // cannot tell from the true one): often enough, split between the two ways.
-        let current = Span {
-            low: current
-                .low
-                .min(value + universe.reach(&near, &self.hidden, entry, false)),
-            high: current
-                .high
-                .max(value + universe.reach(&near, &self.hidden, entry, true)),
-        };
+        let near = universe.neighbourhood(period, key, measure, partners, scope);
+        let current = self.reach(entry, current, &near);
         if current.high - current.low >= needed {
             self.proven.insert(entry);
             return true;
@@ -554,6 +545,35 @@ impl Search<'_> {
                 Some(self.universe.cubes[leaf].cells[cell].2[Measure::Contacts])
             })
             .sum()
+    }
+
+    /// `current` widened by what the hidden counts among `near` already allow, up and
+    /// down (two tables a reader cannot tell from the true one; between them, the
+    /// width is often there, split between the two ways).
+    fn reach(&self, entry: EntryId, current: Span, near: &[EntryId]) -> Span {
+        let universe = self.universe;
+        let value = universe.values[entry as usize];
+        Span {
+            low: current
+                .low
+                .min(value + universe.reach(near, &self.hidden, entry, false)),
+            high: current
+                .high
+                .max(value + universe.reach(near, &self.hidden, entry, true)),
+        }
+    }
+
+    /// Whether what is hidden among `near` already gives `entry` its width; remembered
+    /// when it does.
+    fn wide_enough(&mut self, entry: EntryId, current: Span, near: &[EntryId]) -> bool {
+        let (period, _, _) = self.universe.locate(entry);
+        let needed = i64::try_from(self.universe.cubes[period].min_cell).unwrap_or(i64::MAX) - 1;
+        let span = self.reach(entry, current, near);
+        let wide = span.high - span.low >= needed;
+        if wide {
+            self.proven.insert(entry);
+        }
+        wide
     }
 
     /// Keeps a witness a program found as a move of every cell it moves: it is a

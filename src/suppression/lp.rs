@@ -23,16 +23,26 @@ const SLACK: f64 = 1e-6;
 impl Universe {
     /// The entries a program about `measure` of a cell in column `key` of `period` lets
     /// move: that column with the columns above and beside it in every row, and every
-    /// column of `rows`, in the period, the periods above it and those down to its
-    /// finest period `leaf`; the measures that share facts with `measure`.
+    /// column of `rows` (only `rows` of those columns, when narrow), in the period, the
+    /// periods above it and those down to its finest period; the measures that share
+    /// facts with `measure`. Everything, for [`Scope::Everything`].
     pub(super) fn neighbourhood(
         &self,
         period: usize,
         key: Key,
         measure: Measure,
         rows: &[Row],
-        leaf: usize,
+        scope: Scope,
     ) -> Vec<EntryId> {
+        let (leaf, narrow) = match scope {
+            Scope::Narrow(leaf) => (leaf, true),
+            Scope::Chain(leaf) => (leaf, false),
+            Scope::Everything => {
+                return (0..self.values.len())
+                    .map(|e| EntryId::try_from(e).expect("entries fit"))
+                    .collect();
+            }
+        };
         let measures: Vec<Measure> = if matches!(
             measure,
             Measure::Reversals | Measure::Returned | Measure::ForOthers
@@ -85,7 +95,12 @@ impl Universe {
         let mut out = Vec::new();
         for p in periods {
             for (r, k, _) in &self.cubes[p].cells {
-                if keys.contains(k) || rows.contains(r) {
+                let wanted = if narrow {
+                    keys.contains(k) && rows.contains(r)
+                } else {
+                    keys.contains(k) || rows.contains(r)
+                };
+                if wanted {
                     // Kits by reason of a column that has none are zero by definition:
                     // no fact mentions them, so they need no place in the program.
                     let carries = self.shape.carries_reasons(*k);
@@ -225,6 +240,19 @@ impl Universe {
 pub(super) struct Opening {
     pub hide: Vec<EntryId>,
     pub direction: Option<Direction>,
+}
+
+/// Which entries a program about one count lets move.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Scope {
+    /// The count's column in the partner rows only, over the chain of periods down to
+    /// this finest one: small and quick, for checking what is hidden already.
+    Narrow(usize),
+    /// The count's column in every row and every column of the partner rows, over the
+    /// chain of periods down to this finest one.
+    Chain(usize),
+    /// Every entry of the universe.
+    Everything,
 }
 
 /// What a witness must do: move `target` by at least `need`, up or down.

@@ -30,6 +30,8 @@ mod passphrase;
 mod privacy;
 /// `kitlog privacy`: the stored fields and report columns.
 mod privacy_listing;
+/// `kitlog releases` and the ledger: re-releases, late sheets, the calendar rule.
+mod releases;
 /// `kitlog report`: periods, breakdowns, totals, suppression, files.
 mod report;
 /// `kitlog close-year`: frozen reports, erased codes.

@@ -1,0 +1,215 @@
+//! The release ledger: `kitlog releases`, re-releases after late sheets and voids,
+//! what is and is not a release, the calendar rule, periods not over.
+
+use crate::harness::Kitlog;
+use crate::report::{report, rows_of, with_examples};
+
+/// The report text without its `release N …` note, which every release numbers anew.
+fn unnumbered(text: &str) -> String {
+    text.lines()
+        .filter(|line| !line.starts_with("note,\"release "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn stderr_of(kit: &Kitlog, args: &[&str]) -> String {
+    let assert = kit.run(args).success();
+    String::from_utf8(assert.get_output().stderr.clone()).unwrap()
+}
+
+#[test]
+fn releases_lists_the_ledger_and_shows_each_release_byte_for_byte() {
+    let kit = with_examples();
+    kit.run(&["releases"]).success().stdout(
+        "no releases yet; every report made at the program's threshold is one (kitlog report)\n",
+    );
+    let monthly = kit.stdout(&["report", "--period", "month"]);
+    kit.run(&[
+        "report",
+        "--period",
+        "quarter",
+        "--by",
+        "site,category",
+        "--for",
+        "Ontario-Naloxone",
+        "--out",
+        "q.csv",
+    ])
+    .success();
+    // Below the threshold: not a release, and not recorded.
+    let internal = kit.stdout(&["report", "--period", "month", "--min-cell", "3"]);
+    assert!(internal.ends_with(
+        "note,\"NOT A RELEASE: made at min-cell 3, below the program's 5, for the program's own checks only; do not send it\"\n"
+    ));
+    kit.run(&["releases"]).success().stdout(
+        "  #  made        period       periods             by             rows  hidden  for\n\
+         \x20 1  2027-04-15  month        2026-10 to 2026-11  site,item        40      15  -\n\
+         \x20 2  2027-04-15  quarter      FY2026-27 Q3        site,category    19      12  ontario-naloxone\n",
+    );
+    kit.run(&["releases", "show", "1"])
+        .success()
+        .stdout(monthly);
+    let quarter = std::fs::read(kit.path("q.csv")).unwrap();
+    kit.run(&["releases", "show", "2"])
+        .success()
+        .stdout(quarter.clone());
+    let quarter = String::from_utf8(quarter).unwrap();
+    assert!(
+        quarter.starts_with("period,period_start,period_end,site,category,contacts,participants,")
+    );
+    assert!(
+        quarter.ends_with(
+            "note,\"release 2 of this program, made 2027-04-15 for ontario-naloxone\"\n"
+        )
+    );
+    kit.refused(
+        &["releases", "show", "3"],
+        "error: there is no release 3; see kitlog releases\n",
+    );
+    // The ledger needs no passphrase.
+    kit.command()
+        .env_remove("KITLOG_PASSPHRASE")
+        .arg("releases")
+        .assert()
+        .success();
+}
+
+#[test]
+fn a_late_sheet_or_a_void_never_changes_a_released_period() {
+    let kit = with_examples();
+    let first = kit.stdout(&["report", "--period", "month", "--by", "site"]);
+    let late = kit.sheet(
+        "late.csv",
+        "date,site,code,injection-kit\n\
+         2026-11-25,north-route,LATEONE1,1\n\
+         2026-11-25,north-route,LATETWO2,2\n",
+    );
+    kit.import(&late, &[]).success();
+    let again = kit
+        .run(&["report", "--period", "month", "--by", "site"])
+        .success();
+    let output = again.get_output();
+    assert_eq!(
+        unnumbered(&String::from_utf8(output.stdout.clone()).unwrap()),
+        unnumbered(&first)
+    );
+    let stderr = String::from_utf8(output.stderr.clone()).unwrap();
+    assert!(
+        stderr.starts_with(
+            "note: 2 contacts saved or voided after these days were first reported are held back, so that this release agrees with the earlier ones\n"
+        ),
+        "{stderr}"
+    );
+    // The program's own checks count everything as it is now.
+    let now = report(
+        &kit,
+        &["--period", "month", "--by", "site", "--min-cell", "1"],
+    );
+    let north = now
+        .iter()
+        .find(|r| r["period"] == "2026-11" && r["site"] == "north-route")
+        .unwrap();
+    assert_eq!(north["contacts"], "5");
+    // A void of a released day is held back too (batch 4 is north-route's sheet).
+    kit.run(&["void", "4", "--reason", "entry-error"]).success();
+    let third = kit
+        .run(&["report", "--period", "month", "--by", "site"])
+        .success();
+    assert_eq!(
+        unnumbered(&String::from_utf8(third.get_output().stdout.clone()).unwrap()),
+        unnumbered(&first)
+    );
+    // A quarter decided after the late sheet and the void still agrees with its
+    // released months: it counts the days as they were released.
+    let quarter = report(&kit, &["--period", "quarter", "--by", "site"]);
+    let months = rows_of(&first);
+    for site in ["downtown-van", "ALL"] {
+        let in_quarter = quarter.iter().find(|r| r["site"] == site).unwrap();
+        let sum: u64 = months
+            .iter()
+            .filter(|r| r["site"] == site)
+            .map(|r| r["quantity"].parse::<u64>().unwrap())
+            .sum();
+        assert_eq!(in_quarter["quantity"], sum.to_string(), "{site}");
+    }
+}
+
+#[test]
+fn weeks_and_months_of_one_year_are_never_both_released() {
+    let kit = with_examples();
+    kit.run(&["report", "--period", "month"]).success();
+    kit.refused(
+        &["report", "--period", "week"],
+        "error: FY2026-27 has been released by month, quarter or year; weeks do not add up to months, quarters or years, so releasing it both ways would let a reader subtract one from the other. Report FY2026-27 by month, quarter or fiscal year (or, for the program's own checks, below its threshold with --min-cell)\n",
+    );
+    // The program's own checks may cut the year any way.
+    kit.run(&["report", "--period", "week", "--min-cell", "1"])
+        .success();
+    let other = with_examples();
+    other.run(&["report", "--period", "week"]).success();
+    other.refused(
+        &["report", "--period", "quarter"],
+        "error: FY2026-27 has been released by week; weeks do not add up to months, quarters or years, so releasing it both ways would let a reader subtract one from the other. Report FY2026-27 by week (or, for the program's own checks, below its threshold with --min-cell)\n",
+    );
+    assert_eq!(other.stdout(&["releases"]).lines().count(), 2);
+}
+
+#[test]
+fn a_period_not_over_is_left_out_and_said_so() {
+    let kit = with_examples().on("2026-11-25");
+    let assert = kit.run(&["report", "--period", "month"]).success();
+    let output = assert.get_output();
+    let rows = rows_of(&String::from_utf8(output.stdout.clone()).unwrap());
+    assert!(rows.iter().all(|r| r["period"] == "2026-10"));
+    assert!(!rows.is_empty());
+    assert!(String::from_utf8(output.stderr.clone()).unwrap().starts_with(
+        "note: 2026-11 is not over yet, so it is left out; report a period once it has ended and its sheets are in\n"
+    ));
+}
+
+#[test]
+fn totals_are_marked_by_level_and_categories_name_their_column() {
+    let kit = with_examples();
+    let text = kit.stdout(&["report", "--period", "month", "--by", "site,category"]);
+    assert!(text.starts_with("period,period_start,period_end,site,category,contacts,"));
+    let rows = rows_of(&text);
+    for r in &rows {
+        let expected = match (r["site"].as_str(), r["item"].as_str()) {
+            ("ALL", "ALL") => "program-total",
+            ("ALL", _) => "item-total",
+            (_, "ALL") => "site-total",
+            _ => "detail",
+        };
+        assert_eq!(r["level"], expected, "{r:?}");
+    }
+    // Detail rows alone add up to the program total, where both are published.
+    for period in ["2026-10", "2026-11"] {
+        let total = rows
+            .iter()
+            .find(|r| r["period"] == period && r["level"] == "program-total")
+            .unwrap();
+        let detail: Vec<&str> = rows
+            .iter()
+            .filter(|r| r["period"] == period && r["level"] == "detail")
+            .map(|r| r["quantity"].as_str())
+            .collect();
+        if detail.iter().all(|q| *q != "x") {
+            let sum: u64 = detail.iter().map(|q| q.parse::<u64>().unwrap()).sum();
+            assert_eq!(total["quantity"], sum.to_string());
+        }
+    }
+    assert!(text.contains(
+        "\nnote,\"x = hidden: a count about fewer than 5 contacts or participants, or one hidden so that such a count cannot be worked out from this or any other release\"\n\
+         note,threshold (min-cell): 5\n"
+    ));
+}
+
+#[test]
+fn every_release_says_what_it_hid() {
+    let kit = with_examples();
+    let stderr = stderr_of(&kit, &["report", "--period", "month"]);
+    assert_eq!(
+        stderr,
+        "release 1: 40 rows (15 hidden in whole or part; the hidden contact counts add up to 240)\n"
+    );
+}
