@@ -1,5 +1,5 @@
 //! The report as CSV: the label columns, then one column per measure of
-//! [`MEASURES`](crate::measures::MEASURES), a hidden count written as [`SUPPRESSED`],
+//! [`crate::measures::MEASURES`], a hidden count written as [`SUPPRESSED`],
 //! then the row's `level`, so totals can be filtered out in a spreadsheet.
 
 use super::{Dimensions, ItemLevel, ReportRow, SUPPRESSED};

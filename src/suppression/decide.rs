@@ -2,7 +2,7 @@
 //! witnesses need (complementary), cheapest first, until every small cell's every count
 //! has at least `min_cell` values no reader can rule out.
 
-use super::lp::{Goal, Scope};
+use super::lp::{Changes, Goal, SLACK, Scope};
 use super::model::{EntryId, Key, Row, Universe, all_measures};
 use super::witness::Direction;
 use crate::measures::{MEASURE_COUNT, Measure};
@@ -13,9 +13,36 @@ use crate::measures::{MEASURE_COUNT, Measure};
 pub struct Decision {
     /// Per period, per cell (in the cube's order).
     pub masks: Vec<Vec<u16>>,
-    /// The greedy search could not protect some cell and hid everything it was allowed
-    /// to instead (fail closed). Never expected; reported so that it is seen.
+    /// The search could not protect some cell one count at a time and hid more
+    /// bluntly instead (fail closed, see [`FailClosed`]); reported so that it is seen.
     pub fell_back: bool,
+}
+
+/// The steps of failing closed, bluntest last, for a small cell no chosen complement
+/// protects. A program total of exactly `min_cell` contacts over two rows is the usual
+/// case: each row could only be 1 to `min_cell - 1`, so only hiding the total helps.
+/// After each step the cell is checked again over the whole universe.
+#[derive(Debug, Clone, Copy)]
+enum FailClosed {
+    /// Everything that may be hidden in the cell's period, the periods above it and
+    /// those under it.
+    Family,
+    /// Everything that may be hidden, anywhere in the universe.
+    Universe,
+    /// The program totals' contacts and participants of that family of periods (never
+    /// hidden otherwise: they are what funders ask for first).
+    FamilyTotals,
+    /// Every program total being decided.
+    Totals,
+}
+
+impl FailClosed {
+    const STEPS: [FailClosed; 4] = [
+        FailClosed::Family,
+        FailClosed::Universe,
+        FailClosed::FamilyTotals,
+        FailClosed::Totals,
+    ];
 }
 
 /// A direction and the steps it can take.
@@ -59,6 +86,11 @@ struct Search<'u> {
     /// The reader's upper bounds ([`Universe::upper_bounds`]) and how many entries
     /// were hidden when they were worked out.
     bounds: (usize, Vec<i64>),
+    /// Per entry, the least and greatest change from its true value in any program's
+    /// point so far (each a table the reader cannot rule out).
+    seen: Vec<(i64, i64)>,
+    /// Per period, whether this decision decides it (it has not been released).
+    deciding: Vec<bool>,
 }
 
 /// Decides the periods of `universe` whose entry in `fixed` is `None`, given the masks
@@ -84,6 +116,8 @@ pub fn decide(universe: &Universe, fixed: &[Option<Vec<u16>>]) -> Decision {
         proven: std::collections::HashSet::new(),
         shared: std::collections::HashMap::new(),
         bounds: (usize::MAX, Vec::new()),
+        seen: vec![(0, 0); entries],
+        deciding: fixed.iter().map(Option::is_none).collect(),
     };
     for (period, cube) in universe.cubes.iter().enumerate() {
         for (cell, (_, _, measures)) in cube.cells.iter().enumerate() {
@@ -117,24 +151,30 @@ pub fn decide(universe: &Universe, fixed: &[Option<Vec<u16>>]) -> Decision {
         }
     }
     let mut fell_back = false;
-    let mut given_up = vec![false; small.len()];
+    // Per small cell, how many steps of failing closed it has taken.
+    let mut blunt = vec![0usize; small.len()];
     loop {
         let mut changed = false;
         for (index, &(period, cell)) in small.iter().enumerate() {
-            if given_up[index] {
-                continue;
-            }
+            search.sweep(period, cell);
             while let Some(measure) = search.first_unprotected(period, cell) {
-                if search.open_witness(period, cell, measure) {
-                    changed = true;
-                } else {
-                    // Fail closed: hide all that may be hidden, and stop trying this cell.
-                    search.hide_everything_free();
-                    fell_back = true;
-                    given_up[index] = true;
-                    changed = true;
-                    break;
+                if blunt[index] == 0 {
+                    if search.open_witness(period, cell, measure) {
+                        changed = true;
+                        continue;
+                    }
+                } else if search.wide_anywhere(period, cell, measure) {
+                    continue;
                 }
+                // Fail closed, one step further; past the last, nothing more can be
+                // hidden for this cell (what is left was released before).
+                let Some(step) = FailClosed::STEPS.get(blunt[index]) else {
+                    break;
+                };
+                blunt[index] += 1;
+                search.fail_closed(*step, period);
+                fell_back = true;
+                changed = true;
             }
         }
         if !changed {
@@ -199,12 +239,56 @@ impl Search<'_> {
         }
     }
 
-    fn hide_everything_free(&mut self) {
-        for (entry, free) in self.free.iter().enumerate() {
-            if *free {
-                self.hidden[entry] = true;
+    /// Takes one step of failing closed for a cell of `period`.
+    fn fail_closed(&mut self, step: FailClosed, period: usize) {
+        let universe = self.universe;
+        let family: Vec<usize> = match step {
+            FailClosed::Family | FailClosed::FamilyTotals => {
+                let mut family = universe.ancestors(period);
+                family.extend(universe.descendants(period));
+                family
+            }
+            FailClosed::Universe | FailClosed::Totals => (0..universe.cubes.len()).collect(),
+        };
+        for period in family {
+            if !self.deciding[period] {
+                continue;
+            }
+            match step {
+                FailClosed::Family | FailClosed::Universe => {
+                    let first = universe.base[period];
+                    let last = first + universe.cubes[period].cells.len() * MEASURE_COUNT;
+                    for entry in first..last {
+                        self.hidden[entry] |= self.free[entry];
+                    }
+                }
+                FailClosed::FamilyTotals | FailClosed::Totals => {
+                    for measure in [Measure::Contacts, Measure::Participants] {
+                        if let Some(entry) = universe.entry(period, Row::All, Key::All, measure) {
+                            self.free[entry as usize] = true;
+                            self.hidden[entry as usize] = true;
+                        }
+                    }
+                }
             }
         }
+    }
+
+    /// Whether what is hidden anywhere gives `measure` of the cell its width: the check
+    /// after a step of failing closed.
+    fn wide_anywhere(&mut self, period: usize, cell: usize, measure: Measure) -> bool {
+        let universe = self.universe;
+        let (row, key, _) = universe.cubes[period].cells[cell];
+        let current = self.spans(period, row, key, &[measure]).spans[0];
+        let entry = universe
+            .entry(period, row, key, measure)
+            .expect("the cell exists");
+        let partners = self.partners(period, row, key);
+        self.wide_enough(
+            entry,
+            current,
+            &universe.neighbourhood(period, key, measure, &partners, Scope::Everything),
+        )
     }
 
     fn moves(&mut self, period: usize, row: Row, key: Key) -> std::rc::Rc<Vec<Move>> {
@@ -240,24 +324,60 @@ impl Search<'_> {
 
     /// The first count of a small cell whose witnesses do not yet span `min_cell` values.
     fn first_unprotected(&mut self, period: usize, cell: usize) -> Option<Measure> {
+        self.unprotected(period, cell).first().copied()
+    }
+
+    /// Before a small cell's counts are given their width one at a time: two programs
+    /// (up, then down) that move all of its counts still short of it together. Their
+    /// points often give most of them the width at once, and spare a program each.
+    fn sweep(&mut self, period: usize, cell: usize) {
+        let universe = self.universe;
+        let measures = self.unprotected(period, cell);
+        if measures.len() < 2 {
+            return;
+        }
+        let (row, key, _) = universe.cubes[period].cells[cell];
+        let partners = self.partners(period, row, key);
+        let best = self.best_leaf(period, row, key, measures[0]);
+        let mut near: Vec<EntryId> = measures
+            .iter()
+            .flat_map(|m| universe.neighbourhood(period, key, *m, &partners, Scope::Chain(best)))
+            .collect();
+        near.sort_unstable();
+        near.dedup();
+        let targets: Vec<EntryId> = measures
+            .iter()
+            .filter_map(|m| universe.entry(period, row, key, *m))
+            .collect();
+        let needed = i64::try_from(universe.cubes[period].min_cell).unwrap_or(i64::MAX) - 1;
+        for up in [true, false] {
+            let point = universe.sweep(&near, &self.hidden, &targets, up, needed);
+            self.saw(&point);
+        }
+    }
+
+    /// The counts of a small cell whose witnesses do not yet span `min_cell` values.
+    fn unprotected(&mut self, period: usize, cell: usize) -> Vec<Measure> {
         let (row, key, _) = self.universe.cubes[period].cells[cell];
         let measures = self.protected(period, key);
         let spans = self.spans(period, row, key, &measures).spans;
         let needed = i64::try_from(self.universe.cubes[period].min_cell).unwrap_or(i64::MAX) - 1;
+        let mut out = Vec::new();
         for (measure, span) in measures.into_iter().zip(spans) {
             let entry = self
                 .universe
                 .entry(period, row, key, measure)
                 .expect("a cell's own entry");
+            let span = self.with_seen(entry, span);
             if span.high - span.low >= needed
                 || self.proven.contains(&entry)
                 || (self.universe.values[entry as usize] == 0 && self.upper_bound(entry) == 0)
             {
                 continue;
             }
-            return Some(measure);
+            out.push(measure);
         }
-        None
+        out
     }
 
     /// The span of each of `measures` of a cell over the witnesses of the fixed shapes
@@ -401,21 +521,7 @@ impl Search<'_> {
     ) -> bool {
         let universe = self.universe;
         let partners = self.partners(period, row, key);
-        // The finest period where the cell is largest lends the most room.
-        let mut leaves: Vec<(u64, usize)> = universe
-            .leaves(period)
-            .into_iter()
-            .map(|leaf| {
-                let size = universe
-                    .cell(leaf, row, key)
-                    .map_or(0, |cell| universe.cubes[leaf].cells[cell].2[measure]);
-                (size, leaf)
-            })
-            .collect();
-        leaves.sort_by(|a, b| b.cmp(a));
-        // The small program first; the whole universe when it finds nothing (a count of
-        // a coarse period can need room in periods and rows far from it).
-        let best = leaves.first().map_or(period, |(_, leaf)| *leaf);
+        let best = self.best_leaf(period, row, key, measure);
         // First whether what is hidden already gives the width, in a small program;
         // then, choosing what to hide, the program over the chain of periods; the
         // whole universe when that finds nothing (a count of a coarse period can need
@@ -435,6 +541,23 @@ impl Search<'_> {
             .any(|scope| {
                 self.open_by_program_in((period, row, key), measure, current, &partners, scope)
             })
+    }
+
+    /// The finest period under `period` where the cell's `measure` is largest: it lends
+    /// the most room.
+    fn best_leaf(&self, period: usize, row: Row, key: Key, measure: Measure) -> usize {
+        let universe = self.universe;
+        universe
+            .leaves(period)
+            .into_iter()
+            .map(|leaf| {
+                let size = universe
+                    .cell(leaf, row, key)
+                    .map_or(0, |cell| universe.cubes[leaf].cells[cell].2[measure]);
+                (size, leaf)
+            })
+            .max()
+            .map_or(period, |(_, leaf)| leaf)
     }
 
     /// [`Search::open_by_program`] over the entries of `scope`.
@@ -485,6 +608,7 @@ impl Search<'_> {
                 for e in opening.hide {
                     self.hide(e);
                 }
+                self.saw(&opening.changes);
                 self.proven.insert(entry);
                 if let Some(direction) = opening.direction {
                     self.share(direction);
@@ -549,27 +673,63 @@ impl Search<'_> {
 
     /// `current` widened by what the hidden counts among `near` already allow, up and
     /// down (two tables a reader cannot tell from the true one; between them, the
-    /// width is often there, split between the two ways).
-    fn reach(&self, entry: EntryId, current: Span, near: &[EntryId]) -> Span {
+    /// width is often there, split between the two ways). A program is solved only
+    /// while the width is not there yet.
+    fn reach(&mut self, entry: EntryId, current: Span, near: &[EntryId]) -> Span {
         let universe = self.universe;
+        let needed = self.needed(entry);
         let value = universe.values[entry as usize];
+        let mut span = self.with_seen(entry, current);
+        for up in [true, false] {
+            if span.high - span.low >= needed {
+                break;
+            }
+            let (change, point) = universe.reach(near, &self.hidden, entry, up);
+            self.saw(&point);
+            if up {
+                span.high = span.high.max(value + change);
+            } else {
+                span.low = span.low.min(value + change);
+            }
+        }
+        span
+    }
+
+    /// The width a count of `entry`'s period needs.
+    fn needed(&self, entry: EntryId) -> i64 {
+        let (period, _, _) = self.universe.locate(entry);
+        i64::try_from(self.universe.cubes[period].min_cell).unwrap_or(i64::MAX) - 1
+    }
+
+    /// `span` widened by the points of earlier programs.
+    fn with_seen(&self, entry: EntryId, span: Span) -> Span {
+        let value = self.universe.values[entry as usize];
+        let (low, high) = self.seen[entry as usize];
         Span {
-            low: current
-                .low
-                .min(value + universe.reach(near, &self.hidden, entry, false)),
-            high: current
-                .high
-                .max(value + universe.reach(near, &self.hidden, entry, true)),
+            low: span.low.min(value + low),
+            high: span.high.max(value + high),
+        }
+    }
+
+    /// Keeps a program's point: a table the reader cannot rule out, as is the true
+    /// one, and (the reader's tables being a convex set, which only grows as more is
+    /// hidden) every whole value between the two, for every entry it moves.
+    fn saw(&mut self, point: &Changes) {
+        for &(entry, change) in point {
+            let seen = &mut self.seen[entry as usize];
+            #[expect(clippy::cast_possible_truncation, reason = "a small count")]
+            {
+                seen.1 = seen.1.max((change + SLACK).floor().min(1e9) as i64);
+                seen.0 = seen.0.min((change - SLACK).ceil().max(-1e9) as i64);
+            }
         }
     }
 
     /// Whether what is hidden among `near` already gives `entry` its width; remembered
     /// when it does.
     fn wide_enough(&mut self, entry: EntryId, current: Span, near: &[EntryId]) -> bool {
-        let (period, _, _) = self.universe.locate(entry);
-        let needed = i64::try_from(self.universe.cubes[period].min_cell).unwrap_or(i64::MAX) - 1;
         let span = self.reach(entry, current, near);
-        let wide = span.high - span.low >= needed;
+        let wide = span.high - span.low >= self.needed(entry);
         if wide {
             self.proven.insert(entry);
         }

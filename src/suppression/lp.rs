@@ -18,7 +18,7 @@ use super::witness::Direction;
 use crate::measures::Measure;
 
 /// How far a solver's answer may be off a whole number and still count as it.
-const SLACK: f64 = 1e-6;
+pub(super) const SLACK: f64 = 1e-6;
 
 impl Universe {
     /// The entries a program about `measure` of a cell in column `key` of `period` lets
@@ -165,13 +165,10 @@ impl Universe {
             .map(|(entry, _, _)| entry)
             .collect();
         // The program's point, as a move from the true table, when it is whole.
+        let changes = program.changes(solution);
         let mut direction: Direction = Vec::new();
         let mut whole = true;
-        for (entry, terms) in &program.terms {
-            let change: f64 = terms
-                .iter()
-                .map(|(var, sign)| solution.var_value(*var) * sign)
-                .sum();
+        for &(entry, change) in &changes {
             let rounded = change.round();
             if (change - rounded).abs() > SLACK {
                 whole = false;
@@ -179,13 +176,14 @@ impl Universe {
             }
             if rounded != 0.0 {
                 #[expect(clippy::cast_possible_truncation, reason = "a small whole change")]
-                direction.push((*entry, rounded as i64));
+                direction.push((entry, rounded as i64));
             }
         }
         direction.sort_unstable();
         Some(Opening {
             hide,
             direction: (whole && !direction.is_empty()).then_some(direction),
+            changes,
         })
     }
 }
@@ -193,14 +191,15 @@ impl Universe {
 impl Universe {
     /// How far hidden `target` can move up (or down) with the hidden ones among
     /// `entries`, everything else at its value: the change, rounded toward zero to a
-    /// whole count.
+    /// whole count, and the program's point (every entry's change there), a table the
+    /// reader cannot rule out.
     pub(super) fn reach(
         &self,
         entries: &[EntryId],
         hidden: &[bool],
         target: EntryId,
         up: bool,
-    ) -> i64 {
+    ) -> (i64, Changes) {
         let direction = if up {
             OptimizationDirection::Maximize
         } else {
@@ -213,26 +212,78 @@ impl Universe {
             }
         }
         if !program.vars.contains_key(&target) {
-            return 0;
+            return (0, Vec::new());
         }
         program.facts();
-        let Some(change) = program
-            .problem
-            .solve()
-            .ok()
-            .and_then(|outcome| outcome.solution().map(microlp::Solution::objective))
-        else {
-            return 0;
+        let Ok(outcome) = program.problem.solve() else {
+            return (0, Vec::new());
         };
+        let Some(solution) = outcome.solution() else {
+            return (0, Vec::new());
+        };
+        let change = solution.objective();
+        let changes = program.changes(solution);
         #[expect(clippy::cast_possible_truncation, reason = "a small count")]
         let whole = if up {
             (change + SLACK).floor().min(1e9) as i64
         } else {
             (change - SLACK).ceil().max(-1e9) as i64
         };
-        whole
+        (whole, changes)
     }
 }
+
+impl Universe {
+    /// A point where the hidden ones among `targets` have moved together, each up (or
+    /// down) by as much as it can up to `cap`, with the hidden ones among `entries`:
+    /// one program whose point often gives many counts of a cell their width at once.
+    /// Empty when there is no such program.
+    pub(super) fn sweep(
+        &self,
+        entries: &[EntryId],
+        hidden: &[bool],
+        targets: &[EntryId],
+        up: bool,
+        cap: i64,
+    ) -> Changes {
+        let mut program = Program::new(self, OptimizationDirection::Maximize);
+        for &entry in entries {
+            if hidden[entry as usize] {
+                program.free(entry, 0.0);
+            }
+        }
+        #[expect(clippy::cast_precision_loss, reason = "a small count")]
+        let cap = cap as f64;
+        let mut moving = false;
+        for target in targets {
+            if let Some(&change) = program.vars.get(target) {
+                // progress <= change (up) or <= -change (down), and <= cap.
+                let progress = program.problem.add_var(1.0, (0.0, cap));
+                let sign = if up { -1.0 } else { 1.0 };
+                program.problem.add_constraint(
+                    [(progress, 1.0), (change, sign)],
+                    ComparisonOp::Le,
+                    0.0,
+                );
+                moving = true;
+            }
+        }
+        if !moving {
+            return Vec::new();
+        }
+        program.facts();
+        match program.problem.solve() {
+            Ok(outcome) => outcome
+                .solution()
+                .map(|solution| program.changes(solution))
+                .unwrap_or_default(),
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+/// A program's point, as the change of each moving entry from its true value.
+pub(super) type Changes = Vec<(EntryId, f64)>;
 
 /// What [`Universe::cheapest`] found: the counts to hide, and the witness itself as a
 /// move from the true table (when its changes are whole numbers), which may serve the
@@ -240,6 +291,7 @@ impl Universe {
 pub(super) struct Opening {
     pub hide: Vec<EntryId>,
     pub direction: Option<Direction>,
+    pub changes: Changes,
 }
 
 /// Which entries a program about one count lets move.
@@ -301,6 +353,20 @@ impl<'u> Program<'u> {
         let minus = self.problem.add_var(price, (0.0, value));
         self.terms.insert(entry, vec![(plus, 1.0), (minus, -1.0)]);
         (plus, minus)
+    }
+
+    /// The change of every moving entry at a solution.
+    fn changes(&self, solution: &microlp::Solution) -> Changes {
+        self.terms
+            .iter()
+            .map(|(entry, terms)| {
+                let change = terms
+                    .iter()
+                    .map(|(var, sign)| solution.var_value(*var) * sign)
+                    .sum();
+                (*entry, change)
+            })
+            .collect()
     }
 
     /// Every fact that mentions a moving entry, with the other entries at their values.

@@ -9,12 +9,12 @@
 //! `min_cell` possible values, or knows only that it is zero because a published total
 //! of zero says so.
 //!
-//! - [`model`]: the reader's facts as constraints over a fiscal year's cubes.
-//! - [`witness`]: other tables as consistent with the releases as the true one, found
+//! - `model`: the reader's facts as constraints over a fiscal year's cubes.
+//! - `witness`: other tables as consistent with the releases as the true one, found
 //!   by moving hidden counts; they are what proves a count uncertain.
 //! - `lp`: witnesses by linear programming around one cell, where the shapes fall
 //!   short, and the cheapest counts to hide for one.
-//! - [`decide`]: primary and complementary suppression driven by the witnesses.
+//! - `decide`: primary and complementary suppression driven by the witnesses.
 //! - [`rank`]: the exact rank auditor of linear equations, kept as a fast first check
 //!   for tests.
 //!

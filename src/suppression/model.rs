@@ -86,7 +86,7 @@ impl Shape {
 /// One period's cube: every cell with at least one contact, with its true counts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cube {
-    /// The cells, in a fixed order (the order of [`Cube::hidden`] masks too).
+    /// The cells, in a fixed order (the order of hidden-cell masks too).
     pub cells: Vec<(Row, Key, Measures)>,
     /// The threshold this period is decided at.
     pub min_cell: u64,
@@ -149,7 +149,7 @@ pub struct Universe {
     /// year); empty for the finest periods.
     pub(super) children: Vec<Vec<usize>>,
     pub(super) parent: Vec<Option<usize>>,
-    /// Per period, the cell at each (row, key) slot (see [`Universe::slot`]), or
+    /// Per period, the cell at each (row, key) slot (see [`slot`]), or
     /// `u32::MAX`: a dense table, as every witness looks cells up many times.
     cell_index: Vec<Vec<u32>>,
     /// Rows per period table: the sites, then ALL.
@@ -277,6 +277,15 @@ impl Universe {
         while let Some(p) = at {
             out.push(p);
             at = self.parent[p];
+        }
+        out
+    }
+
+    /// `period` and every period under it.
+    pub(super) fn descendants(&self, period: usize) -> Vec<usize> {
+        let mut out = vec![period];
+        for &child in &self.children[period] {
+            out.extend(self.descendants(child));
         }
         out
     }

@@ -3,7 +3,7 @@
 //!
 //! A witness moves hidden entries along a *direction* (so many contacts, participants,
 //! kits... from one site's cell to another's, and the same in the periods above) by a
-//! whole number of steps `t`. Every published count stays as it is, and [`line_search`]
+//! whole number of steps `t`. Every published count stays as it is, and [`Universe::line_search`]
 //! keeps every fact of [`super::model`] true, so each step is a table a reader cannot
 //! tell from the real one. The values a hidden count takes over all witnesses are
 //! values no reader can rule out: if they span at least `min_cell` values, so does

@@ -18,6 +18,8 @@ mod catalogue;
 mod concurrent;
 /// SIGKILL at any moment of `kitlog import` and `kitlog shift`: before or after, never between.
 mod crash;
+/// Random programs and release sequences against the independent attacker.
+mod disclosure;
 /// `kitlog import` on good sheets: output, defaults, spreadsheet quirks, duplicates.
 mod import;
 /// `kitlog import` on bad sheets and arguments: exact problems, nothing written.
