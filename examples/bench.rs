@@ -169,16 +169,21 @@ fn measure(kitlog: &Path, contacts: u64, runs: u32) -> Result<Figures, Box<dyn s
     }
 
     let query = baseline_query();
-    let report_file = dir.path().join("report.csv");
     let mut report = None;
     let mut sqlite_report = None;
     for run in 1..=runs {
         eprintln!("{contacts} contacts: report, run {run} of {runs}");
+        // Each run on a copy made before any report: a report is a release, and a
+        // second one of the same months would reprint the first's decisions from the
+        // ledger instead of deciding them.
+        let fresh = dir.path().join(format!("report-run-{run}.db"));
+        std::fs::copy(&db, &fresh)?;
         let kitlog_run = timed(
-            kitlog_command(kitlog, &db)
+            kitlog_command(kitlog, &fresh)
                 .args(["report", "--period", "month", "--by", "site,item", "--out"])
-                .arg(&report_file),
+                .arg(dir.path().join(format!("report-{run}.csv"))),
         )?;
+        std::fs::remove_file(&fresh)?;
         report = Some(best(report, kitlog_run));
         let sqlite_run = timed(Command::new("sqlite3").arg("-csv").arg(&bare).arg(&query))?;
         sqlite_report = Some(best(sqlite_report, sqlite_run));

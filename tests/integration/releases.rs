@@ -1,6 +1,8 @@
 //! The release ledger: `kitlog releases`, re-releases after late sheets and voids,
 //! what is and is not a release, the calendar rule, periods not over.
 
+use std::fmt::Write as _;
+
 use crate::harness::Kitlog;
 use crate::report::{report, rows_of, with_examples};
 
@@ -212,4 +214,60 @@ fn every_release_says_what_it_hid() {
         stderr,
         "release 1: 40 rows (15 hidden in whole or part; the hidden contact counts add up to 240)\n"
     );
+}
+
+/// The program in small: four busy sites of 15 people a month, where a few
+/// contacts a month also take a rare item (a sharps container). Funders get the
+/// program's totals and every busy site's totals, by month and by quarter, though
+/// the rare item's cells are small and hidden.
+#[test]
+fn a_rare_item_never_costs_the_program_or_a_busy_site_its_totals() {
+    const SITES: [&str; 4] = ["downtown-van", "east-drop-in", "north-route", "west-clinic"];
+    let kit = Kitlog::initialised().on("2025-07-15");
+    for site in &SITES[2..] {
+        kit.run(&["site", "add", site]).success();
+    }
+    let mut sheet = String::from("date,site,code,syringe,sharps-container\n");
+    let mut rare = 0;
+    for month in 4..=6 {
+        for (s, site) in SITES.iter().enumerate() {
+            for person in 0..15 {
+                // One to three sharps containers a month at each site, a different
+                // number each month.
+                let sharps = usize::from(person < 1 + (s + month) % 3);
+                rare += sharps;
+                writeln!(
+                    sheet,
+                    "2025-{month:02}-{:02},{site},S{s}P{person:02},10,{}",
+                    person + 1,
+                    if sharps == 1 { "1" } else { "" }
+                )
+                .unwrap();
+            }
+        }
+    }
+    assert!(rare > 0);
+    kit.import(&kit.sheet("q1.csv", sheet), &[]).success();
+    for period in ["month", "quarter"] {
+        let rows = report(&kit, &["--period", period, "--by", "site,item"]);
+        let totals: Vec<_> = rows.iter().filter(|r| r["item"] == "ALL").collect();
+        assert_eq!(totals.len(), if period == "month" { 15 } else { 5 });
+        for row in totals {
+            let (contacts, participants) = match (period, row["site"].as_str()) {
+                ("month", "ALL") => ("60", "60"),
+                ("month", _) => ("15", "15"),
+                (_, "ALL") => ("180", "60"),
+                _ => ("45", "15"),
+            };
+            assert_eq!(row["contacts"], contacts, "{row:?}");
+            assert_eq!(row["participants"], participants, "{row:?}");
+        }
+        // The rare item's cells are small, and hidden.
+        assert!(
+            rows.iter()
+                .filter(|r| r["item"] == "sharps-container" && r["site"] != "ALL")
+                .all(|r| r["contacts"] == "x"),
+            "{period}"
+        );
+    }
 }
