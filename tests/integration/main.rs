@@ -42,5 +42,7 @@ mod retention;
 mod robustness;
 /// `kitlog shift`, piped and in a pseudo-terminal.
 mod shift;
+/// A release opened in LibreOffice Calc, headless: rows, numbers and the notes block.
+mod spreadsheet;
 /// `kitlog batches` and `kitlog void`.
 mod void;
