@@ -327,6 +327,35 @@ impl Search<'_> {
         self.unprotected(period, cell).first().copied()
     }
 
+    /// Whether `measure` of a period decided before needs no new check: reversals,
+    /// returned and for-others share facts with nothing but themselves and add up
+    /// over periods, so a coarser period whose published counts of the measure are
+    /// each over parts all published (it hides what its parts hide) tells a reader
+    /// nothing the parts did not: given the parts, its counts are their sums. The
+    /// decision that released the parts showed them wide enough already.
+    fn settled_before(&self, measure: Measure) -> bool {
+        if !matches!(
+            measure,
+            Measure::Reversals | Measure::Returned | Measure::ForOthers
+        ) {
+            return false;
+        }
+        let universe = self.universe;
+        (0..universe.cubes.len()).all(|coarse| {
+            universe.cubes[coarse].cells.iter().all(|(row, key, _)| {
+                let Some(up) = universe.entry(coarse, *row, *key, measure) else {
+                    return true;
+                };
+                self.hidden[up as usize]
+                    || universe.children[coarse].iter().all(|&fine| {
+                        universe
+                            .entry(fine, *row, *key, measure)
+                            .is_none_or(|down| !self.hidden[down as usize])
+                    })
+            })
+        })
+    }
+
     /// Before a small cell's counts are given their width one at a time: two programs
     /// (up, then down) that move all of its counts still short of it together. Their
     /// points often give most of them the width at once, and spare a program each.
@@ -359,7 +388,10 @@ impl Search<'_> {
     /// The counts of a small cell whose witnesses do not yet span `min_cell` values.
     fn unprotected(&mut self, period: usize, cell: usize) -> Vec<Measure> {
         let (row, key, _) = self.universe.cubes[period].cells[cell];
-        let measures = self.protected(period, key);
+        let mut measures = self.protected(period, key);
+        if !self.deciding[period] {
+            measures.retain(|m| !self.settled_before(*m));
+        }
         let spans = self.spans(period, row, key, &measures).spans;
         let needed = i64::try_from(self.universe.cubes[period].min_cell).unwrap_or(i64::MAX) - 1;
         let mut out = Vec::new();
