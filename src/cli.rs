@@ -226,7 +226,7 @@ pub struct CloseYearArgs {
 /// `kitlog summary`
 #[derive(Debug, Args)]
 pub struct SummaryArgs {
-    /// The period containing today is compared with the one before it
+    /// The last period that is over is compared with the one before it
     #[arg(long, value_enum, default_value = "month")]
     pub period: PeriodArg,
 }

@@ -130,6 +130,18 @@ pub enum Error {
         released_by_week: bool,
     },
 
+    /// A release at a stricter threshold than a period it prints was first released
+    /// at: that period's cells are out already, at the threshold they were decided at.
+    #[error(
+        "{period} was first released at min-cell {released}, and every release of it prints the cells decided then (anyone holding that release has them); report it at min-cell {released}, or only periods not yet released, with --from"
+    )]
+    ReleasedAtLowerThreshold {
+        /// The period's label.
+        period: String,
+        /// The threshold it was decided at.
+        released: u32,
+    },
+
     /// `report --out` naming a file that is there already.
     #[error(
         "a file already exists at {}; add --force to replace it, or choose another name",

@@ -60,7 +60,7 @@ pub(super) fn run(args: &ReportArgs, context: &Context, out: &mut impl Write) ->
     }
     if prepared.held_back > 0 {
         eprintln!(
-            "note: {} saved or voided after these days were first reported {} held back, so that this release agrees with the earlier ones",
+            "note: {} saved or voided after these days were first reported {} held back (a late sheet is left out, a void does not apply), so that this release agrees with the earlier ones",
             Count(prepared.held_back, "contact"),
             Count(prepared.held_back, "contact").verb_be()
         );

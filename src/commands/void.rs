@@ -14,18 +14,25 @@ pub(super) fn run(args: &VoidArgs, context: &Context, out: &mut impl Write) -> R
     let mut store = Store::open(&context.db)?;
     let void_reason = VoidReason::from(args.reason);
     let reason = void_reason.as_str();
+    // Released periods keep what they were released with (see the release ledger).
+    let released = store.on_released_days(args.batch, args.contact)?;
+    let scope = if released {
+        " of periods not yet released (periods already released keep it, so that every release of them agrees)"
+    } else {
+        ""
+    };
     if let Some(position) = args.contact {
         store.void_contact(args.batch, position, void_reason, context.today)?;
         output(writeln!(
             out,
-            "voided contact {position} of batch {} ({reason}); it no longer counts in reports",
+            "voided contact {position} of batch {} ({reason}); it no longer counts in reports{scope}",
             args.batch
         ))
     } else {
         let contacts = store.void_batch(args.batch, void_reason, context.today)?;
         output(writeln!(
             out,
-            "voided batch {} ({reason}): its {} no longer {} in reports",
+            "voided batch {} ({reason}): its {} no longer {} in reports{scope}",
             args.batch,
             Count::of(contacts, "contact"),
             if contacts == 1 { "counts" } else { "count" }

@@ -230,8 +230,26 @@ impl<'s> Planner<'s> {
         parts: &[(PeriodKind, Period)],
         fixed: &[(Vec<CubeCell>, Vec<u16>, Vec<usize>)],
     ) -> Result<Vec<u16>> {
-        if self.min_cell <= 1 || cells.is_empty() {
+        let Some((universe, masks)) = self.universe_for(kind, cells, parts, fixed)? else {
             return Ok(vec![0; cells.len()]);
+        };
+        let decision = decide(&universe, &masks);
+        self.fell_back |= decision.fell_back;
+        Ok(decision.masks.into_iter().next().unwrap_or_default())
+    }
+
+    /// The universe a period of `kind` with `cells` is decided in: it, its parts with
+    /// their fixed masks and (for a year) each quarter's months; `None` when there is
+    /// nothing to decide (nothing counted, or no threshold).
+    fn universe_for(
+        &mut self,
+        kind: PeriodKind,
+        cells: &[CubeCell],
+        parts: &[(PeriodKind, Period)],
+        fixed: &[(Vec<CubeCell>, Vec<u16>, Vec<usize>)],
+    ) -> Result<Option<Job>> {
+        if self.min_cell <= 1 || cells.is_empty() {
+            return Ok(None);
         }
         let mut axes = Axes::new(&self.catalogue);
         let mut cubes = vec![axes.cube(cells, u64::from(self.min_cell), kind)];
@@ -255,10 +273,50 @@ impl<'s> Planner<'s> {
                 masks.push(Some(sub_masks));
             }
         }
-        let universe = Universe::new(axes.shape(), cubes, children);
-        let decision = decide(&universe, &masks);
-        self.fell_back |= decision.fell_back;
-        Ok(decision.masks.into_iter().next().unwrap_or_default())
+        Ok(Some((Universe::new(axes.shape(), cubes, children), masks)))
+    }
+
+    /// Decides ahead, in parallel, the quarters that printing `periods` of `kind` (a
+    /// quarter or a year) will decide: each rests on its own months only, which are
+    /// decided first, one after another.
+    fn decide_quarters_ahead(&mut self, kind: PeriodKind, periods: &[Period]) -> Result<()> {
+        let quarters: Vec<Period> = match kind {
+            PeriodKind::Quarter => periods.to_vec(),
+            PeriodKind::FiscalYear => periods
+                .iter()
+                .flat_map(|year| self.parts(kind, year).into_iter().map(|(_, q)| q))
+                .collect(),
+            PeriodKind::Week | PeriodKind::Month => return Ok(()),
+        };
+        let mut work = Vec::new();
+        for quarter in quarters {
+            let known = self
+                .decided
+                .contains_key(&(PeriodKind::Quarter, quarter.start))
+                || (self.keeps
+                    && self
+                        .store
+                        .decided_cells(PeriodKind::Quarter, quarter.start)?
+                        .is_some());
+            if known {
+                continue;
+            }
+            let parts = self.parts(PeriodKind::Quarter, &quarter);
+            let mut fixed = Vec::new();
+            for (part_kind, part) in &parts {
+                let cells = self.decided(*part_kind, part)?;
+                fixed.push(decided_as_cells(*part_kind, part, &cells));
+            }
+            let cells = self.cube(PeriodKind::Quarter, &quarter)?;
+            if let Some(job) = self.universe_for(PeriodKind::Quarter, &cells, &parts, &fixed)? {
+                work.push((quarter.start, job));
+            }
+        }
+        for (start, masks, fell_back) in in_parallel(&work) {
+            self.fell_back |= fell_back;
+            self.ahead.insert((PeriodKind::Quarter, start), masks);
+        }
+        Ok(())
     }
 
     /// Decides ahead, in parallel, the finest periods (weeks or months) that printing
@@ -297,35 +355,17 @@ impl<'s> Planner<'s> {
         if self.min_cell <= 1 || work.len() < 2 {
             return Ok(());
         }
-        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        let chunk = work.len().div_ceil(threads);
-        let catalogue = &self.catalogue;
         let min_cell = u64::from(self.min_cell);
-        let results: Vec<(NaiveDate, Vec<u16>, bool)> = std::thread::scope(|scope| {
-            let handles: Vec<_> = work
-                .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(move || {
-                        part.iter()
-                            .map(|(start, cells)| {
-                                let mut axes = Axes::new(catalogue);
-                                let cube = axes.cube(cells, min_cell, leaf_kind);
-                                let universe =
-                                    Universe::new(axes.shape(), vec![cube], vec![Vec::new()]);
-                                let decision = decide(&universe, &[None]);
-                                let masks = decision.masks.into_iter().next().unwrap_or_default();
-                                (*start, masks, decision.fell_back)
-                            })
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("a decision thread does not panic"))
-                .collect()
-        });
-        for (start, masks, fell_back) in results {
+        let work: Vec<_> = work
+            .into_iter()
+            .map(|(start, cells)| {
+                let mut axes = Axes::new(&self.catalogue);
+                let cube = axes.cube(&cells, min_cell, leaf_kind);
+                let universe = Universe::new(axes.shape(), vec![cube], vec![Vec::new()]);
+                (start, (universe, vec![None]))
+            })
+            .collect();
+        for (start, masks, fell_back) in in_parallel(&work) {
             self.fell_back |= fell_back;
             self.ahead.insert((leaf_kind, start), masks);
         }
@@ -346,6 +386,7 @@ impl<'s> Planner<'s> {
         dimensions: Dimensions,
     ) -> Result<Vec<ReportRow>> {
         self.decide_ahead(kind, periods)?;
+        self.decide_quarters_ahead(kind, periods)?;
         let mut rows = Vec::new();
         for period in periods {
             let mut cells: Vec<DecidedCell> = self
@@ -366,6 +407,39 @@ impl<'s> Planner<'s> {
         }
         Ok(rows)
     }
+}
+
+/// A decision to make: the universe, and the masks of the periods in it decided
+/// before (`None` for the one being decided, which comes first).
+type Job = (Universe, Vec<Option<Vec<u16>>>);
+
+/// Each universe's decision (the masks of its first period), on every core.
+fn in_parallel(work: &[(NaiveDate, Job)]) -> Vec<(NaiveDate, Vec<u16>, bool)> {
+    if work.is_empty() {
+        return Vec::new();
+    }
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let chunk = work.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = work
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(start, (universe, fixed))| {
+                            let decision = decide(universe, fixed);
+                            let masks = decision.masks.into_iter().next().unwrap_or_default();
+                            (*start, masks, decision.fell_back)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a decision thread does not panic"))
+            .collect()
+    })
 }
 
 /// Decided cells as counted cells and their masks, in one order.

@@ -10,7 +10,7 @@ use chrono::{Days, NaiveDate};
 use super::csv::write_csv;
 use super::ledger::NewRelease;
 use super::plan::Planner;
-use super::{Dimensions, ReportRow, SUPPRESSED};
+use super::{Dimensions, ItemLevel, ReportRow, SUPPRESSED};
 use crate::error::{Error, Result};
 use crate::fiscal::{FiscalYear, Period, PeriodKind};
 use crate::measures::Measure;
@@ -48,6 +48,9 @@ pub struct Prepared {
     pub min_cell: u32,
     /// The program's threshold.
     pub program_min_cell: u32,
+    /// Periods printed that were first released at a stricter threshold than
+    /// `min_cell`, which they keep: their labels and thresholds.
+    pub stricter: Vec<(String, u32)>,
     /// Contacts on the report's days that are counted differently now than when those
     /// days were first reported (saved or voided since), held back from this report.
     pub held_back: u64,
@@ -101,6 +104,7 @@ pub fn prepare(store: &mut Store, request: &Request) -> Result<Prepared> {
             left_out: Vec::new(),
             min_cell,
             program_min_cell,
+            stricter: Vec::new(),
             held_back: 0,
             fell_back: false,
         });
@@ -123,8 +127,22 @@ pub fn prepare(store: &mut Store, request: &Request) -> Result<Prepared> {
     }
     let (periods, left_out): (Vec<Period>, Vec<Period>) =
         periods.into_iter().partition(|p| p.end < request.today);
+    let mut stricter = Vec::new();
     if keeps {
         check_calendar(store, calendar, kind, &periods)?;
+        for period in &periods {
+            if let Some((released, _)) = store.decided_cells(kind, period.start)? {
+                if released < min_cell {
+                    return Err(Error::ReleasedAtLowerThreshold {
+                        period: period.label.clone(),
+                        released,
+                    });
+                }
+                if released > min_cell {
+                    stricter.push((period.label.clone(), released));
+                }
+            }
+        }
     }
     let Some((start, end)) = periods
         .first()
@@ -137,6 +155,7 @@ pub fn prepare(store: &mut Store, request: &Request) -> Result<Prepared> {
             left_out,
             min_cell,
             program_min_cell,
+            stricter,
             held_back: 0,
             fell_back: false,
         });
@@ -156,6 +175,7 @@ pub fn prepare(store: &mut Store, request: &Request) -> Result<Prepared> {
         left_out,
         min_cell,
         program_min_cell,
+        stricter,
         held_back,
         fell_back,
     })
@@ -205,11 +225,21 @@ pub fn render(prepared: &Prepared, request: &Request, number: Option<i64>) -> Re
         "{SUPPRESSED} = hidden: a count about fewer than {} contacts or participants, or one hidden so that such a count cannot be worked out from this or any other release",
         prepared.min_cell
     ));
-    notes.push(format!("threshold (min-cell): {}", prepared.min_cell));
-    notes.push(
-        "level: detail rows add up to site-total, item-total and program-total rows; filter level = detail to add rows without counting twice"
-            .to_owned(),
-    );
+    if prepared.stricter.is_empty() {
+        notes.push(format!("threshold (min-cell): {}", prepared.min_cell));
+    } else {
+        let kept: Vec<String> = prepared
+            .stricter
+            .iter()
+            .map(|(label, min_cell)| format!("{label} at {min_cell}"))
+            .collect();
+        notes.push(format!(
+            "threshold (min-cell): {}; periods first released at a stricter one keep it: {}",
+            prepared.min_cell,
+            kept.join(", ")
+        ));
+    }
+    notes.push(level_note(request.dimensions).to_owned());
     match number {
         Some(number) => {
             let mut line = format!("release {number} of this program, made {}", request.today);
@@ -240,6 +270,21 @@ pub fn render(prepared: &Prepared, request: &Request, number: Option<i64>) -> Re
             .map_err(|_| Error::Output(std::io::ErrorKind::Other))?,
     );
     Ok(bytes)
+}
+
+/// What the `level` column lets a reader add up, for this breakdown.
+fn level_note(dimensions: Dimensions) -> &'static str {
+    match (dimensions.site, dimensions.item) {
+        (true, ItemLevel::None) => {
+            "level: site-total rows add up to the program-total row (contacts and counts; participants never add up); filter level = site-total to add rows without counting twice"
+        }
+        (false, _) => {
+            "level: item-total rows are each one's total over every site; a contact who took two is in both, so they do not add up to the program-total row"
+        }
+        (true, _) => {
+            "level: detail rows add up to site-total, item-total and program-total rows; filter level = detail to add rows without counting twice"
+        }
+    }
 }
 
 /// Records a release in the ledger; returns its number.

@@ -48,6 +48,19 @@ impl Store {
         )?)
     }
 
+    /// Whether any contact of `batch` (or only its contact at `position`) lies on the
+    /// days of a period already decided for release: a void of it is held back there.
+    pub fn on_released_days(&self, batch: i64, position: Option<i64>) -> Result<bool> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (
+                 SELECT 1 FROM contact c
+                   JOIN decided_period d ON c.day BETWEEN d.period_start AND d.period_end
+                  WHERE c.batch_id = ?1 AND (?2 IS NULL OR c.position = ?2))",
+            rusqlite::params![batch, position],
+            |row| row.get(0),
+        )?)
+    }
+
     /// Every decided period overlapping `from..=to`, any kind, oldest decision first.
     pub fn decided_periods(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DecidedPeriod>> {
         let mut statement = self.conn.prepare(

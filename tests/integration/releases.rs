@@ -98,7 +98,7 @@ fn a_late_sheet_or_a_void_never_changes_a_released_period() {
     let stderr = String::from_utf8(output.stderr.clone()).unwrap();
     assert!(
         stderr.starts_with(
-            "note: 2 contacts saved or voided after these days were first reported are held back, so that this release agrees with the earlier ones\n"
+            "note: 2 contacts saved or voided after these days were first reported are held back (a late sheet is left out, a void does not apply), so that this release agrees with the earlier ones\n"
         ),
         "{stderr}"
     );
@@ -113,7 +113,9 @@ fn a_late_sheet_or_a_void_never_changes_a_released_period() {
         .unwrap();
     assert_eq!(north["contacts"], "5");
     // A void of a released day is held back too (batch 4 is north-route's sheet).
-    kit.run(&["void", "4", "--reason", "entry-error"]).success();
+    kit.run(&["void", "4", "--reason", "entry-error"])
+        .success()
+        .stdout("voided batch 4 (entry-error): its 3 contacts no longer count in reports of periods not yet released (periods already released keep it, so that every release of them agrees)\n");
     let third = kit
         .run(&["report", "--period", "month", "--by", "site"])
         .success();
@@ -270,4 +272,39 @@ fn a_rare_item_never_costs_the_program_or_a_busy_site_its_totals() {
             "{period}"
         );
     }
+}
+
+/// A period keeps the threshold it was first released at: a stricter one later is
+/// refused for it (its cells are out already), and a file that prints a period
+/// released at a stricter threshold says so.
+#[test]
+fn a_released_period_keeps_its_threshold() {
+    let kit = with_examples();
+    kit.run(&["report", "--period", "month", "--by", "site"])
+        .success();
+    kit.refused(
+        &["report", "--period", "month", "--by", "site,item", "--min-cell", "20"],
+        "error: 2026-10 was first released at min-cell 5, and every release of it prints the cells decided then (anyone holding that release has them); report it at min-cell 5, or only periods not yet released, with --from\n",
+    );
+    // The refused report recorded nothing: one release in the ledger.
+    let ledger = kit.stdout(&["releases"]);
+    assert_eq!(ledger.lines().count(), 2, "{ledger}");
+
+    let strict = with_examples();
+    strict
+        .run(&[
+            "report",
+            "--period",
+            "month",
+            "--by",
+            "site",
+            "--min-cell",
+            "20",
+        ])
+        .success();
+    let text = strict.stdout(&["report", "--period", "month", "--by", "site"]);
+    assert!(
+        text.contains("\nnote,\"threshold (min-cell): 5; periods first released at a stricter one keep it: 2026-10 at 20, 2026-11 at 20\"\n"),
+        "{text}"
+    );
 }
