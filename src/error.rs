@@ -142,6 +142,17 @@ pub enum Error {
         released: u32,
     },
 
+    /// A release recorded whose `--out` file could not be written.
+    #[error(
+        "{cause}; release {number} is recorded all the same, so print it with kitlog releases show {number}"
+    )]
+    ReleaseNotWritten {
+        /// The release's number.
+        number: i64,
+        /// Why the file could not be written.
+        cause: Box<Error>,
+    },
+
     /// `report --out` naming a file that is there already.
     #[error(
         "a file already exists at {}; add --force to replace it, or choose another name",

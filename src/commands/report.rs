@@ -90,7 +90,15 @@ pub(super) fn run(args: &ReportArgs, context: &Context, out: &mut impl Write) ->
     }
     match &args.out {
         Some(path) => {
-            write_atomically(path, &bytes)?;
+            // The release is recorded already (a record without its file is the safe
+            // way round: later releases agree with it); say how to print it again.
+            write_atomically(path, &bytes).map_err(|cause| match number {
+                Some(number) => Error::ReleaseNotWritten {
+                    number,
+                    cause: Box::new(cause),
+                },
+                None => cause,
+            })?;
             output(writeln!(
                 out,
                 "wrote {} to {} ({} hidden as {})",

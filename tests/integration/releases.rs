@@ -308,3 +308,30 @@ fn a_released_period_keeps_its_threshold() {
         "{text}"
     );
 }
+
+/// A release whose file cannot be written is still recorded (later releases agree
+/// with it), and the error says how to print it again.
+#[test]
+fn a_release_whose_file_cannot_be_written_says_how_to_print_it() {
+    let kit = with_examples();
+    let failed = kit
+        .run(&[
+            "report",
+            "--period",
+            "quarter",
+            "--by",
+            "site",
+            "--out",
+            "no-such-folder/q.csv",
+        ])
+        .failure();
+    let stderr = String::from_utf8(failed.get_output().stderr.clone()).unwrap();
+    assert!(
+        stderr.ends_with(
+            "error: could not write no-such-folder/q.csv: it does not exist; release 1 is recorded all the same, so print it with kitlog releases show 1\n"
+        ),
+        "{stderr}"
+    );
+    let shown = kit.stdout(&["releases", "show", "1"]);
+    assert!(shown.starts_with("period,period_start,period_end,site,item,contacts,"));
+}
