@@ -355,8 +355,12 @@ impl From<VoidReasonArg> for VoidReason {
 
 /// A day on the command line, with a message that says how to write one.
 fn parse_day(text: &str) -> Result<NaiveDate, String> {
-    crate::fiscal::parse_day(text.trim())
-        .map_err(|_| "write the date as YYYY-MM-DD, e.g. 2026-11-20".to_owned())
+    crate::fiscal::parse_day(text.trim()).map_err(|error| match error {
+        crate::fiscal::DayError::NoSuchDay => "no such day in the calendar".to_owned(),
+        crate::fiscal::DayError::NotADate => {
+            "write the date as YYYY-MM-DD, e.g. 2026-11-20".to_owned()
+        }
+    })
 }
 
 /// Runs kitlog with `args` (the program name first) and returns the exit code.

@@ -206,10 +206,11 @@ pub enum Error {
 
     /// A site or item name breaks the naming rule.
     #[error(
-        "{kind} names are 1 to 40 lowercase letters, digits and dashes, starting with a letter (e.g. downtown-van)"
+        "{kind} names are 1 to 40 lowercase letters, digits and dashes, starting with a letter (e.g. {})",
+        if *kind == "recipient" { "ontario-naloxone" } else { "downtown-van" }
     )]
     InvalidName {
-        /// "site" or "item".
+        /// "site", "item" or "recipient".
         kind: &'static str,
     },
 
@@ -220,7 +221,7 @@ pub enum Error {
     /// Adding a name the catalogue already has.
     #[error("there is already {} {kind} called {name}", article(kind))]
     AlreadyInCatalogue {
-        /// "site" or "item".
+        /// "site", "item" or "recipient".
         kind: &'static str,
         /// The catalogue name (never participant data).
         name: String,
@@ -229,7 +230,7 @@ pub enum Error {
     /// Naming a site or item the catalogue does not have.
     #[error("there is no {kind} called {name}; see kitlog {kind} list")]
     NotInCatalogue {
-        /// "site" or "item".
+        /// "site", "item" or "recipient".
         kind: &'static str,
         /// The catalogue name.
         name: String,
@@ -238,7 +239,7 @@ pub enum Error {
     /// Retiring something twice.
     #[error("the {kind} {name} was already retired on {on}")]
     AlreadyRetired {
-        /// "site" or "item".
+        /// "site", "item" or "recipient".
         kind: &'static str,
         /// The catalogue name.
         name: String,

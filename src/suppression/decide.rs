@@ -14,7 +14,7 @@ pub struct Decision {
     /// Per period, per cell (in the cube's order).
     pub masks: Vec<Vec<u16>>,
     /// The search could not protect some cell one count at a time and hid more
-    /// bluntly instead (fail closed, see [`FailClosed`]); reported so that it is seen.
+    /// bluntly instead (fail closed, a step at a time); reported so that it is seen.
     pub fell_back: bool,
 }
 
