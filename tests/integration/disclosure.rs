@@ -157,11 +157,33 @@ fn story() -> impl Strategy<Value = Story> {
             )
         })
         .prop_map(|(sites, sheet, kinds, count, late, void_after, ranges)| {
+            // The first release covers everything, so that every period the late
+            // sheet and the void touch is decided before them (and the truth, taken
+            // before them, is what every release counts); later ones may take a part.
             let releases = kinds[..count]
                 .iter()
                 .zip(ranges)
-                .map(|(kind, range)| (*kind, range.map(|(a, b)| (a.min(b), a.max(b)))))
+                .enumerate()
+                .map(|(index, (kind, range))| {
+                    let range = range.filter(|_| index > 0);
+                    (*kind, range.map(|(a, b)| (a.min(b), a.max(b))))
+                })
                 .collect();
+            // Late contacts fall on days the first release decided: none after the
+            // sheet's last day (a week after it would be new, not late).
+            let last = sheet
+                .iter()
+                .map(|c: &Contact| (c.month, c.day))
+                .max()
+                .unwrap_or((0, 1));
+            let late = late.map(|(after, mut rows): (usize, Vec<Contact>)| {
+                for row in &mut rows {
+                    if (row.month, row.day) > last {
+                        (row.month, row.day) = last;
+                    }
+                }
+                (after, rows)
+            });
             Story {
                 sites,
                 sheet,
@@ -233,7 +255,7 @@ fn holds(story: &Story) -> Result<(), TestCaseError> {
 proptest! {
     // Each case runs kitlog about thirty times and solves linear programs over what it
     // released: a few dozen cases keep CI within its time.
-    #![proptest_config(ProptestConfig { cases: 20, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
 
     #[test]
     fn everything_released_together_pins_down_no_small_cell(story in story()) {
