@@ -65,9 +65,10 @@ pub(super) fn run(args: &ReportArgs, context: &Context, out: &mut impl Write) ->
             Count(prepared.held_back, "contact").verb_be()
         );
     }
-    if prepared.fell_back {
+    if !prepared.fell_back.is_empty() {
         eprintln!(
-            "note: a period's cells could not be protected one by one, so everything that may be hidden there is"
+            "note: in {}, some cells could not be protected one by one, so more is hidden there, up to everything that may be",
+            prepared.fell_back.join(", ")
         );
     }
     match number {

@@ -50,8 +50,8 @@ pub struct Planner<'s> {
     counted: HashMap<PeriodKind, HashMap<NaiveDate, Vec<CubeCell>>>,
     /// Decided periods met so far, with the threshold each was decided at.
     decided: HashMap<(PeriodKind, NaiveDate), (u32, Vec<DecidedCell>)>,
-    /// Some decision had to hide everything it could (see [`crate::suppression::Decision`]).
-    pub fell_back: bool,
+    /// Periods whose decision failed closed (see [`crate::suppression::Decision`]).
+    pub fell_back: Vec<String>,
     /// Masks of finest periods decided ahead, all at once on every core (a finest
     /// period's decision rests on its own cube alone).
     ahead: HashMap<(PeriodKind, NaiveDate), Vec<u16>>,
@@ -94,7 +94,7 @@ impl<'s> Planner<'s> {
             days: (start, last),
             counted: HashMap::new(),
             decided: HashMap::new(),
-            fell_back: false,
+            fell_back: Vec::new(),
             ahead: HashMap::new(),
         })
     }
@@ -134,7 +134,7 @@ impl<'s> Planner<'s> {
         let cells = self.cube(kind, period)?;
         let masks = match self.ahead.remove(&(kind, period.start)) {
             Some(masks) => masks,
-            None => self.decide(kind, &cells, &parts, &fixed)?,
+            None => self.decide(kind, period, &cells, &parts, &fixed)?,
         };
         let decided: Vec<DecidedCell> = cells
             .into_iter()
@@ -226,6 +226,7 @@ impl<'s> Planner<'s> {
     fn decide(
         &mut self,
         kind: PeriodKind,
+        period: &Period,
         cells: &[CubeCell],
         parts: &[(PeriodKind, Period)],
         fixed: &[(Vec<CubeCell>, Vec<u16>, Vec<usize>)],
@@ -234,7 +235,9 @@ impl<'s> Planner<'s> {
             return Ok(vec![0; cells.len()]);
         };
         let decision = decide(&universe, &masks);
-        self.fell_back |= decision.fell_back;
+        if decision.fell_back {
+            self.fell_back.push(period.label.clone());
+        }
         Ok(decision.masks.into_iter().next().unwrap_or_default())
     }
 
@@ -313,7 +316,10 @@ impl<'s> Planner<'s> {
             }
         }
         for (start, masks, fell_back) in in_parallel(&work) {
-            self.fell_back |= fell_back;
+            if fell_back {
+                self.fell_back
+                    .push(self.calendar.period_of(PeriodKind::Quarter, start).label);
+            }
             self.ahead.insert((PeriodKind::Quarter, start), masks);
         }
         Ok(())
@@ -366,7 +372,10 @@ impl<'s> Planner<'s> {
             })
             .collect();
         for (start, masks, fell_back) in in_parallel(&work) {
-            self.fell_back |= fell_back;
+            if fell_back {
+                self.fell_back
+                    .push(self.calendar.period_of(leaf_kind, start).label);
+            }
             self.ahead.insert((leaf_kind, start), masks);
         }
         Ok(())

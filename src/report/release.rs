@@ -54,8 +54,9 @@ pub struct Prepared {
     /// Contacts on the report's days that are counted differently now than when those
     /// days were first reported (saved or voided since), held back from this report.
     pub held_back: u64,
-    /// The suppression engine had to hide all it could somewhere.
-    pub fell_back: bool,
+    /// Periods whose decision failed closed: cells it could not protect one by one,
+    /// so it hid more bluntly (see [`crate::suppression::Decision`]).
+    pub fell_back: Vec<String>,
 }
 
 impl Prepared {
@@ -106,7 +107,7 @@ pub fn prepare(store: &mut Store, request: &Request) -> Result<Prepared> {
             program_min_cell,
             stricter: Vec::new(),
             held_back: 0,
-            fell_back: false,
+            fell_back: Vec::new(),
         });
     };
     let first = calendar.period_of(kind, from);
@@ -157,12 +158,12 @@ pub fn prepare(store: &mut Store, request: &Request) -> Result<Prepared> {
             program_min_cell,
             stricter,
             held_back: 0,
-            fell_back: false,
+            fell_back: Vec::new(),
         });
     };
     let mut planner = Planner::new(store, (start, end), min_cell, keeps, request.today)?;
     let rows = planner.rows(kind, &periods, request.dimensions)?;
-    let fell_back = planner.fell_back;
+    let fell_back = std::mem::take(&mut planner.fell_back);
     let held_back = if keeps {
         let visibility = planner.visibility().clone();
         store.held_back(start, end, &visibility)?

@@ -335,3 +335,35 @@ fn a_release_whose_file_cannot_be_written_says_how_to_print_it() {
     let shown = kit.stdout(&["releases", "show", "1"]);
     assert!(shown.starts_with("period,period_start,period_end,site,item,contacts,"));
 }
+
+/// Five contacts in a month over two sites: each site could only be 1 to 4 beside a
+/// published total of 5, so kitlog fails closed, hides the total too, and names the
+/// month on stderr.
+#[test]
+fn a_total_of_exactly_the_threshold_over_two_sites_is_hidden_and_said_so() {
+    let kit = Kitlog::initialised().on("2026-12-15");
+    let sheet = kit.sheet(
+        "five.csv",
+        "date,site,code,syringe\n\
+         2026-11-02,downtown-van,AAAA1111,10\n\
+         2026-11-03,downtown-van,BBBB2222,10\n\
+         2026-11-04,downtown-van,CCCC3333,10\n\
+         2026-11-05,east-drop-in,DDDD4444,10\n\
+         2026-11-06,east-drop-in,EEEE5555,10\n",
+    );
+    kit.import(&sheet, &[]).success();
+    let released = kit
+        .run(&["report", "--period", "month", "--by", "site"])
+        .success();
+    let stderr = String::from_utf8(released.get_output().stderr.clone()).unwrap();
+    assert!(
+        stderr.starts_with("note: in 2026-11, some cells could not be protected one by one, so more is hidden there, up to everything that may be\n"),
+        "{stderr}"
+    );
+    let rows = rows_of(&String::from_utf8(released.get_output().stdout.clone()).unwrap());
+    assert_eq!(rows.len(), 3);
+    for row in &rows {
+        assert_eq!(row["contacts"], "x", "{row:?}");
+        assert_eq!(row["participants"], "x", "{row:?}");
+    }
+}
