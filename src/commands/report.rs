@@ -1,12 +1,13 @@
 //! `kitlog report`: the funder's CSV, small cells hidden, decided against every earlier
 //! release and recorded in the ledger. Needs no passphrase.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use super::{Context, output};
 use crate::catalogue::normalise_name;
 use crate::cli::ReportArgs;
 use crate::error::{Error, Result};
+use crate::fiscal::PeriodKind;
 use crate::report::Dimensions;
 use crate::report::release::{Request, prepare, record, render};
 use crate::store::Store;
@@ -39,6 +40,15 @@ pub(super) fn run(args: &ReportArgs, context: &Context, out: &mut impl Write) ->
         today: context.today,
     };
     let mut store = Store::open(&context.db)?;
+    // At a terminal, say why the first release of a coarse period can take a while
+    // (scripts and files get only what they asked for).
+    if matches!(request.kind, PeriodKind::Quarter | PeriodKind::FiscalYear)
+        && std::io::stderr().is_terminal()
+    {
+        eprintln!(
+            "deciding what to hide: the first release of a quarter or fiscal year can take minutes on a busy program; later ones print at once"
+        );
+    }
     let (prepared, number, mut bytes) = store.write(|store| {
         let prepared = prepare(store, &request)?;
         let number = if prepared.is_release() {
