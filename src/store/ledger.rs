@@ -6,7 +6,7 @@
 use chrono::NaiveDate;
 use rusqlite::{OptionalExtension, params};
 
-use super::Store;
+use super::{Store, measure_params};
 use crate::error::{Error, Result};
 use crate::fiscal::{Period, PeriodKind};
 use crate::measures::{MEASURE_COUNT, Measures, measure_columns};
@@ -180,12 +180,7 @@ impl Store {
                 Box::new(cell.item.label().to_owned()),
                 Box::new(i64::from(cell.hidden)),
             ];
-            values.extend(
-                cell.measures
-                    .values()
-                    .iter()
-                    .map(|v| Box::new(*v as i64) as Box<dyn rusqlite::ToSql>),
-            );
+            values.extend(measure_params(&cell.measures));
             insert.execute(rusqlite::params_from_iter(values.iter()))?;
         }
         Ok(())

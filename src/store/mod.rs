@@ -184,6 +184,17 @@ impl Store {
 
 /// The stored day in column `index`, read by [`crate::fiscal::parse_day`] (a report
 /// reads one day per contact); a day beyond year 9999 falls back to chrono.
+/// A cell's measures as SQL parameters, in the order of their stored columns
+/// ([`crate::measures::measure_columns`]).
+fn measure_params(
+    measures: &crate::measures::Measures,
+) -> impl Iterator<Item = Box<dyn rusqlite::ToSql>> + '_ {
+    measures
+        .values()
+        .iter()
+        .map(|v| Box::new(*v as i64) as Box<dyn rusqlite::ToSql>)
+}
+
 fn day_at(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<NaiveDate> {
     if let Ok(text) = row.get_ref(index)?.as_str() {
         if let Ok(day) = crate::fiscal::parse_day(text) {

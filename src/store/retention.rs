@@ -6,7 +6,7 @@
 use chrono::NaiveDate;
 use rusqlite::{Connection, params};
 
-use super::Store;
+use super::{Store, measure_params};
 use crate::error::{Error, Result};
 use crate::fiscal::{Period, PeriodKind};
 use crate::measures::measure_columns;
@@ -89,12 +89,7 @@ impl Store {
                 Box::new(cell.item.level()),
                 Box::new(cell.item.label().to_owned()),
             ];
-            values.extend(
-                cell.measures
-                    .values()
-                    .iter()
-                    .map(|v| Box::new(*v as i64) as Box<dyn rusqlite::ToSql>),
-            );
+            values.extend(measure_params(&cell.measures));
             insert.execute(rusqlite::params_from_iter(values.iter()))?;
         }
         drop(insert);
