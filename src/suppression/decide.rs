@@ -378,7 +378,7 @@ impl Search<'_> {
             .iter()
             .filter_map(|m| universe.entry(period, row, key, *m))
             .collect();
-        let needed = i64::try_from(universe.cubes[period].min_cell).unwrap_or(i64::MAX) - 1;
+        let needed = self.width(period);
         for up in [true, false] {
             let point = universe.sweep(&near, &self.hidden, &targets, up, needed);
             self.saw(&point);
@@ -393,7 +393,7 @@ impl Search<'_> {
             measures.retain(|m| !self.settled_before(*m));
         }
         let spans = self.spans(period, row, key, &measures).spans;
-        let needed = i64::try_from(self.universe.cubes[period].min_cell).unwrap_or(i64::MAX) - 1;
+        let needed = self.width(period);
         let mut out = Vec::new();
         for (measure, span) in measures.into_iter().zip(spans) {
             let entry = self
@@ -462,7 +462,7 @@ impl Search<'_> {
         }
         // One partner may not be enough: several moves together, each as far as it
         // goes on its own, widen a count further when they still fit together.
-        let needed = i64::try_from(universe.cubes[period].min_cell).unwrap_or(i64::MAX) - 1;
+        let needed = self.width(period);
         for (span, entry) in spans.iter_mut().zip(&own) {
             if span.high - span.low >= needed {
                 continue;
@@ -602,7 +602,7 @@ impl Search<'_> {
         scope: Scope,
     ) -> bool {
         let universe = self.universe;
-        let needed = i64::try_from(universe.cubes[period].min_cell).unwrap_or(i64::MAX) - 1;
+        let needed = self.width(period);
         let entry = universe
             .entry(period, row, key, measure)
             .expect("the cell exists");
@@ -730,6 +730,11 @@ impl Search<'_> {
     /// The width a count of `entry`'s period needs.
     fn needed(&self, entry: EntryId) -> i64 {
         let (period, _, _) = self.universe.locate(entry);
+        self.width(period)
+    }
+
+    /// The width a count of `period` needs: `min_cell` values, from low to high.
+    fn width(&self, period: usize) -> i64 {
         i64::try_from(self.universe.cubes[period].min_cell).unwrap_or(i64::MAX) - 1
     }
 
