@@ -379,6 +379,10 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
             };
         }
     };
+    if let Err(error) = crate::hardening::harden_process() {
+        eprintln!("error: {error}");
+        return ExitCode::FAILURE;
+    }
     let context = Context {
         db: cli.db.unwrap_or_else(default_db_path),
         today: today(),

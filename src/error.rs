@@ -84,9 +84,18 @@ pub enum Error {
     )]
     NoPassphrase,
 
-    /// Passphrases shorter than this are too easy to guess offline from a seized file.
-    #[error("the passphrase must have at least {0} characters; nothing was created")]
-    PassphraseTooShort(usize),
+    /// A passphrase an offline guesser would find among its first 10^10 tries (zxcvbn
+    /// score below 3): with a seized file, the passphrase is the only barrier.
+    #[error(
+        "that passphrase is too easy to guess: with a copy of the file, a guesser would find it within ten billion tries; choose four or more random words (like \"velvet orbit maple canyon\", but your own); nothing was saved"
+    )]
+    PassphraseWeak,
+
+    /// The process could not turn off core dumps; a crash could write keys to disk.
+    #[error(
+        "kitlog could not turn off core dumps for itself, so it stops before reading any secret"
+    )]
+    Hardening,
 
     /// The two passphrases typed at `init` differ.
     #[error("the two passphrases differ; nothing was created")]

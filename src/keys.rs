@@ -22,8 +22,22 @@ use crate::fiscal::FiscalYear;
 /// OWASP's 2023 figure for PBKDF2-HMAC-SHA256; stored per slot so it can be raised.
 pub const PBKDF2_ITERATIONS: u32 = 600_000;
 
-/// Shorter passphrases fall quickly to an offline guesser with a seized file.
-pub const MIN_PASSPHRASE_CHARS: usize = 8;
+/// Words a guesser of a harm-reduction program's passphrase would try first; zxcvbn
+/// counts a passphrase built on them as weaker.
+const PROGRAM_WORDS: &[&str] = &[
+    "kitlog",
+    "naloxone",
+    "narcan",
+    "syringe",
+    "needle",
+    "outreach",
+    "harm",
+    "reduction",
+    "program",
+    "program1",
+    "password",
+    "passphrase",
+];
 
 const SALT_LEN: usize = 16;
 const KEY_LEN: usize = 32;
@@ -43,11 +57,14 @@ impl Passphrase {
         Passphrase(Zeroizing::new(text))
     }
 
-    /// Refuses passphrases a guesser would find quickly.
+    /// Refuses passphrases an offline guesser would find quickly: zxcvbn's estimate
+    /// must be score 3 or more (at least 10^10 guesses). A seized file can be attacked
+    /// at leisure, and `sunshine1` fell to a few dozen guesses in the forensic review.
     pub fn check_strength(&self) -> Result<()> {
         // Spaces at the ends add nothing a guesser would not try first.
-        if self.0.trim().chars().count() < MIN_PASSPHRASE_CHARS {
-            return Err(Error::PassphraseTooShort(MIN_PASSPHRASE_CHARS));
+        let estimate = zxcvbn::zxcvbn(self.0.trim(), PROGRAM_WORDS);
+        if (estimate.score() as u8) < 3 {
+            return Err(Error::PassphraseWeak);
         }
         Ok(())
     }
@@ -372,12 +389,27 @@ mod tests {
     }
 
     #[test]
-    fn short_passphrases_are_refused() {
-        assert!(Passphrase::new("short".into()).check_strength().is_err());
-        assert!(
-            Passphrase::new("long enough".into())
-                .check_strength()
-                .is_ok()
-        );
+    fn guessable_passphrases_are_refused_and_random_words_pass() {
+        for weak in [
+            "short",
+            "password",
+            "12345678",
+            "aaaaaaaa",
+            "kitlog12",
+            "sunshine1",
+            "naloxone2026",
+            "        password        ",
+        ] {
+            assert!(
+                Passphrase::new(weak.into()).check_strength().is_err(),
+                "{weak} was accepted"
+            );
+        }
+        for strong in ["velvet orbit maple canyon", "correct horse battery staple"] {
+            assert!(
+                Passphrase::new(strong.into()).check_strength().is_ok(),
+                "{strong} was refused"
+            );
+        }
     }
 }

@@ -5,6 +5,7 @@
 //!
 //! - [`cli`]: the command-line types and `run`, the one place that reads the clock.
 //! - [`commands`]: one file per subcommand; glue only.
+//! - [`hardening`]: no core dumps, not dumpable: done before any secret is read.
 //! - [`passphrase`]: where a passphrase comes from (terminal, file, environment).
 //! - [`keys`]: the program key, its passphrase-sealed slots, per-fiscal-year keys.
 //! - [`code`]: raw identifier in, salted participant code out; the raw text stays here.
@@ -29,6 +30,7 @@ pub mod commands;
 pub mod contact;
 pub mod error;
 pub mod fiscal;
+pub mod hardening;
 pub mod import;
 pub mod keys;
 pub mod measures;

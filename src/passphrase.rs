@@ -93,7 +93,7 @@ impl PassphraseSource {
 }
 
 fn prompt_twice() -> Result<Passphrase> {
-    let first = prompt("New passphrase (at least 8 characters): ")?;
+    let first = prompt("New passphrase (four or more random words): ")?;
     first.check_strength()?;
     let second = prompt("Type it again: ")?;
     if !first.matches(&second) {

@@ -40,6 +40,8 @@ mod report;
 mod retention;
 /// Random and malformed sheets to `read_sheet` (proptest) and through `kitlog import`.
 mod robustness;
+/// The forensic review's findings, checked as whoever seizes the laptop would.
+mod seized;
 /// `kitlog shift`, piped and in a pseudo-terminal.
 mod shift;
 /// A release opened in LibreOffice Calc, headless: rows, numbers and the notes block.

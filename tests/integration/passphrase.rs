@@ -266,8 +266,8 @@ fn bad_labels_and_new_passphrases_are_refused_without_writing() {
         ),
         (
             &["passphrase", "change"],
-            Some("short"),
-            "error: the passphrase must have at least 8 characters; nothing was created\n",
+            Some("sunshine1"),
+            "error: that passphrase is too easy to guess: with a copy of the file, a guesser would find it within ten billion tries; choose four or more random words (like \"velvet orbit maple canyon\", but your own); nothing was saved\n",
         ),
     ];
     for (args, new, expected) in cases {
