@@ -6,6 +6,10 @@
 -- address, a phone number, free text, or the raw text typed to make a code.
 -- Dates are calendar days (TEXT, YYYY-MM-DD); there is no time of day anywhere.
 
+-- The whole file is encrypted with SQLCipher under a key derived from the program key;
+-- the program key itself is sealed once per passphrase in the key file beside it
+-- (`<program>.keys`), never here.
+
 -- One row: the program's settings and the check value of its program key.
 CREATE TABLE program (
     id                INTEGER PRIMARY KEY CHECK (id = 1),
@@ -16,17 +20,6 @@ CREATE TABLE program (
     -- HMAC-SHA256(program key, "kitlog key check"): proves an unwrapped key is this program's.
     key_check         BLOB NOT NULL CHECK (length(key_check) = 32),
     created_on        TEXT NOT NULL
-) STRICT;
-
--- The program key, sealed once per passphrase. The key itself is never stored.
-CREATE TABLE key_slot (
-    id             INTEGER PRIMARY KEY,
-    label          TEXT NOT NULL UNIQUE,
-    kdf_salt       BLOB NOT NULL CHECK (length(kdf_salt) = 16),
-    kdf_iterations INTEGER NOT NULL CHECK (kdf_iterations >= 600000),
-    nonce          BLOB NOT NULL CHECK (length(nonce) = 12),
-    sealed_key     BLOB NOT NULL CHECK (length(sealed_key) = 48),
-    created_on     TEXT NOT NULL
 ) STRICT;
 
 -- Places and outreach routes. Retired, never deleted while referenced.
@@ -233,4 +226,4 @@ CREATE TABLE release (
     content      BLOB NOT NULL
 ) STRICT;
 
-PRAGMA user_version = 3;
+PRAGMA user_version = 4;

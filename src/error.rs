@@ -34,6 +34,36 @@ pub enum Error {
     )]
     ProgramExists(PathBuf),
 
+    /// No key file beside the program: the slots that open it are gone, or the file
+    /// is not a kitlog program at all (an encrypted one looks like random bytes).
+    #[error(
+        "there is no key file {} beside {}: if this is a kitlog program, copy its key file back from the backup (the file whose name ends in .keys); without it no passphrase opens the program",
+        crate::keyfile::key_file_path(.0).display(),
+        .0.display()
+    )]
+    NoKeyFile(PathBuf),
+
+    /// The key file does not parse, or a slot's cost is outside the sane range.
+    #[error(
+        "the key file {} is damaged or was changed outside kitlog; copy it back from the backup",
+        .0.display()
+    )]
+    DamagedKeyFile(PathBuf),
+
+    /// A slot opened, but the program file does not open with its key.
+    #[error(
+        "the passphrase opens the key file beside {}, but not the program itself: the two files do not belong together; restore both from the same backup",
+        .0.display()
+    )]
+    KeyFileMismatch(PathBuf),
+
+    /// The schema is not exactly kitlog's: a table, index, view or trigger was added
+    /// or changed by another hand, and could keep what kitlog erases.
+    #[error(
+        "the program file's structure was changed outside kitlog (an extra table, index, view or trigger), so kitlog does not trust it; restore the last backup"
+    )]
+    SchemaChanged,
+
     /// The file opened but is not a kitlog program database.
     #[error("{} is not a kitlog program database", .0.display())]
     NotAProgram(PathBuf),

@@ -2,8 +2,15 @@
 //!
 //! A program key is 32 random bytes made once at `init`. It never touches disk:
 //! it is stored only sealed in key slots (AES-256-GCM under a key stretched from a
-//! passphrase with PBKDF2-HMAC-SHA256), and each fiscal year gets its own epoch key
-//! (HKDF) so codes of one year cannot be linked to another's from the file alone.
+//! passphrase with Argon2id; slots made before Argon2id used PBKDF2-HMAC-SHA256 and
+//! are resealed at their next use). From it come, each by HKDF with its own label,
+//! the key the database file is encrypted with (SQLCipher) and one epoch key per
+//! fiscal year, so codes of one year cannot be linked to another's.
+//!
+//! A slot's seal binds its label, its key-derivation function and cost, and its
+//! salt (the AEAD's associated data): a slot relabelled or given a cheaper cost in
+//! the key file does not open. Costs outside [`Kdf::is_sane`] are refused before any
+//! work is done, both ways: too cheap helps a guesser, too dear hangs kitlog.
 //! Key bytes live in zeroizing types with no `Clone`, `Display` or `Serialize`.
 //!
 //! Limit: ring's `hmac::Key`, `hkdf::Prk` and `aead::LessSafeKey` cannot be wiped,
@@ -19,8 +26,18 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 use crate::error::{Error, Result};
 use crate::fiscal::FiscalYear;
 
-/// OWASP's 2023 figure for PBKDF2-HMAC-SHA256; stored per slot so it can be raised.
+/// OWASP's 2023 figure for PBKDF2-HMAC-SHA256, the floor of the slots made before
+/// Argon2id; stored per slot.
 pub const PBKDF2_ITERATIONS: u32 = 600_000;
+
+/// Argon2id cost of a new slot: 64 MiB, 3 passes, one lane. Unlocks in about a
+/// quarter of a second on the 2-core machines kitlog is measured on (README,
+/// benchmarks), and makes each offline guess cost the same 64 MiB.
+pub const ARGON2_MEMORY_KIB: u32 = 64 * 1024;
+/// See [`ARGON2_MEMORY_KIB`].
+pub const ARGON2_PASSES: u32 = 3;
+/// See [`ARGON2_MEMORY_KIB`].
+pub const ARGON2_LANES: u32 = 1;
 
 /// Words a guesser of a harm-reduction program's passphrase would try first; zxcvbn
 /// counts a passphrase built on them as weaker.
@@ -41,8 +58,11 @@ const PROGRAM_WORDS: &[&str] = &[
 
 const SALT_LEN: usize = 16;
 const KEY_LEN: usize = 32;
-/// Binds a sealed key to its purpose, so a sealed blob cannot be replayed elsewhere.
-const SLOT_AAD: &[u8] = b"kitlog key slot v1";
+/// Binds a sealed key to its purpose (slots made before Argon2id, with PBKDF2).
+const LEGACY_SLOT_AAD: &[u8] = b"kitlog key slot v1";
+/// The start of an Argon2id slot's associated data; its label, cost and salt follow.
+const SLOT_AAD: &[u8] = b"kitlog key slot v2";
+const DATABASE_KEY_INFO: &[u8] = b"kitlog database key v1";
 const CHECK_MESSAGE: &[u8] = b"kitlog key check";
 const EPOCH_SALT: &[u8] = b"kitlog epoch key v1";
 const SHEET_DIGEST_CONTEXT: &[u8] = b"kitlog sheet digest v1";
@@ -101,17 +121,122 @@ impl fmt::Debug for ProgramKey {
     }
 }
 
-/// The program key sealed under one passphrase, as stored in `key_slot`.
+/// How a slot stretches its passphrase into the key that seals the program key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kdf {
+    /// Memory-hard; every slot kitlog makes now.
+    Argon2id {
+        /// Memory in KiB.
+        memory_kib: u32,
+        /// Passes over the memory.
+        passes: u32,
+        /// Parallel lanes.
+        lanes: u32,
+    },
+    /// Slots made before Argon2id; resealed with Argon2id when next opened.
+    Pbkdf2 {
+        /// HMAC-SHA256 rounds.
+        iterations: u32,
+    },
+}
+
+impl Kdf {
+    /// The cost every new slot gets.
+    pub const CURRENT: Kdf = Kdf::Argon2id {
+        memory_kib: ARGON2_MEMORY_KIB,
+        passes: ARGON2_PASSES,
+        lanes: ARGON2_LANES,
+    };
+
+    /// Costs kitlog accepts when reading a slot. Below: a guesser's gift (a slot
+    /// re-sealed at 1 iteration was used silently before); above: a hostile file
+    /// that hangs every command (4,294,967,295 iterations did).
+    #[must_use]
+    pub fn is_sane(self) -> bool {
+        match self {
+            Kdf::Argon2id {
+                memory_kib,
+                passes,
+                lanes,
+            } => {
+                (19 * 1024..=1024 * 1024).contains(&memory_kib)
+                    && (1..=10).contains(&passes)
+                    && (1..=4).contains(&lanes)
+            }
+            Kdf::Pbkdf2 { iterations } => (PBKDF2_ITERATIONS..=10_000_000).contains(&iterations),
+        }
+    }
+}
+
+/// The program key sealed under one passphrase, as kept in the key file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeySlot {
+    /// Short slug naming whose passphrase this is (`worker-jd`); bound into the seal.
+    pub label: String,
+    /// The day this slot's passphrase was set (YYYY-MM-DD).
+    pub created_on: String,
+    /// How the passphrase is stretched; bound into the seal.
+    pub kdf: Kdf,
     /// Random per slot, so equal passphrases give unrelated wrapping keys.
     pub salt: Vec<u8>,
-    /// PBKDF2 rounds used for this slot.
-    pub iterations: u32,
     /// AES-GCM nonce; random, and each slot seals exactly once.
     pub nonce: Vec<u8>,
     /// Ciphertext of the program key plus the GCM tag.
     pub sealed_key: Vec<u8>,
+}
+
+impl KeySlot {
+    /// What the seal authenticates besides the key: for Argon2id slots the label,
+    /// the cost and the salt, so none can be changed in the key file.
+    fn associated_data(&self) -> Vec<u8> {
+        match self.kdf {
+            Kdf::Pbkdf2 { .. } => LEGACY_SLOT_AAD.to_vec(),
+            Kdf::Argon2id {
+                memory_kib,
+                passes,
+                lanes,
+            } => {
+                let mut aad = SLOT_AAD.to_vec();
+                for part in [
+                    self.label.as_bytes(),
+                    &memory_kib.to_be_bytes(),
+                    &passes.to_be_bytes(),
+                    &lanes.to_be_bytes(),
+                    &self.salt,
+                ] {
+                    aad.extend_from_slice(&(part.len() as u32).to_be_bytes());
+                    aad.extend_from_slice(part);
+                }
+                aad
+            }
+        }
+    }
+}
+
+/// The key SQLCipher encrypts the program file with, as its `PRAGMA key` value
+/// (`x'…'`, a raw key, so SQLCipher adds no key derivation of its own). Wiped on drop.
+pub struct DatabaseKey(Zeroizing<String>);
+
+impl DatabaseKey {
+    /// The `PRAGMA key` value.
+    #[must_use]
+    pub fn pragma_value(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+impl DatabaseKey {
+    /// A fixed key for the store's own tests.
+    pub(crate) fn fixed() -> Self {
+        DatabaseKey(Zeroizing::new(format!("x'{}'", "ab".repeat(KEY_LEN))))
+    }
+}
+
+impl fmt::Debug for DatabaseKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DatabaseKey(<redacted>)")
+    }
 }
 
 impl ProgramKey {
@@ -131,18 +256,26 @@ impl ProgramKey {
         out
     }
 
-    fn passes_check(&self, check: &[u8]) -> bool {
-        let key = hmac::Key::new(hmac::HMAC_SHA256, &self.0);
-        hmac::verify(&key, CHECK_MESSAGE, check).is_ok()
-    }
-
-    /// Seals this key under `passphrase` into a new slot.
-    pub fn seal(&self, passphrase: &Passphrase, random: &SystemRandom) -> Result<KeySlot> {
-        let mut salt = vec![0; SALT_LEN];
-        let mut nonce = [0; aead::NONCE_LEN];
-        random.fill(&mut salt).map_err(|_| Error::Randomness)?;
-        random.fill(&mut nonce).map_err(|_| Error::Randomness)?;
-        let wrapping = wrapping_key(passphrase, &salt, PBKDF2_ITERATIONS);
+    /// Seals this key under `passphrase` into a new Argon2id slot named `label`.
+    pub fn seal(
+        &self,
+        label: &str,
+        created_on: &str,
+        passphrase: &Passphrase,
+        random: &SystemRandom,
+    ) -> Result<KeySlot> {
+        let mut slot = KeySlot {
+            label: label.to_owned(),
+            created_on: created_on.to_owned(),
+            kdf: Kdf::CURRENT,
+            salt: vec![0; SALT_LEN],
+            nonce: vec![0; aead::NONCE_LEN],
+            sealed_key: Vec::new(),
+        };
+        random.fill(&mut slot.salt).map_err(|_| Error::Randomness)?;
+        random.fill(&mut slot.nonce).map_err(|_| Error::Randomness)?;
+        let nonce: [u8; aead::NONCE_LEN] = slot.nonce.as_slice().try_into().expect("12 bytes");
+        let wrapping = wrapping_key(passphrase, &slot.salt, slot.kdf).ok_or(Error::Randomness)?;
         // Room for the tag up front: a reallocation while appending it would leave a
         // freed, un-wiped copy of the plain key on the heap.
         let mut sealed = Vec::with_capacity(KEY_LEN + aead::AES_256_GCM.tag_len());
@@ -150,40 +283,53 @@ impl ProgramKey {
         wrapping
             .seal_in_place_append_tag(
                 aead::Nonce::assume_unique_for_key(nonce),
-                aead::Aad::from(SLOT_AAD),
+                aead::Aad::from(slot.associated_data()),
                 &mut sealed,
             )
             .map_err(|_| Error::Randomness)?;
-        Ok(KeySlot {
-            salt,
-            iterations: PBKDF2_ITERATIONS,
-            nonce: nonce.to_vec(),
-            sealed_key: sealed,
-        })
+        slot.sealed_key = sealed;
+        Ok(slot)
     }
 
-    /// Opens the first slot `passphrase` unseals and confirms it against `check`.
+    /// Opens the first slot `passphrase` unseals; says which (its index in `slots`):
+    /// `kitlog passphrase change` replaces that one.
     ///
     /// Fails with the same vague error whatever went wrong, before anything is written.
-    pub fn unlock(passphrase: &Passphrase, slots: &[KeySlot], check: &[u8]) -> Result<Self> {
-        Self::unlock_slot(passphrase, slots, check).map(|(_, key)| key)
-    }
-
-    /// As [`ProgramKey::unlock`], also saying which slot opened (its index in `slots`):
-    /// `kitlog passphrase change` replaces that one.
-    pub fn unlock_slot(
-        passphrase: &Passphrase,
-        slots: &[KeySlot],
-        check: &[u8],
-    ) -> Result<(usize, Self)> {
+    /// The caller confirms the key against the program (the database must open with
+    /// it, and its key check must pass).
+    pub fn unlock(passphrase: &Passphrase, slots: &[KeySlot]) -> Result<(usize, Self)> {
         for (index, slot) in slots.iter().enumerate() {
             if let Some(key) = open_slot(passphrase, slot) {
-                if key.passes_check(check) {
-                    return Ok((index, key));
-                }
+                return Ok((index, key));
             }
         }
         Err(Error::WrongPassphrase)
+    }
+
+    /// Whether this is the key whose check value the program stores.
+    #[must_use]
+    pub fn passes_check(&self, check: &[u8]) -> bool {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, &self.0);
+        hmac::verify(&key, CHECK_MESSAGE, check).is_ok()
+    }
+
+    /// The key the program file is encrypted with.
+    #[must_use]
+    pub fn database_key(&self) -> DatabaseKey {
+        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, DATABASE_KEY_INFO).extract(&self.0);
+        let mut bytes = Zeroizing::new([0u8; KEY_LEN]);
+        prk.expand(&[DATABASE_KEY_INFO], hkdf::HKDF_SHA256)
+            .and_then(|okm| okm.fill(bytes.as_mut()))
+            .expect("HKDF-SHA256 can always fill 32 bytes");
+        let mut text = Zeroizing::new(String::with_capacity(3 + 2 * KEY_LEN));
+        text.push_str("x'");
+        for byte in bytes.iter() {
+            for nibble in [byte >> 4, byte & 0xf] {
+                text.push(char::from_digit(u32::from(nibble), 16).expect("a nibble"));
+            }
+        }
+        text.push('\'');
+        DatabaseKey(text)
     }
 
     /// The key for participant codes of one fiscal year.
@@ -244,18 +390,19 @@ impl fmt::Debug for SheetDigester {
     }
 }
 
-/// Tries one slot; `None` for a wrong passphrase or a damaged slot alike.
+/// Tries one slot; `None` for a wrong passphrase, a damaged slot, or a cost outside
+/// [`Kdf::is_sane`] alike.
 fn open_slot(passphrase: &Passphrase, slot: &KeySlot) -> Option<ProgramKey> {
     let nonce: [u8; aead::NONCE_LEN] = slot.nonce.as_slice().try_into().ok()?;
-    if slot.iterations == 0 {
+    if !slot.kdf.is_sane() || slot.salt.len() != SALT_LEN {
         return None;
     }
-    let wrapping = wrapping_key(passphrase, &slot.salt, slot.iterations);
+    let wrapping = wrapping_key(passphrase, &slot.salt, slot.kdf)?;
     let mut buffer = Zeroizing::new(slot.sealed_key.clone());
     let plain = wrapping
         .open_in_place(
             aead::Nonce::assume_unique_for_key(nonce),
-            aead::Aad::from(SLOT_AAD),
+            aead::Aad::from(slot.associated_data()),
             &mut buffer,
         )
         .ok()?;
@@ -268,18 +415,30 @@ fn open_slot(passphrase: &Passphrase, slot: &KeySlot) -> Option<ProgramKey> {
 }
 
 /// Stretches the passphrase into an AES-256-GCM key; the raw bytes are wiped on return.
-fn wrapping_key(passphrase: &Passphrase, salt: &[u8], iterations: u32) -> aead::LessSafeKey {
+fn wrapping_key(passphrase: &Passphrase, salt: &[u8], kdf: Kdf) -> Option<aead::LessSafeKey> {
     let mut bytes = Zeroizing::new([0u8; KEY_LEN]);
-    pbkdf2::derive(
-        pbkdf2::PBKDF2_HMAC_SHA256,
-        NonZeroU32::new(iterations).unwrap_or(NonZeroU32::MIN),
-        salt,
-        passphrase.as_bytes(),
-        bytes.as_mut(),
-    );
+    match kdf {
+        Kdf::Argon2id {
+            memory_kib,
+            passes,
+            lanes,
+        } => {
+            let params = argon2::Params::new(memory_kib, passes, lanes, Some(KEY_LEN)).ok()?;
+            argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+                .hash_password_into(passphrase.as_bytes(), salt, bytes.as_mut())
+                .ok()?;
+        }
+        Kdf::Pbkdf2 { iterations } => pbkdf2::derive(
+            pbkdf2::PBKDF2_HMAC_SHA256,
+            NonZeroU32::new(iterations)?,
+            salt,
+            passphrase.as_bytes(),
+            bytes.as_mut(),
+        ),
+    }
     let unbound = aead::UnboundKey::new(&aead::AES_256_GCM, bytes.as_ref())
         .expect("AES-256-GCM takes a 32-byte key");
-    aead::LessSafeKey::new(unbound)
+    Some(aead::LessSafeKey::new(unbound))
 }
 
 /// Key for one fiscal year's participant codes.
@@ -310,44 +469,119 @@ mod tests {
         ProgramKey::generate(&SystemRandom::new()).unwrap()
     }
 
+    fn seal(key: &ProgramKey, label: &str, phrase: &str) -> KeySlot {
+        key.seal(
+            label,
+            "2026-11-30",
+            &Passphrase::new(phrase.into()),
+            &SystemRandom::new(),
+        )
+        .unwrap()
+    }
+
     #[test]
     fn a_slot_opens_with_its_passphrase_only() {
-        let random = SystemRandom::new();
         let key = key();
-        let check = key.key_check();
-        let slot = key
-            .seal(&Passphrase::new("correct horse".into()), &random)
-            .unwrap();
-        let opened = ProgramKey::unlock(
-            &Passphrase::new("correct horse".into()),
-            std::slice::from_ref(&slot),
-            &check,
-        )
-        .unwrap();
-        assert_eq!(opened.0, key.0);
-        let wrong = ProgramKey::unlock(&Passphrase::new("correct horsE".into()), &[slot], &check);
+        let slot = seal(&key, "initial", "correct horse");
+        let (index, opened) =
+            ProgramKey::unlock(&Passphrase::new("correct horse".into()), &[slot.clone()]).unwrap();
+        assert_eq!((index, opened.0), (0, key.0));
+        assert!(opened.passes_check(&key.key_check()));
+        let wrong = ProgramKey::unlock(&Passphrase::new("correct horsE".into()), &[slot]);
         assert!(matches!(wrong, Err(Error::WrongPassphrase)));
     }
 
     #[test]
-    fn a_slot_of_another_program_fails_the_key_check() {
-        let random = SystemRandom::new();
+    fn a_key_of_another_program_fails_the_key_check() {
         let ours = key();
         let theirs = key();
-        let phrase = Passphrase::new("same passphrase".into());
-        let their_slot = theirs.seal(&phrase, &random).unwrap();
-        let result = ProgramKey::unlock(&phrase, &[their_slot], &ours.key_check());
-        assert!(matches!(result, Err(Error::WrongPassphrase)));
+        let slot = seal(&theirs, "initial", "same passphrase");
+        let (_, opened) =
+            ProgramKey::unlock(&Passphrase::new("same passphrase".into()), &[slot]).unwrap();
+        assert!(!opened.passes_check(&ours.key_check()));
+    }
+
+    /// The forensic review swapped two slots' labels, and removing one label removed
+    /// the other's passphrase; and re-sealed a slot with a trivial cost.
+    #[test]
+    fn a_slot_with_its_label_cost_salt_or_seal_changed_does_not_open() {
+        let key = key();
+        let phrase = Passphrase::new("correct horse".into());
+        let slot = seal(&key, "worker-cd", "correct horse");
+        let mut changes: Vec<KeySlot> = Vec::new();
+        let mut relabelled = slot.clone();
+        relabelled.label = "coordinator".into();
+        changes.push(relabelled);
+        let mut cheaper = slot.clone();
+        cheaper.kdf = Kdf::Argon2id {
+            memory_kib: ARGON2_MEMORY_KIB / 2,
+            passes: ARGON2_PASSES,
+            lanes: ARGON2_LANES,
+        };
+        changes.push(cheaper);
+        let mut salted = slot.clone();
+        salted.salt[0] ^= 1;
+        changes.push(salted);
+        let mut tampered = slot.clone();
+        tampered.sealed_key[3] ^= 1;
+        changes.push(tampered);
+        for changed in changes {
+            assert!(ProgramKey::unlock(&phrase, &[changed]).is_err());
+        }
+        assert!(ProgramKey::unlock(&phrase, &[slot]).is_ok());
     }
 
     #[test]
-    fn a_tampered_slot_does_not_open() {
-        let random = SystemRandom::new();
+    fn costs_outside_the_sane_range_are_refused_before_any_work() {
+        for kdf in [
+            Kdf::Pbkdf2 { iterations: 1 },
+            Kdf::Pbkdf2 {
+                iterations: u32::MAX,
+            },
+            Kdf::Argon2id {
+                memory_kib: 8,
+                passes: 3,
+                lanes: 1,
+            },
+            Kdf::Argon2id {
+                memory_kib: u32::MAX,
+                passes: 3,
+                lanes: 1,
+            },
+            Kdf::Argon2id {
+                memory_kib: ARGON2_MEMORY_KIB,
+                passes: u32::MAX,
+                lanes: 1,
+            },
+        ] {
+            assert!(!kdf.is_sane(), "{kdf:?}");
+        }
+        assert!(Kdf::CURRENT.is_sane());
+        assert!(
+            Kdf::Pbkdf2 {
+                iterations: PBKDF2_ITERATIONS
+            }
+            .is_sane()
+        );
+        // A huge cost returns at once instead of hanging.
         let key = key();
-        let phrase = Passphrase::new("correct horse".into());
-        let mut slot = key.seal(&phrase, &random).unwrap();
-        slot.sealed_key[3] ^= 1;
-        assert!(ProgramKey::unlock(&phrase, &[slot], &key.key_check()).is_err());
+        let mut slot = seal(&key, "initial", "correct horse");
+        slot.kdf = Kdf::Pbkdf2 {
+            iterations: u32::MAX,
+        };
+        let started = std::time::Instant::now();
+        assert!(ProgramKey::unlock(&Passphrase::new("correct horse".into()), &[slot]).is_err());
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn the_database_key_is_a_raw_sqlcipher_key_and_differs_by_program() {
+        let a = key().database_key();
+        let b = key().database_key();
+        assert_eq!(a.pragma_value().len(), 67);
+        assert!(a.pragma_value().starts_with("x'") && a.pragma_value().ends_with('\''));
+        assert_ne!(a.pragma_value(), b.pragma_value());
+        assert_eq!(format!("{a:?}"), "DatabaseKey(<redacted>)");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! - [`commands`]: one file per subcommand; glue only.
 //! - [`hardening`]: no core dumps, not dumpable: done before any secret is read.
 //! - [`passphrase`]: where a passphrase comes from (terminal, file, environment).
+//! - [`keyfile`]: the sealed key slots, in a small file beside the encrypted program.
 //! - [`keys`]: the program key, its passphrase-sealed slots, per-fiscal-year keys.
 //! - [`code`]: raw identifier in, salted participant code out; the raw text stays here.
 //! - [`shift`]: the one-line-per-contact syntax of `kitlog shift`, and the words it
@@ -21,6 +22,7 @@
 //! - [`suppression`]: which report cells to hide so no small group can be recovered.
 //! - [`store`]: the SQLite database, the only module with SQL, one concern a file.
 //! - [`text`]: counts and articles in messages.
+//! - [`unlock`]: key file, passphrase, program key, encrypted database, in that order.
 //! - [`error`]: every failure as the sentence the user reads.
 
 pub mod catalogue;
@@ -32,6 +34,7 @@ pub mod error;
 pub mod fiscal;
 pub mod hardening;
 pub mod import;
+pub mod keyfile;
 pub mod keys;
 pub mod measures;
 pub mod passphrase;
@@ -40,3 +43,4 @@ pub mod shift;
 pub mod store;
 pub mod suppression;
 pub mod text;
+pub mod unlock;

@@ -4,11 +4,10 @@ use std::io::Write;
 
 use super::{Context, output};
 use crate::error::Result;
-use crate::store::Store;
 
 /// Lists every batch, voided ones marked, so a wrong one can be found and voided.
 pub(super) fn run(context: &Context, out: &mut impl Write) -> Result<()> {
-    let store = Store::open(&context.db)?;
+    let store = context.unlock()?.store;
     let batches = store.batches()?;
     if batches.is_empty() {
         return output(writeln!(

@@ -7,7 +7,6 @@ use crate::catalogue::{Category, normalise_name, normalise_unit};
 use crate::cli::{ItemCommand, SiteCommand};
 use crate::error::Result;
 use crate::shift::normalise_alias;
-use crate::store::Store;
 
 /// `site add|list|retire`
 pub(super) fn run_site(
@@ -15,7 +14,7 @@ pub(super) fn run_site(
     context: &Context,
     out: &mut impl Write,
 ) -> Result<()> {
-    let mut store = Store::open(&context.db)?;
+    let mut store = context.unlock()?.store;
     match command {
         SiteCommand::Add { name } => {
             let name = normalise_name("site", &name)?;
@@ -56,7 +55,7 @@ pub(super) fn run_item(
     context: &Context,
     out: &mut impl Write,
 ) -> Result<()> {
-    let mut store = Store::open(&context.db)?;
+    let mut store = context.unlock()?.store;
     match command {
         ItemCommand::Add {
             name,

@@ -10,11 +10,10 @@ use crate::error::{Error, Result};
 use crate::fiscal::{FiscalCalendar, FiscalYear, PeriodKind};
 use crate::report::ledger::Visibility;
 use crate::report::query::year_cells;
-use crate::store::Store;
 
 /// Freezes every table a report or summary can ask for, unsuppressed, then erases.
 pub(super) fn run(args: &CloseYearArgs, context: &Context, out: &mut impl Write) -> Result<()> {
-    let mut store = Store::open(&context.db)?;
+    let mut store = context.unlock()?.store;
     let calendar = store.settings()?.calendar;
     let year = parse_year(&args.year, calendar)?;
     if context.today <= year.last_day() {

@@ -11,13 +11,15 @@ use crate::code::CodeMaker;
 use crate::contact::{BatchHeader, BatchSource, BatchTally, BatchTotals, Contact, WorkerLabel};
 use crate::error::{Error, Result};
 use crate::import::{SheetDefaults, SheetError, append_canonical, read_sheet};
-use crate::keys::{ProgramKey, SheetDigester};
-use crate::store::Store;
+use crate::keys::SheetDigester;
+use crate::unlock::Program;
 
 /// Checks everything it can before asking for the passphrase, then reads the sheet and
 /// writes it as it goes, in one transaction that only a sheet without problems commits.
 pub(super) fn run(args: &ImportArgs, context: &Context, out: &mut impl Write) -> Result<()> {
-    let mut store = Store::open(&context.db)?;
+    let Program {
+            mut store, key, ..
+        } = context.unlock()?;
     let settings = store.settings()?;
     let catalogue = store.catalogue()?;
     let site = match &args.site {
@@ -49,10 +51,6 @@ pub(super) fn run(args: &ImportArgs, context: &Context, out: &mut impl Write) ->
     }
     let file = std::fs::File::open(&args.file).map_err(|e| Error::file("read", &args.file, &e))?;
 
-    let key = {
-        let passphrase = context.passphrase.read()?;
-        ProgramKey::unlock(&passphrase, &store.key_slots()?, &settings.key_check)?
-    };
     let mut codes = CodeMaker::new(&key, settings.calendar, settings.code_format.clone());
     let defaults = SheetDefaults {
         site,

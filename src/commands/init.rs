@@ -10,7 +10,8 @@ use crate::code::CodeFormat;
 use crate::error::{Error, Result};
 use crate::fiscal::FiscalCalendar;
 use crate::keys::ProgramKey;
-use crate::store::{NewProgram, Settings, Store};
+use crate::store::{NewProgram, Settings};
+use crate::unlock::create_program;
 
 /// The first slot's label; later slots are named when they are added.
 const FIRST_SLOT_LABEL: &str = "initial";
@@ -29,26 +30,35 @@ pub(super) fn run(args: &InitArgs, context: &Context, out: &mut impl Write) -> R
     if context.db.exists() {
         return Err(Error::ProgramExists(context.db.clone()));
     }
+    let key_file = crate::keyfile::key_file_path(&context.db);
+    if key_file.exists() {
+        return Err(Error::ProgramExists(key_file));
+    }
 
     let passphrase = context.passphrase.read_new()?;
     let random = SystemRandom::new();
     let key = ProgramKey::generate(&random)?;
-    let slot = key.seal(&passphrase, &random)?;
+    let slot = key.seal(
+        FIRST_SLOT_LABEL,
+        &context.today.to_string(),
+        &passphrase,
+        &random,
+    )?;
+    drop(passphrase);
     let settings = Settings {
         calendar,
         min_cell: args.min_cell,
         code_format,
         key_check: key.key_check().to_vec(),
     };
-    drop(key);
-    Store::create(
+    create_program(
         &context.db,
         &NewProgram {
             settings: &settings,
-            slot: &slot,
-            slot_label: FIRST_SLOT_LABEL,
             today: context.today,
         },
+        &key,
+        &slot,
     )?;
 
     let year = calendar.year_of(context.today);

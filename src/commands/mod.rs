@@ -12,6 +12,7 @@ use chrono::NaiveDate;
 use crate::cli::Command;
 use crate::error::{Error, Result};
 use crate::passphrase::PassphraseSource;
+use crate::unlock::{Program, open_program};
 
 mod backup;
 mod batches;
@@ -38,6 +39,23 @@ pub struct Context {
     pub passphrase: PassphraseSource,
     /// Colour is allowed: standard output is a terminal and `NO_COLOR` is not set.
     pub color: bool,
+}
+
+impl Context {
+    /// Opens the program, asking for the passphrase once the files are there: every
+    /// command needs it, because the file is encrypted. Says so on stderr when an
+    /// earlier kitlog's unencrypted file was converted on the way.
+    pub fn unlock(&self) -> Result<Program> {
+        let program = open_program(&self.db, || self.passphrase.read())?;
+        if program.converted {
+            eprintln!(
+                "note: {} was unencrypted (made by an earlier kitlog) and is now encrypted; its passphrases are kept in {} beside it, so back up both",
+                self.db.display(),
+                crate::keyfile::key_file_path(&self.db).display()
+            );
+        }
+        Ok(program)
+    }
 }
 
 impl Command {

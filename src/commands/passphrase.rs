@@ -1,9 +1,12 @@
-//! `kitlog passphrase list|add|change|remove`: the key slots, one per passphrase.
+//! `kitlog passphrase list|add|change|remove`: the key slots, one per passphrase,
+//! kept in the key file beside the program.
 //!
 //! Every passphrase opens the same program key, so codes never change when a
 //! passphrase does. Each change needs a passphrase that opens some slot, asked
-//! first; it is checked before the new one is asked for, and again (by the slot's
-//! bytes) inside the transaction that writes, so a wrong one writes nothing.
+//! first; it is checked before the new one is asked for. The key file is re-read
+//! and rewritten while the program's write lock is held, and only if the slot the
+//! passphrase opened is still there unchanged, so two changes at once cannot undo
+//! each other and a wrong passphrase writes nothing.
 
 use std::io::Write;
 
@@ -12,8 +15,9 @@ use ring::rand::SystemRandom;
 use super::{Context, output};
 use crate::cli::PassphraseCommand;
 use crate::error::{Error, Result};
+use crate::keyfile::{read_key_file, write_key_file};
 use crate::keys::{KeySlot, ProgramKey};
-use crate::store::{LabelledSlot, SlotChange, Store};
+use crate::unlock::Program;
 
 /// Longest slot label: room for `worker-` and initials or a role, not for a biography.
 const MAX_LABEL_CHARS: usize = 24;
@@ -32,18 +36,18 @@ pub(super) fn run(
     }
 }
 
-/// Labels and the day each passphrase was set; needs no passphrase.
+/// Labels, the day each passphrase was set, and how it is stretched.
 fn list(context: &Context, out: &mut impl Write) -> Result<()> {
-    let store = Store::open(&context.db)?;
-    let slots = store.labelled_key_slots()?;
-    let width = slots
+    let program = context.unlock()?;
+    let width = program
+        .slots
         .iter()
         .map(|s| s.label.len())
         .max()
         .unwrap_or(0)
         .max(5);
     output(writeln!(out, "{:width$}  set on", "label"))?;
-    for slot in &slots {
+    for slot in &program.slots {
         output(writeln!(out, "{:width$}  {}", slot.label, slot.created_on))?;
     }
     Ok(())
@@ -51,73 +55,66 @@ fn list(context: &Context, out: &mut impl Write) -> Result<()> {
 
 fn add(label: &str, context: &Context, out: &mut impl Write) -> Result<()> {
     let label = parse_label(label)?;
-    let mut store = Store::open(&context.db)?;
-    let slots = store.labelled_key_slots()?;
-    if slots.iter().any(|s| s.label == label) {
+    let mut program = context.unlock()?;
+    if program.slots.iter().any(|s| s.label == label) {
         return Err(Error::SlotLabelTaken(label));
     }
-    let (opened, slot) = open_and_seal_new(&store, &slots, context)?;
-    store.change_key_slots(
-        opened,
-        &SlotChange::Add {
-            label: &label,
-            slot: &slot,
-        },
-        context.today,
-    )?;
+    let slot = seal_new(&program, &label, context)?;
+    let count = rewrite(&mut program, context, |slots| {
+        if slots.iter().any(|s| s.label == label) {
+            return Err(Error::SlotLabelTaken(label.clone()));
+        }
+        slots.push(slot);
+        Ok(())
+    })?;
     output(writeln!(
         out,
-        "added passphrase {label}; {} passphrases open this program now, all giving the same codes",
-        slots.len() + 1
+        "added passphrase {label}; {count} passphrases open this program now, all giving the same codes"
     ))
 }
 
 fn change(label: Option<&str>, context: &Context, out: &mut impl Write) -> Result<()> {
     let label = label.map(parse_label).transpose()?;
-    let mut store = Store::open(&context.db)?;
-    let slots = store.labelled_key_slots()?;
-    let named = match &label {
-        Some(label) => Some(find(&slots, label)?),
-        None => None,
-    };
-    let (opened, slot) = open_and_seal_new(&store, &slots, context)?;
+    let mut program = context.unlock()?;
     // Without --label, the slot the current passphrase opened is the one changed.
-    let target = named.unwrap_or(opened);
-    store.change_key_slots(
-        opened,
-        &SlotChange::Replace {
-            target,
-            slot: &slot,
-        },
-        context.today,
-    )?;
+    let target = match &label {
+        Some(label) => find(&program.slots, label)?.label.clone(),
+        None => program.slots[program.opened].label.clone(),
+    };
+    let slot = seal_new(&program, &target, context)?;
+    rewrite(&mut program, context, |slots| {
+        let place = slots
+            .iter_mut()
+            .find(|s| s.label == target)
+            .ok_or_else(|| Error::NoSuchSlot(target.clone()))?;
+        *place = slot;
+        Ok(())
+    })?;
     output(writeln!(
         out,
-        "changed passphrase {}; codes are unchanged, and the old passphrase no longer opens this file\n\
-         note: copies of the file made before now (backups) still open with the old passphrase",
-        target.label
+        "changed passphrase {target}; codes are unchanged, and the old passphrase no longer opens this file\n\
+         note: copies of the file made before now (backups) still open with the old passphrase"
     ))
 }
 
 fn remove(label: &str, context: &Context, out: &mut impl Write) -> Result<()> {
     let label = parse_label(label)?;
-    let mut store = Store::open(&context.db)?;
-    let slots = store.labelled_key_slots()?;
-    let target = find(&slots, &label)?;
-    if slots.len() == 1 {
+    let mut program = context.unlock()?;
+    find(&program.slots, &label)?;
+    if program.slots.len() == 1 {
         return Err(Error::LastKeySlot(label));
     }
-    let opened = {
-        let passphrase = context.passphrase.read()?;
-        let (index, _key) = ProgramKey::unlock_slot(
-            &passphrase,
-            &plain_slots(&slots),
-            &store.settings()?.key_check,
-        )?;
-        &slots[index]
-    };
-    store.change_key_slots(opened, &SlotChange::Remove { target }, context.today)?;
-    let left = slots.len() - 1;
+    let left = rewrite(&mut program, context, |slots| {
+        if slots.len() <= 1 {
+            return Err(Error::LastKeySlot(label.clone()));
+        }
+        let before = slots.len();
+        slots.retain(|s| s.label != label);
+        if slots.len() == before {
+            return Err(Error::NoSuchSlot(label.clone()));
+        }
+        Ok(())
+    })? ;
     let noun = if left == 1 {
         "passphrase"
     } else {
@@ -130,33 +127,43 @@ fn remove(label: &str, context: &Context, out: &mut impl Write) -> Result<()> {
     ))
 }
 
-/// Asks for a passphrase that opens a slot, then (only if it does) for the new one,
-/// which must not open any slot already; returns the opened slot and the program key
-/// sealed under the new passphrase. Key and passphrases are wiped on return.
-fn open_and_seal_new<'a>(
-    store: &Store,
-    slots: &'a [LabelledSlot],
-    context: &Context,
-) -> Result<(&'a LabelledSlot, KeySlot)> {
-    let check = store.settings()?.key_check;
-    let plain = plain_slots(slots);
-    let (index, key) = {
-        let current = context.passphrase.read()?;
-        ProgramKey::unlock_slot(&current, &plain, &check)?
-    };
+/// Asks for the new passphrase (only now that the current one opened the program),
+/// which must not open any slot already, and seals the program key under it.
+fn seal_new(program: &Program, label: &str, context: &Context) -> Result<KeySlot> {
     let new = context.passphrase.read_replacement()?;
-    if ProgramKey::unlock(&new, &plain, &check).is_ok() {
+    if ProgramKey::unlock(&new, &program.slots).is_ok() {
         return Err(Error::PassphraseInUse);
     }
-    let slot = key.seal(&new, &SystemRandom::new())?;
-    Ok((&slots[index], slot))
+    program.key.seal(
+        label,
+        &context.today.to_string(),
+        &new,
+        &SystemRandom::new(),
+    )
 }
 
-fn plain_slots(slots: &[LabelledSlot]) -> Vec<KeySlot> {
-    slots.iter().map(|s| s.slot.clone()).collect()
+/// Applies `change` to the key file under the program's write lock, if the slot the
+/// passphrase opened is still stored unchanged (else another kitlog changed the slots
+/// meanwhile, and nothing is written). Returns how many slots there are after.
+fn rewrite(
+    program: &mut Program,
+    context: &Context,
+    change: impl FnOnce(&mut Vec<KeySlot>) -> Result<()>,
+) -> Result<usize> {
+    let opened = program.slots[program.opened].clone();
+    let db = context.db.clone();
+    program.store.while_locked(|| {
+        let mut slots = read_key_file(&db)?;
+        if !slots.contains(&opened) {
+            return Err(Error::WrongPassphrase);
+        }
+        change(&mut slots)?;
+        write_key_file(&db, &slots, false)?;
+        Ok(slots.len())
+    })
 }
 
-fn find<'a>(slots: &'a [LabelledSlot], label: &str) -> Result<&'a LabelledSlot> {
+fn find<'a>(slots: &'a [KeySlot], label: &str) -> Result<&'a KeySlot> {
     slots
         .iter()
         .find(|s| s.label == label)

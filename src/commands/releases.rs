@@ -6,11 +6,10 @@ use std::io::Write;
 use super::{Context, output};
 use crate::cli::{ReleasesArgs, ReleasesCommand};
 use crate::error::{Error, Result};
-use crate::store::Store;
 
 /// Lists the ledger, or prints one release.
 pub(super) fn run(args: &ReleasesArgs, context: &Context, out: &mut impl Write) -> Result<()> {
-    let store = Store::open(&context.db)?;
+    let store = context.unlock()?.store;
     if let Some(ReleasesCommand::Show { number }) = &args.command {
         let released = store
             .release_content(*number)?

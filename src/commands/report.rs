@@ -10,7 +10,6 @@ use crate::error::{Error, Result};
 use crate::fiscal::PeriodKind;
 use crate::report::Dimensions;
 use crate::report::release::{Request, prepare, record, render};
-use crate::store::Store;
 use crate::text::Count;
 
 /// What spreadsheets look for to read a CSV file as UTF-8.
@@ -39,7 +38,7 @@ pub(super) fn run(args: &ReportArgs, context: &Context, out: &mut impl Write) ->
         recipient,
         today: context.today,
     };
-    let mut store = Store::open(&context.db)?;
+    let mut store = context.unlock()?.store;
     // At a terminal, say why the first release of a coarse period can take a while
     // (scripts and files get only what they asked for).
     if matches!(request.kind, PeriodKind::Quarter | PeriodKind::FiscalYear)

@@ -18,7 +18,7 @@ use crate::code::CodeMaker;
 use crate::contact::{BatchSource, BatchTotals, Contact, NewBatch, WorkerLabel};
 use crate::error::{Error, Result};
 use crate::fiscal::{FiscalCalendar, parse_day};
-use crate::keys::ProgramKey;
+use crate::unlock::Program;
 use crate::shift::{ContactLine, Line, ShiftCommand, Shortcuts, parse_line};
 use crate::store::{Draft, Store};
 use crate::text::Count;
@@ -65,7 +65,9 @@ struct Session<'a, R, W> {
 
 impl<R: BufRead, W: Write> Session<'_, R, W> {
     fn run(&mut self, args: &ShiftArgs, context: &Context) -> Result<()> {
-        let mut store = Store::open(&context.db)?;
+        let Program {
+            mut store, key, ..
+        } = context.unlock()?;
         let settings = store.settings()?;
         let catalogue = store.catalogue()?;
         let waiting = store.open_draft()?;
@@ -85,10 +87,6 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
             (false, None) => None,
         };
 
-        let key = {
-            let passphrase = context.passphrase.read()?;
-            ProgramKey::unlock(&passphrase, &store.key_slots()?, &settings.key_check)?
-        };
         let mut codes = CodeMaker::new(&key, settings.calendar, settings.code_format.clone());
         let draft = if let Some(draft) = resumed {
             draft

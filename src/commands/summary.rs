@@ -15,14 +15,13 @@ use crate::fiscal::Period;
 use crate::measures::Measure;
 use crate::report::release::{Request, prepare, record};
 use crate::report::{ALL, Dimensions, ItemLevel, ReportRow, SUPPRESSED};
-use crate::store::Store;
 
 /// Widest bar, in characters; the largest value of a section gets this many.
 const BAR_WIDTH: u64 = 40;
 
 /// Decides the two periods' table by category, records it and draws it.
 pub(super) fn run(args: &SummaryArgs, context: &Context, out: &mut impl Write) -> Result<()> {
-    let mut store = Store::open(&context.db)?;
+    let mut store = context.unlock()?.store;
     let calendar = store.settings()?.calendar;
     let kind = args.period.into();
     let open = calendar.period_of(kind, context.today);

@@ -6,12 +6,11 @@ use super::{Context, output};
 use crate::cli::VoidArgs;
 use crate::contact::VoidReason;
 use crate::error::Result;
-use crate::store::Store;
 use crate::text::Count;
 
 /// Voids and says what was voided; nothing is deleted.
 pub(super) fn run(args: &VoidArgs, context: &Context, out: &mut impl Write) -> Result<()> {
-    let mut store = Store::open(&context.db)?;
+    let mut store = context.unlock()?.store;
     let void_reason = VoidReason::from(args.reason);
     let reason = void_reason.as_str();
     // Released periods keep what they were released with (see the release ledger).

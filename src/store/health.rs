@@ -12,6 +12,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use super::{BUSY_TIMEOUT, SCHEMA, SCHEMA_VERSION, Store};
 use crate::error::{Error, Result};
+use crate::keys::DatabaseKey;
 
 /// What `check` looked at, for its one-line report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,8 +23,6 @@ pub struct CheckSummary {
     pub batches: i64,
     /// Contacts in the file, voided ones included.
     pub contacts: i64,
-    /// Key slots (passphrases).
-    pub key_slots: i64,
     /// The schema version.
     pub schema_version: i64,
 }
@@ -48,18 +47,6 @@ const RULES: &[(&str, &str)] = &[
              OR (SELECT count(*) FROM program
                   WHERE id = 1 AND typeof(key_check) = 'blob' AND length(key_check) = 32
                     AND fiscal_year_start BETWEEN 1 AND 12 AND min_cell >= 1) != 1",
-    ),
-    (
-        "the program has at least one key slot",
-        "SELECT count(*) = 0 FROM key_slot",
-    ),
-    (
-        "every key slot has a 16-byte salt, a 12-byte nonce, a 48-byte sealed key and at least 600,000 iterations",
-        "SELECT count(*) FROM key_slot
-          WHERE NOT (typeof(kdf_salt) = 'blob' AND length(kdf_salt) = 16
-                 AND typeof(nonce) = 'blob' AND length(nonce) = 12
-                 AND typeof(sealed_key) = 'blob' AND length(sealed_key) = 48
-                 AND typeof(kdf_iterations) = 'integer' AND kdf_iterations >= 600000)",
     ),
     (
         "every participant code is 16 bytes",
@@ -103,7 +90,6 @@ const RULES: &[(&str, &str)] = &[
     (
         "every stored day is a calendar day written YYYY-MM-DD",
         "SELECT (SELECT count(*) FROM program WHERE date(created_on) IS NOT created_on)
-              + (SELECT count(*) FROM key_slot WHERE date(created_on) IS NOT created_on)
               + (SELECT count(*) FROM site WHERE date(retired_on) IS NOT retired_on)
               + (SELECT count(*) FROM item WHERE date(retired_on) IS NOT retired_on)
               + (SELECT count(*) FROM batch
@@ -131,7 +117,8 @@ impl Store {
     /// so a kitlog saving at the same moment waits (or is waited for) rather than
     /// tearing the copy. It is written owner-only to a temp file in the destination's
     /// folder, checked, synced, and only then given its name.
-    pub fn backup_to(&self, destination: &Path) -> Result<()> {
+    /// The copy is encrypted under the same `key` as the program, page by page.
+    pub fn backup_to(&self, destination: &Path, key: &DatabaseKey) -> Result<()> {
         if destination.symlink_metadata().is_ok() {
             return Err(Error::BackupExists(destination.to_owned()));
         }
@@ -149,6 +136,7 @@ impl Store {
             .map_err(|e| Error::file("create", destination, &e))?;
 
         let mut copy = open_backup_target(temp.path())?;
+        copy.pragma_update(None, "key", key.pragma_value())?;
         copy_all_pages(&self.conn, &mut copy)?;
         let verdict: String = copy.query_row("PRAGMA quick_check", [], |row| row.get(0))?;
         if verdict != "ok" {
@@ -221,7 +209,6 @@ impl Store {
             rules: RULES.len() + 2,
             batches: count("batch")?,
             contacts: count("contact")?,
-            key_slots: count("key_slot")?,
             schema_version,
         };
         tx.commit()?;
@@ -310,7 +297,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = new_store(&dir);
         let summary = store.check().unwrap();
-        assert_eq!(summary.key_slots, 1);
         assert_eq!(summary.contacts, 0);
         assert_eq!(summary.schema_version, SCHEMA_VERSION);
     }
@@ -337,11 +323,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = new_store(&dir);
         let target = dir.path().join("copy.db");
-        store.backup_to(&target).unwrap();
-        let copy = Store::open(&target).unwrap();
-        assert_eq!(copy.key_slots().unwrap(), store.key_slots().unwrap());
+        let key = DatabaseKey::fixed();
+        store.backup_to(&target, &key).unwrap();
+        let copy = Store::open(&target, &key).unwrap();
+        assert_eq!(copy.settings().unwrap(), store.settings().unwrap());
         assert!(matches!(
-            store.backup_to(&target),
+            store.backup_to(&target, &key),
             Err(Error::BackupExists(_))
         ));
     }

@@ -7,7 +7,8 @@
 //!
 //! This file holds the connection: opening, pragmas, migrations, and the readers of
 //! stored days and codes every part shares. One concern a file below it: `program`
-//! (settings, the fiscal calendar), `key_slots`, `catalogue`, `writer` (saving a
+//! (settings, the fiscal calendar), `legacy` (converting an unencrypted file),
+//! `catalogue`, `writer` (saving a
 //! batch), `batches` (listing, voids), `drafts` (the shift being typed), `reads`
 //! (what reports stream), `retention` (closed years), `health` (check, backup).
 
@@ -19,13 +20,14 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::code::{CODE_BYTES, ParticipantCode};
 use crate::error::{Error, Result};
+use crate::keys::DatabaseKey;
 
 mod batches;
 mod catalogue;
 mod drafts;
 mod health;
-mod key_slots;
 mod ledger;
+mod legacy;
 mod program;
 mod reads;
 mod retention;
@@ -33,7 +35,7 @@ mod writer;
 
 pub use drafts::Draft;
 pub use health::{CheckSummary, SchemaTable, describe_schema};
-pub use key_slots::{LabelledSlot, SlotChange};
+pub use legacy::{LegacyProgram, encrypt_legacy, is_unencrypted, read_legacy};
 pub use program::{NewProgram, Settings};
 pub use writer::ContactWriter;
 
@@ -47,6 +49,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_initial.sql"),
     include_str!("../../migrations/0002_drop_contact_code_index.sql"),
     include_str!("../../migrations/0003_release_ledger.sql"),
+    include_str!("../../migrations/0004_key_slots_leave_the_database.sql"),
 ];
 
 /// The schema version this build writes and reads: one per migration.
@@ -74,7 +77,7 @@ impl Store {
     ///
     /// The file is claimed with `create_new`, so two `init`s cannot both win, and
     /// removed again if anything after that fails: no half-made program is left.
-    pub fn create(path: &Path, program: &NewProgram<'_>) -> Result<Store> {
+    pub fn create(path: &Path, program: &NewProgram<'_>, key: &DatabaseKey) -> Result<Store> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             if !parent.exists() {
                 std::fs::create_dir_all(parent).map_err(|e| Error::file("create", parent, &e))?;
@@ -100,7 +103,7 @@ impl Store {
             }
             Err(e) => return Err(Error::file("create", path, &e)),
         }
-        let result = Self::connect(path).and_then(|mut store| {
+        let result = Self::connect(path, key).and_then(|mut store| {
             store.initialise(program)?;
             Ok(store)
         });
@@ -111,12 +114,16 @@ impl Store {
         result
     }
 
-    /// Opens an existing program, bringing an older schema up to date.
-    pub fn open(path: &Path) -> Result<Store> {
+    /// Opens an existing (encrypted) program with its database key, bringing an older
+    /// schema up to date, and refuses a file whose schema is not exactly kitlog's.
+    ///
+    /// A wrong key and a file that is not a program look the same to SQLCipher (both
+    /// are "not a database"): [`Error::NotAProgram`].
+    pub fn open(path: &Path, key: &DatabaseKey) -> Result<Store> {
         if !path.is_file() {
             return Err(Error::NoProgram(path.to_owned()));
         }
-        let mut store = Self::connect(path).map_err(|e| not_a_program(e, path))?;
+        let mut store = Self::connect(path, key).map_err(|e| not_a_program(e, path))?;
         let version: i64 = store
             .conn
             .pragma_query_value(None, "user_version", |row| row.get(0))
@@ -125,7 +132,22 @@ impl Store {
             return Err(Error::NotAProgram(path.to_owned()));
         }
         store.migrate(version)?;
+        if structure(&store.conn)? != fresh_structure()? {
+            return Err(Error::SchemaChanged);
+        }
         Ok(store)
+    }
+
+    /// Runs `work` while holding the program's write lock, so that another kitlog
+    /// changing the key file at the same moment waits: the key file has no lock of
+    /// its own, and two `passphrase add`s must not both rewrite it from the same start.
+    pub fn while_locked<T>(&mut self, work: impl FnOnce() -> Result<T>) -> Result<T> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let result = work()?;
+        tx.commit()?;
+        Ok(result)
     }
 
     /// Starts a read transaction that lasts until the returned guard is dropped: every
@@ -141,9 +163,12 @@ impl Store {
         clippy::disallowed_methods,
         reason = "the one place a connection is opened"
     )]
-    fn connect(path: &Path) -> Result<Store> {
+    fn connect(path: &Path, key: &DatabaseKey) -> Result<Store> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags)?;
+        // First, before anything reads a page: every page, and the journal's copies of
+        // pages, are encrypted and authenticated (HMAC) under this key.
+        conn.pragma_update(None, "key", key.pragma_value())?;
         configure(&conn)?;
         Ok(Store { conn })
     }
@@ -247,7 +272,47 @@ fn configure(conn: &Connection) -> Result<()> {
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     // Two workers saving at once: the second waits for the first instead of failing.
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    // A file's schema may not run code kitlog did not write (views, triggers, functions
+    // in defaults); the exact schema check on open refuses such a file anyway.
+    conn.pragma_update(None, "trusted_schema", "OFF")?;
     Ok(())
+}
+
+/// The shape of a database's schema: every object by type and name (so an extra
+/// table, view, trigger or index shows), and every table's columns, indexes and
+/// foreign keys (not the CREATE text, which ALTER rewrites). A file kitlog made and migrated has exactly the shape of
+/// `schema.sql`; anything else was changed by another hand. The forensic review
+/// planted triggers that kept every code `close-year` reported as erased.
+fn structure(conn: &Connection) -> Result<Vec<String>> {
+    let mut out: Vec<String> = conn
+        .prepare("SELECT type || ' ' || name || ' ' || tbl_name FROM sqlite_schema ORDER BY 1")?
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")?
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for table in tables {
+        for query in [
+            "SELECT name || ' ' || type || ' ' || \"notnull\" || ' ' || coalesce(dflt_value, '') || ' ' || pk FROM pragma_table_info(?1)",
+            "SELECT il.name || ' ' || il.\"unique\" || ' ' || il.partial || ' ' || (SELECT group_concat(coalesce(name, '?')) FROM pragma_index_info(il.name)) FROM pragma_index_list(?1) il ORDER BY il.name",
+            "SELECT \"table\" || ' ' || \"from\" || ' ' || coalesce(\"to\", '') FROM pragma_foreign_key_list(?1)",
+        ] {
+            let rows: Vec<String> = conn
+                .prepare(query)?
+                .query_map([&table], |row| row.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            out.extend(rows.into_iter().map(|r| format!("{table}: {r}")));
+        }
+    }
+    Ok(out)
+}
+
+/// [`structure`] of `schema.sql` applied to an empty database.
+fn fresh_structure() -> Result<Vec<String>> {
+    let fresh = Connection::open_in_memory()?;
+    fresh.execute_batch(SCHEMA)?;
+    structure(&fresh)
 }
 
 /// The stored code blob in column `index` back as a code, read in place; a blob of the wrong length (impossible under the
@@ -284,7 +349,6 @@ fn not_a_program(error: Error, path: &Path) -> Error {
 mod tests {
     use super::*;
     use crate::fiscal::FiscalCalendar;
-    use crate::keys::KeySlot;
 
     fn settings() -> Settings {
         Settings {
@@ -295,37 +359,25 @@ mod tests {
         }
     }
 
-    fn slot() -> KeySlot {
-        KeySlot {
-            salt: vec![1; 16],
-            iterations: 600_000,
-            nonce: vec![2; 12],
-            sealed_key: vec![3; 48],
-        }
-    }
-
     pub(super) fn new_store(dir: &tempfile::TempDir) -> Store {
         let settings = settings();
-        let slot = slot();
         Store::create(
             &dir.path().join("p.db"),
             &NewProgram {
                 settings: &settings,
-                slot: &slot,
-                slot_label: "first",
                 today: "2026-11-22".parse().unwrap(),
             },
+            &DatabaseKey::fixed(),
         )
         .unwrap()
     }
 
     #[test]
-    fn create_then_open_round_trips_settings_and_slots() {
+    fn create_then_open_round_trips_settings() {
         let dir = tempfile::tempdir().unwrap();
         drop(new_store(&dir));
-        let store = Store::open(&dir.path().join("p.db")).unwrap();
+        let store = Store::open(&dir.path().join("p.db"), &DatabaseKey::fixed()).unwrap();
         assert_eq!(store.settings().unwrap(), settings());
-        assert_eq!(store.key_slots().unwrap(), vec![slot()]);
         assert_eq!(store.catalogue().unwrap().items.len(), 8);
     }
 
@@ -335,15 +387,13 @@ mod tests {
         let path = dir.path().join("p.db");
         std::fs::write(&path, b"precious").unwrap();
         let settings = settings();
-        let slot = slot();
         let result = Store::create(
             &path,
             &NewProgram {
                 settings: &settings,
-                slot: &slot,
-                slot_label: "first",
                 today: "2026-11-22".parse().unwrap(),
             },
+            &DatabaseKey::fixed(),
         );
         assert!(matches!(result, Err(Error::ProgramExists(_))));
         assert_eq!(std::fs::read(&path).unwrap(), b"precious");
@@ -353,7 +403,7 @@ mod tests {
     fn pragmas_are_set_on_every_connection() {
         let dir = tempfile::tempdir().unwrap();
         drop(new_store(&dir));
-        let store = Store::open(&dir.path().join("p.db")).unwrap();
+        let store = Store::open(&dir.path().join("p.db"), &DatabaseKey::fixed()).unwrap();
         let conn = store.connection();
         let get = |name: &str| -> String {
             conn.pragma_query_value(None, name, |row| {
@@ -373,7 +423,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         drop(new_store(&dir));
         for _ in 0..2 {
-            let store = Store::open(&dir.path().join("p.db")).unwrap();
+            let store = Store::open(&dir.path().join("p.db"), &DatabaseKey::fixed()).unwrap();
             let version: i64 = store
                 .connection()
                 .pragma_query_value(None, "user_version", |row| row.get(0))
@@ -391,21 +441,26 @@ mod tests {
             .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
             .unwrap();
         drop(store);
-        let result = Store::open(&dir.path().join("p.db"));
+        let result = Store::open(&dir.path().join("p.db"), &DatabaseKey::fixed());
         assert!(matches!(result, Err(Error::NewerSchema { .. })));
     }
 
     /// Privacy rule 6 (README, "Privacy model"): with kitlog's connection settings,
-    /// deleted rows are zeroed on disk.
+    /// deleted rows are zeroed in the pages (which SQLCipher then encrypts; an
+    /// unencrypted file shows the pages as they are, so this test uses one).
     /// The same steps without `secure_delete` leave the bytes behind, so this test
     /// would catch the pragma going missing.
     #[test]
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "an unencrypted file, to see the pages' own bytes"
+    )]
     fn invariant_6_erased_rows_leave_no_bytes_behind() {
         let marker = b"ERASE-ME-7Q2X-ERASE-ME-7Q2X";
         for secure in [true, false] {
             let dir = tempfile::tempdir().unwrap();
-            let store = new_store(&dir);
-            let conn = store.connection();
+            let conn = Connection::open(dir.path().join("p.db")).unwrap();
+            configure(&conn).unwrap();
             if !secure {
                 conn.pragma_update(None, "secure_delete", "OFF").unwrap();
             }
@@ -415,7 +470,7 @@ mod tests {
                     .unwrap();
             }
             conn.execute("DELETE FROM scratch", []).unwrap();
-            drop(store);
+            drop(conn);
             let bytes = std::fs::read(dir.path().join("p.db")).unwrap();
             let lingers = bytes.windows(marker.len()).any(|w| w == marker);
             assert_eq!(lingers, !secure, "secure_delete = {secure}");
@@ -455,36 +510,6 @@ mod tests {
         assert_eq!(day_text(far, &mut [0; 10]), far.to_string());
     }
 
-    /// The structure of a database, compared column by column, index by index,
-    /// foreign key by foreign key (not by CREATE text, which ALTER rewrites).
-    fn structure(conn: &Connection) -> Vec<String> {
-        let mut out = Vec::new();
-        let tables: Vec<String> = conn
-            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
-            .unwrap()
-            .query_map([], |row| row.get(0))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
-        for table in tables {
-            for query in [
-                "SELECT name || ' ' || type || ' ' || \"notnull\" || ' ' || coalesce(dflt_value, '') || ' ' || pk FROM pragma_table_info(?1)",
-                "SELECT il.name || ' ' || il.\"unique\" || ' ' || il.partial || ' ' || (SELECT group_concat(coalesce(name, '?')) FROM pragma_index_info(il.name)) FROM pragma_index_list(?1) il ORDER BY il.name",
-                "SELECT \"table\" || ' ' || \"from\" || ' ' || coalesce(\"to\", '') FROM pragma_foreign_key_list(?1)",
-            ] {
-                let rows: Vec<String> = conn
-                    .prepare(query)
-                    .unwrap()
-                    .query_map([&table], |row| row.get(0))
-                    .unwrap()
-                    .collect::<rusqlite::Result<_>>()
-                    .unwrap();
-                out.extend(rows.into_iter().map(|r| format!("{table}: {r}")));
-            }
-        }
-        out
-    }
-
     /// schema.sql stays the single source of truth: every migration from nothing
     /// (version 1 included) must give the same structure as a fresh schema.sql.
     #[test]
@@ -495,7 +520,7 @@ mod tests {
         for migration in MIGRATIONS {
             migrated.execute_batch(migration).unwrap();
         }
-        assert_eq!(structure(&fresh), structure(&migrated));
+        assert_eq!(structure(&fresh).unwrap(), structure(&migrated).unwrap());
         let version = |c: &Connection| -> i64 {
             c.pragma_query_value(None, "user_version", |row| row.get(0))
                 .unwrap()
@@ -538,7 +563,13 @@ mod tests {
                 )
                 .unwrap();
             }
-            let store = Store::open(&path).unwrap();
+            assert!(is_unencrypted(&path));
+            let legacy = read_legacy(&path).unwrap();
+            assert_eq!(legacy.slots.len(), 1);
+            assert_eq!(legacy.slots[0].label, "initial");
+            encrypt_legacy(&path, &DatabaseKey::fixed()).unwrap();
+            assert!(!is_unencrypted(&path));
+            let store = Store::open(&path, &DatabaseKey::fixed()).unwrap();
             let version: i64 = store
                 .connection()
                 .pragma_query_value(None, "user_version", |row| row.get(0))
@@ -547,12 +578,11 @@ mod tests {
             let fresh = Connection::open_in_memory().unwrap();
             fresh.execute_batch(SCHEMA).unwrap();
             assert_eq!(
-                structure(store.connection()),
-                structure(&fresh),
+                structure(store.connection()).unwrap(),
+                structure(&fresh).unwrap(),
                 "from version {old}"
             );
             assert_eq!(store.settings().unwrap().min_cell, 5);
-            assert_eq!(store.key_slots().unwrap().len(), 1);
             let mut contacts = Vec::new();
             store
                 .for_each_live_contact(

@@ -5,11 +5,10 @@
 use chrono::NaiveDate;
 use rusqlite::{Connection, TransactionBehavior, params};
 
-use super::{SCHEMA, Store, key_slots::insert_slot};
+use super::{SCHEMA, Store};
 use crate::code::CodeFormat;
 use crate::error::{Error, Result};
 use crate::fiscal::FiscalCalendar;
-use crate::keys::KeySlot;
 
 /// A program's settings, fixed at `init`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,10 +28,6 @@ pub struct Settings {
 pub struct NewProgram<'a> {
     /// Settings of the new program.
     pub settings: &'a Settings,
-    /// The first key slot.
-    pub slot: &'a KeySlot,
-    /// Its label.
-    pub slot_label: &'a str,
     /// Day of creation.
     pub today: NaiveDate,
 }
@@ -55,7 +50,6 @@ impl Store {
                 program.today.to_string(),
             ],
         )?;
-        insert_slot(&tx, program.slot_label, program.slot, program.today)?;
         for (name, category, unit, alias) in crate::catalogue::DEFAULT_ITEMS {
             tx.execute(
                 "INSERT INTO item (name, category, unit, alias) VALUES (?1, ?2, ?3, ?4)",

@@ -1,0 +1,220 @@
+//! The key file: the sealed key slots, kept beside the encrypted program file.
+//!
+//! The program file is encrypted with a key that comes from the program key, so the
+//! slots that seal the program key must be readable before the database opens. They
+//! live in `<program>.keys`, a small CSV file (one slot a row, binary fields in hex)
+//! that holds nothing but sealed keys, labels, costs and days: without a passphrase
+//! it opens nothing, and each slot's label and cost are bound into its seal
+//! ([`crate::keys`]), so editing it only breaks slots.
+//!
+//! It is always rewritten whole, to a temp file in the same folder that is synced
+//! and renamed over it, so a crash leaves the old key file or the new one, never half.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::keys::{Kdf, KeySlot};
+
+/// The key file of the program at `db`.
+#[must_use]
+pub fn key_file_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".keys");
+    PathBuf::from(name)
+}
+
+/// One row of the key file.
+#[derive(Debug, Serialize, Deserialize)]
+struct Row {
+    label: String,
+    created_on: String,
+    kdf: String,
+    memory_kib: u32,
+    passes: u32,
+    lanes: u32,
+    salt: String,
+    nonce: String,
+    sealed_key: String,
+}
+
+const ARGON2ID: &str = "argon2id";
+const PBKDF2: &str = "pbkdf2-sha256";
+
+/// Every slot of the program at `db`, in file order (the order a passphrase is tried).
+pub fn read_key_file(db: &Path) -> Result<Vec<KeySlot>> {
+    let path = key_file_path(db);
+    let file = match std::fs::File::open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::NoKeyFile(db.to_owned()));
+        }
+        Err(e) => return Err(Error::file("read", &path, &e)),
+    };
+    let damaged = || Error::DamagedKeyFile(path.clone());
+    let mut slots = Vec::new();
+    for row in csv::Reader::from_reader(file).deserialize::<Row>() {
+        let row = row.map_err(|_| damaged())?;
+        let kdf = match row.kdf.as_str() {
+            ARGON2ID => Kdf::Argon2id {
+                memory_kib: row.memory_kib,
+                passes: row.passes,
+                lanes: row.lanes,
+            },
+            PBKDF2 if row.memory_kib == 0 && row.lanes == 0 => Kdf::Pbkdf2 {
+                iterations: row.passes,
+            },
+            _ => return Err(damaged()),
+        };
+        // A cost outside the sane range is refused here, before any work: cheap costs
+        // help a guesser, absurd ones hang kitlog.
+        if !kdf.is_sane() {
+            return Err(damaged());
+        }
+        slots.push(KeySlot {
+            label: row.label,
+            created_on: row.created_on,
+            kdf,
+            salt: from_hex(&row.salt).ok_or_else(damaged)?,
+            nonce: from_hex(&row.nonce).ok_or_else(damaged)?,
+            sealed_key: from_hex(&row.sealed_key).ok_or_else(damaged)?,
+        });
+    }
+    if slots.is_empty() {
+        return Err(damaged());
+    }
+    Ok(slots)
+}
+
+/// Writes `slots` as the key file of the program at `db`, whole: a synced temp file
+/// renamed over the old one. With `new`, refuses to replace a key file already there.
+pub fn write_key_file(db: &Path, slots: &[KeySlot], new: bool) -> Result<()> {
+    let path = key_file_path(db);
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let fail = |e: &std::io::Error| Error::file("write", &path, e);
+    // tempfile makes the file owner-only (0600).
+    let mut temp = tempfile::Builder::new()
+        .prefix(".kitlog-keys-")
+        .suffix(".tmp")
+        .tempfile_in(&folder)
+        .map_err(|e| fail(&e))?;
+    {
+        let mut writer = csv::Writer::from_writer(temp.as_file_mut());
+        for slot in slots {
+            let (kdf, memory_kib, passes, lanes) = match slot.kdf {
+                Kdf::Argon2id {
+                    memory_kib,
+                    passes,
+                    lanes,
+                } => (ARGON2ID, memory_kib, passes, lanes),
+                Kdf::Pbkdf2 { iterations } => (PBKDF2, 0, iterations, 0),
+            };
+            writer
+                .serialize(Row {
+                    label: slot.label.clone(),
+                    created_on: slot.created_on.clone(),
+                    kdf: kdf.to_owned(),
+                    memory_kib,
+                    passes,
+                    lanes,
+                    salt: to_hex(&slot.salt),
+                    nonce: to_hex(&slot.nonce),
+                    sealed_key: to_hex(&slot.sealed_key),
+                })
+                .map_err(|e| fail(&std::io::Error::other(e)))?;
+        }
+        writer.flush().map_err(|e| fail(&e))?;
+    }
+    temp.as_file().sync_all().map_err(|e| fail(&e))?;
+    if new {
+        temp.persist_noclobber(&path).map_err(|e| {
+            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                Error::ProgramExists(path.clone())
+            } else {
+                fail(&e.error)
+            }
+        })?;
+    } else {
+        temp.persist(&path).map_err(|e| fail(&e.error))?;
+    }
+    // The rename itself reaches the disk only when the folder is synced.
+    if let Ok(dir) = std::fs::File::open(&folder) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn from_hex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slot(label: &str, kdf: Kdf) -> KeySlot {
+        KeySlot {
+            label: label.into(),
+            created_on: "2026-11-30".into(),
+            kdf,
+            salt: vec![1; 16],
+            nonce: vec![2; 12],
+            sealed_key: vec![0xab; 48],
+        }
+    }
+
+    #[test]
+    fn slots_round_trip_and_a_second_new_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("p.db");
+        let slots = vec![
+            slot("initial", Kdf::CURRENT),
+            slot("worker-jd", Kdf::Pbkdf2 { iterations: 600_000 }),
+        ];
+        write_key_file(&db, &slots, true).unwrap();
+        assert_eq!(read_key_file(&db).unwrap(), slots);
+        assert!(matches!(
+            write_key_file(&db, &slots, true),
+            Err(Error::ProgramExists(_))
+        ));
+        write_key_file(&db, &slots[..1], false).unwrap();
+        assert_eq!(read_key_file(&db).unwrap(), slots[..1]);
+    }
+
+    #[test]
+    fn a_missing_damaged_or_absurd_key_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("p.db");
+        assert!(matches!(read_key_file(&db), Err(Error::NoKeyFile(_))));
+        write_key_file(&db, &[slot("initial", Kdf::CURRENT)], true).unwrap();
+        let good = std::fs::read_to_string(key_file_path(&db)).unwrap();
+        for bad in [
+            String::new(),
+            good.lines().next().unwrap().to_owned() + "\n",
+            good.replace("argon2id,65536", "argon2id,8"),
+            good.replace("argon2id,65536,3", "argon2id,65536,4294967295"),
+            good.replace("abab", "zz"),
+            good.replace("argon2id", "rot13"),
+        ] {
+            std::fs::write(key_file_path(&db), &bad).unwrap();
+            assert!(
+                matches!(read_key_file(&db), Err(Error::DamagedKeyFile(_))),
+                "{bad}"
+            );
+        }
+    }
+}
