@@ -183,7 +183,12 @@ mod tests {
         let db = dir.path().join("p.db");
         let slots = vec![
             slot("initial", Kdf::CURRENT),
-            slot("worker-jd", Kdf::Pbkdf2 { iterations: 600_000 }),
+            slot(
+                "worker-jd",
+                Kdf::Pbkdf2 {
+                    iterations: 600_000,
+                },
+            ),
         ];
         write_key_file(&db, &slots, true).unwrap();
         assert_eq!(read_key_file(&db).unwrap(), slots);

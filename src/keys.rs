@@ -273,7 +273,9 @@ impl ProgramKey {
             sealed_key: Vec::new(),
         };
         random.fill(&mut slot.salt).map_err(|_| Error::Randomness)?;
-        random.fill(&mut slot.nonce).map_err(|_| Error::Randomness)?;
+        random
+            .fill(&mut slot.nonce)
+            .map_err(|_| Error::Randomness)?;
         let nonce: [u8; aead::NONCE_LEN] = slot.nonce.as_slice().try_into().expect("12 bytes");
         let wrapping = wrapping_key(passphrase, &slot.salt, slot.kdf).ok_or(Error::Randomness)?;
         // Room for the tag up front: a reallocation while appending it would leave a

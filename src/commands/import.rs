@@ -17,22 +17,6 @@ use crate::unlock::Program;
 /// Checks everything it can before asking for the passphrase, then reads the sheet and
 /// writes it as it goes, in one transaction that only a sheet without problems commits.
 pub(super) fn run(args: &ImportArgs, context: &Context, out: &mut impl Write) -> Result<()> {
-    let Program {
-            mut store, key, ..
-        } = context.unlock()?;
-    let settings = store.settings()?;
-    let catalogue = store.catalogue()?;
-    let site = match &args.site {
-        Some(name) => {
-            let name = normalise_name("site", name)?;
-            Some(
-                catalogue
-                    .site(&name)
-                    .ok_or(Error::NotInCatalogue { kind: "site", name })?,
-            )
-        }
-        None => None,
-    };
     if let Some(date) = args.date {
         if date > context.today {
             return Err(Error::FutureDateArgument {
@@ -42,6 +26,11 @@ pub(super) fn run(args: &ImportArgs, context: &Context, out: &mut impl Write) ->
         }
     }
     let worker = args.worker.as_deref().map(WorkerLabel::parse).transpose()?;
+    let site_name = args
+        .site
+        .as_deref()
+        .map(|name| normalise_name("site", name))
+        .transpose()?;
     if args.file.is_dir() {
         return Err(Error::File {
             action: "read",
@@ -50,6 +39,18 @@ pub(super) fn run(args: &ImportArgs, context: &Context, out: &mut impl Write) ->
         });
     }
     let file = std::fs::File::open(&args.file).map_err(|e| Error::file("read", &args.file, &e))?;
+
+    let Program { mut store, key, .. } = context.unlock()?;
+    let settings = store.settings()?;
+    let catalogue = store.catalogue()?;
+    let site = match site_name {
+        Some(name) => Some(
+            catalogue
+                .site(&name)
+                .ok_or(Error::NotInCatalogue { kind: "site", name })?,
+        ),
+        None => None,
+    };
 
     let mut codes = CodeMaker::new(&key, settings.calendar, settings.code_format.clone());
     let defaults = SheetDefaults {

@@ -114,7 +114,7 @@ fn remove(label: &str, context: &Context, out: &mut impl Write) -> Result<()> {
             return Err(Error::NoSuchSlot(label.clone()));
         }
         Ok(())
-    })? ;
+    })?;
     let noun = if left == 1 {
         "passphrase"
     } else {

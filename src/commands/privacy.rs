@@ -34,29 +34,6 @@ const STORED: &[(&str, &str)] = &[
         "HMAC of the program key, to confirm a passphrase opened the right key",
     ),
     ("program.created_on", "day the program was created"),
-    (
-        "key_slot",
-        "the program key sealed under each passphrase; never a passphrase, never the key",
-    ),
-    ("key_slot.id", "row number"),
-    (
-        "key_slot.label",
-        "short name of the passphrase's holder or role (e.g. worker-jd)",
-    ),
-    (
-        "key_slot.kdf_salt",
-        "random salt for stretching this passphrase",
-    ),
-    (
-        "key_slot.kdf_iterations",
-        "PBKDF2 rounds used to stretch it",
-    ),
-    ("key_slot.nonce", "random AES-GCM nonce of the sealed key"),
-    (
-        "key_slot.sealed_key",
-        "the program key encrypted under the stretched passphrase",
-    ),
-    ("key_slot.created_on", "day this passphrase was set"),
     ("site", "the catalogue of places and outreach routes"),
     ("site.id", "row number"),
     ("site.name", "site name (e.g. downtown-van)"),
@@ -305,6 +282,13 @@ pub(super) fn run(_context: &Context, out: &mut impl Write) -> Result<()> {
             ))?;
         }
     }
+    output(writeln!(
+        out,
+        "\nthe whole file is encrypted (SQLCipher): without a passphrase it shows nothing but its size\n\n\
+         beside it, the key file (the program's name and .keys) holds one row per passphrase:\n\
+         \x20 its label, the day it was set, its Argon2id cost and salt, and the program key sealed\n\
+         \x20 under it (AES-256-GCM); never a passphrase, never the key"
+    ))?;
     output(writeln!(
         out,
         "\nnever stored: names, birth dates, addresses, phone numbers, free text, times of day,\n\

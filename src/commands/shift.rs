@@ -18,10 +18,10 @@ use crate::code::CodeMaker;
 use crate::contact::{BatchSource, BatchTotals, Contact, NewBatch, WorkerLabel};
 use crate::error::{Error, Result};
 use crate::fiscal::{FiscalCalendar, parse_day};
-use crate::unlock::Program;
 use crate::shift::{ContactLine, Line, ShiftCommand, Shortcuts, parse_line};
 use crate::store::{Draft, Store};
 use crate::text::Count;
+use crate::unlock::Program;
 
 /// Runs the session on this process's standard input.
 pub(super) fn run(args: &ShiftArgs, context: &Context, out: &mut impl Write) -> Result<()> {
@@ -65,9 +65,7 @@ struct Session<'a, R, W> {
 
 impl<R: BufRead, W: Write> Session<'_, R, W> {
     fn run(&mut self, args: &ShiftArgs, context: &Context) -> Result<()> {
-        let Program {
-            mut store, key, ..
-        } = context.unlock()?;
+        let Program { mut store, key, .. } = context.unlock()?;
         let settings = store.settings()?;
         let catalogue = store.catalogue()?;
         let waiting = store.open_draft()?;

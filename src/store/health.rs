@@ -265,7 +265,9 @@ fn fiscal_years_match(conn: &Connection) -> Result<bool> {
 )]
 fn open_backup_target(path: &Path) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    Ok(Connection::open_with_flags(path, flags)?)
+    let conn = Connection::open_with_flags(path, flags)?;
+    super::quiet(&conn)?;
+    Ok(conn)
 }
 
 /// Copies every page in one step (`-1`), so the copy is one consistent snapshot; a

@@ -44,7 +44,9 @@ pub fn is_unencrypted(path: &Path) -> bool {
     reason = "an unencrypted file from an earlier kitlog, opened read-only to convert it"
 )]
 fn open_plain(path: &Path, flags: OpenFlags) -> Result<Connection> {
-    Ok(Connection::open_with_flags(path, flags)?)
+    let conn = Connection::open_with_flags(path, flags)?;
+    super::quiet(&conn)?;
+    Ok(conn)
 }
 
 /// The key slots and key check of an unencrypted program; [`Error::NotAProgram`] for

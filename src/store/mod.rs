@@ -166,6 +166,7 @@ impl Store {
     fn connect(path: &Path, key: &DatabaseKey) -> Result<Store> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags)?;
+        quiet(&conn)?;
         // First, before anything reads a page: every page, and the journal's copies of
         // pages, are encrypted and authenticated (HMAC) under this key.
         conn.pragma_update(None, "key", key.pragma_value())?;
@@ -250,6 +251,13 @@ fn day_text(day: NaiveDate, buffer: &mut [u8; 10]) -> std::borrow::Cow<'_, str> 
     buffer[4] = b'-';
     buffer[7] = b'-';
     std::str::from_utf8(buffer).expect("ASCII digits").into()
+}
+
+/// SQLCipher writes its own log lines to stderr (a page that fails its HMAC, a wrong
+/// key); kitlog says what went wrong in one sentence of its own instead.
+pub(super) fn quiet(conn: &Connection) -> Result<()> {
+    conn.pragma_update(None, "cipher_log_level", "NONE")?;
+    Ok(())
 }
 
 /// One place for every connection setting, each with its reason.

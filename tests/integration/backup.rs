@@ -16,14 +16,14 @@ fn a_backup_opens_with_kitlog_and_matches() {
     kit.import(&example("2026-11-18-east-drop-in.csv"), &[])
         .success();
     kit.run(&["backup", "copy.db"]).success().stderr("").stdout(format!(
-        "backed up {} to copy.db\n\
-         \x20 to restore it, copy it over the program file while no kitlog is running\n\
+        "backed up {} to copy.db and its key file to copy.db.keys\n\
+         \x20 to restore it, copy both over the program's files while no kitlog is running\n\
          \x20 it opens with the passphrases the program has today, even after they are changed or removed\n",
         kit.db().display()
     ));
     assert_eq!(
         kit.files(),
-        vec!["copy.db", "program.db"],
+        vec!["copy.db", "copy.db.keys", "program.db", "program.db.keys"],
         "a temp file was left"
     );
     #[cfg(unix)]
@@ -50,7 +50,10 @@ fn a_backup_never_overwrites() {
         "error: a file already exists at copy.db; kitlog backup never overwrites, so choose another name\n",
     );
     assert_eq!(std::fs::read(kit.path("copy.db")).unwrap(), b"precious");
-    assert_eq!(kit.files(), vec!["copy.db", "program.db"]);
+    assert_eq!(
+        kit.files(),
+        vec!["copy.db", "program.db", "program.db.keys"]
+    );
 }
 
 /// Sheets of `rows` contacts each, on distinct days so none is a duplicate.
@@ -116,17 +119,16 @@ fn a_backup_taken_while_another_kitlog_imports_passes_check() {
 fn a_healthy_program_passes_check() {
     let kit = Kitlog::initialised();
     kit.run(&["check"]).success().stderr("").stdout(
-        "ok: the file is intact and keeps all 14 rules of kitlog (schema 3); 0 batches, 0 contacts, 1 passphrase\n",
+        "ok: the file is intact and keeps all 12 rules of kitlog (schema 4); 0 batches, 0 contacts, 1 passphrase\n",
     );
     kit.import(&example("2026-11-20-downtown-van.csv"), &[])
         .success();
     kit.command()
-        .env_remove("KITLOG_PASSPHRASE")
         .arg("check")
         .assert()
         .success()
         .stdout(
-            "ok: the file is intact and keeps all 14 rules of kitlog (schema 3); 1 batch, 45 contacts, 1 passphrase\n",
+            "ok: the file is intact and keeps all 12 rules of kitlog (schema 4); 1 batch, 45 contacts, 1 passphrase\n",
         );
 }
 
@@ -152,8 +154,9 @@ fn a_damaged_page_fails_check_and_the_backup_restores() {
         .stdout("")
         .stderr(DAMAGED);
 
-    // Restoring is copying the backup into place.
+    // Restoring is copying the backup and its key file into place.
     std::fs::copy(kit.path("before.db"), kit.db()).unwrap();
+    std::fs::copy(kit.path("before.db.keys"), kit.path("program.db.keys")).unwrap();
     kit.run(&["check"]).success();
 }
 
@@ -170,9 +173,9 @@ fn a_broken_rule_is_named_without_any_value() {
     kit.sql(
         "UPDATE contact SET fiscal_year = 2026 WHERE id = 3;
          UPDATE batch SET voided_on = '2026-11-21' WHERE id = 1;
-         DELETE FROM key_slot;",
+         UPDATE program SET created_on = 'today';",
     );
     kit.run(&["check"]).failure().code(1).stdout("").stderr(
-        "error: the program database breaks kitlog's rules (the program has at least one key slot; every void has both a reason and a day); it was changed outside kitlog: stop using it and restore the last backup (kitlog backup)\n",
+        "error: the program database breaks kitlog's rules (every void has both a reason and a day; every stored day is a calendar day written YYYY-MM-DD); it was changed outside kitlog: stop using it and restore the last backup (kitlog backup)\n",
     );
 }

@@ -282,37 +282,6 @@ fn a_bad_category_is_refused_by_the_parser() {
 }
 
 #[test]
-fn the_catalogue_needs_no_passphrase() {
-    let kit = Kitlog::bare();
-    for (args, stdout) in [
-        (
-            vec!["site", "add", "downtown-van"],
-            "added site downtown-van\n".to_owned(),
-        ),
-        (vec!["site", "list"], "downtown-van\n".to_owned()),
-        (
-            vec!["item", "add", "condom", "--category", "other"],
-            "added item condom (other, counted in each); it is also a shift-sheet column\n"
-                .to_owned(),
-        ),
-        (
-            vec!["item", "retire", "condom"],
-            format!(
-                "retired item condom from {}; earlier records keep it\n",
-                today()
-            ),
-        ),
-    ] {
-        kit.command()
-            .env_remove("KITLOG_PASSPHRASE")
-            .args(&args)
-            .assert()
-            .success()
-            .stdout(stdout);
-    }
-}
-
-#[test]
 fn a_retired_site_keeps_earlier_sheets_and_refuses_later_ones() {
     let kit = Kitlog::initialised();
     kit.run(&["site", "retire", "downtown-van"]).success();

@@ -119,17 +119,51 @@ impl Kitlog {
         self.command().arg("import").arg(path).args(extra).assert()
     }
 
-    /// Every byte kitlog keeps on disk for this program: the database and any
-    /// journal or WAL beside it.
+    /// Every byte kitlog keeps on disk for this program: the database, any journal or
+    /// WAL beside it, and its key file.
     pub fn stored_bytes(&self) -> Vec<u8> {
         let mut bytes = Vec::new();
-        for suffix in ["", "-journal", "-wal", "-shm"] {
+        for suffix in ["", "-journal", "-wal", "-shm", ".keys"] {
             let mut name = self.db().into_os_string();
             name.push(suffix);
             if let Ok(more) = std::fs::read(PathBuf::from(name)) {
                 bytes.extend(more);
             }
         }
+        bytes
+    }
+
+    /// What a holder of the passphrase can read of this program: the key file, and the
+    /// database's whole content decrypted (exported by SQLCipher to a plain SQLite file
+    /// elsewhere, with the key [`database_key`] works out independently). A privacy
+    /// scan looks here, so that it checks what the file says to someone with the key,
+    /// not only that its bytes look random. (The encrypted bytes themselves are left
+    /// out: random bytes hold any short needle by chance. What they give away without
+    /// a key is the seized-laptop tests' business.)
+    pub fn readable_bytes(&self) -> Vec<u8> {
+        self.readable_bytes_as(PASSPHRASE)
+    }
+
+    /// [`Kitlog::readable_bytes`] of a program that `passphrase` opens.
+    pub fn readable_bytes_as(&self, passphrase: &str) -> Vec<u8> {
+        let mut bytes = std::fs::read(self.path("program.db.keys")).expect("the key file");
+        let scratch = tempfile::tempdir().expect("a temp dir");
+        let plain = scratch.path().join("plain.db");
+        let conn = rusqlite::Connection::open(self.db()).expect("open the program");
+        conn.pragma_update(None, "key", database_key(&self.db(), passphrase))
+            .expect("PRAGMA key");
+        conn.execute(
+            "ATTACH DATABASE ?1 AS plain KEY ''",
+            [plain.to_str().expect("a UTF-8 path")],
+        )
+        .expect("attach a plain database");
+        conn.query_row("SELECT sqlcipher_export('plain')", [], |_| Ok(()))
+            .expect("export");
+        conn.execute("DETACH DATABASE plain", []).expect("detach");
+        drop(conn);
+        let exported = std::fs::read(&plain).expect("the export");
+        assert!(exported.starts_with(b"SQLite format 3\0"), "a plain export");
+        bytes.extend(exported);
         bytes
     }
 
@@ -199,10 +233,16 @@ impl Kitlog {
         self.refused_by(self.command().arg("import").arg(path).args(extra), stderr);
     }
 
-    /// Runs SQL on the program database with the machine's `sqlite3`: see [`sqlite3`].
+    /// Runs SQL on the program database, decrypted independently: see [`sqlite3`].
     #[track_caller]
     pub fn sql(&self, sql: &str) -> String {
         sqlite3(&self.db(), sql)
+    }
+
+    /// [`Kitlog::sql`] on a program that `passphrase` opens.
+    #[track_caller]
+    pub fn sql_as(&self, passphrase: &str, sql: &str) -> String {
+        run_sql(&self.db(), Some(&database_key(&self.db(), passphrase)), sql)
     }
 
     /// Standard output of a successful `kitlog ARGS`.
@@ -220,22 +260,124 @@ pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
             .any(|window| window == needle)
 }
 
-/// Runs SQL on the database at `db` (the program's, a backup, any SQLite file) with the
-/// machine's `sqlite3`, independently of kitlog's own code, and returns its output (one
-/// row a line, `|` between columns).
+/// Runs SQL on the program (or backup) at `db`, encrypted under the key the test
+/// passphrase opens, and returns its output as the `sqlite3` shell prints it (one row
+/// a line, `|` between columns, NULL as nothing). See [`database_key`].
 #[track_caller]
 pub fn sqlite3(db: &Path, sql: &str) -> String {
-    let output = std::process::Command::new("sqlite3")
-        .arg(db)
-        .arg(sql)
-        .output()
-        .expect("the sqlite3 command-line tool is installed");
-    assert!(
-        output.status.success(),
-        "sqlite3 failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("UTF-8 from sqlite3")
+    let key = database_key(db, PASSPHRASE);
+    run_sql(db, Some(&key), sql)
+}
+
+/// Runs SQL on an unencrypted SQLite file (an earlier kitlog's, or not a program).
+#[track_caller]
+pub fn plain_sql(db: &Path, sql: &str) -> String {
+    run_sql(db, None, sql)
+}
+
+#[track_caller]
+fn run_sql(db: &Path, key: Option<&str>, sql: &str) -> String {
+    let conn = rusqlite::Connection::open(db).expect("open the database");
+    if let Some(key) = key {
+        conn.pragma_update(None, "key", key).expect("PRAGMA key");
+    }
+    // Several statements: run them, print nothing (as the shell does for writes).
+    if sql.trim_end().trim_end_matches(';').contains(';') {
+        conn.execute_batch(sql).expect("SQL runs");
+        return String::new();
+    }
+    let mut statement = conn.prepare(sql).expect("SQL prepares");
+    let columns = statement.column_count();
+    let mut rows = statement.raw_query();
+    let mut out = String::new();
+    while let Some(row) = rows.next().expect("SQL runs") {
+        let values: Vec<String> = (0..columns)
+            .map(|i| match row.get_ref(i).expect("a value") {
+                rusqlite::types::ValueRef::Null => String::new(),
+                rusqlite::types::ValueRef::Integer(n) => n.to_string(),
+                rusqlite::types::ValueRef::Real(x) => x.to_string(),
+                rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
+                    String::from_utf8_lossy(t).into_owned()
+                }
+            })
+            .collect();
+        out.push_str(&values.join("|"));
+        out.push('\n');
+    }
+    out
+}
+
+/// The SQLCipher key of the program at `db`, worked out from its key file and
+/// `passphrase` as the README's "Key file" section describes it, with the argon2 and
+/// ring crates directly: none of kitlog's own code, so a test that reads the file
+/// through this reads what is really on disk.
+///
+/// Each row of `<db>.keys` is a slot: the passphrase stretched by Argon2id (its memory,
+/// passes and lanes in the row) with the row's salt gives an AES-256-GCM key that
+/// opens the row's sealed key with the row's nonce and, as associated data,
+/// `kitlog key slot v2` followed by the label, the three costs (4-byte big-endian)
+/// and the salt, each after its 4-byte big-endian length. The program key it opens
+/// gives the database key by HKDF-SHA256 (salt and info both `kitlog database key
+/// v1`), passed to SQLCipher as a raw key `x'…'`.
+pub fn database_key(db: &Path, passphrase: &str) -> String {
+    let mut keys = db.as_os_str().to_owned();
+    keys.push(".keys");
+    let mut reader = csv::Reader::from_path(PathBuf::from(keys)).expect("a key file");
+    for record in reader.records() {
+        let record = record.expect("a key file row");
+        let field = |i: usize| record.get(i).expect("a field").to_owned();
+        let number = |i: usize| field(i).parse::<u32>().expect("a number");
+        let hex = |i: usize| {
+            let text = field(i);
+            (0..text.len())
+                .step_by(2)
+                .map(|j| u8::from_str_radix(&text[j..j + 2], 16).expect("hex"))
+                .collect::<Vec<u8>>()
+        };
+        let (label, kdf, memory, passes, lanes) =
+            (field(0), field(2), number(3), number(4), number(5));
+        let (salt, nonce, mut sealed) = (hex(6), hex(7), hex(8));
+        assert_eq!(kdf, "argon2id", "the tests' slots are all Argon2id");
+        let mut wrapping = [0u8; 32];
+        argon2::Argon2::new(
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            argon2::Params::new(memory, passes, lanes, Some(32)).expect("argon2 params"),
+        )
+        .hash_password_into(passphrase.as_bytes(), &salt, &mut wrapping)
+        .expect("argon2");
+        let mut aad = b"kitlog key slot v2".to_vec();
+        for part in [
+            label.as_bytes(),
+            &memory.to_be_bytes(),
+            &passes.to_be_bytes(),
+            &lanes.to_be_bytes(),
+            &salt,
+        ] {
+            aad.extend_from_slice(&(part.len() as u32).to_be_bytes());
+            aad.extend_from_slice(part);
+        }
+        let key = ring::aead::LessSafeKey::new(
+            ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, &wrapping).unwrap(),
+        );
+        let Ok(program_key) = key.open_in_place(
+            ring::aead::Nonce::try_assume_unique_for_key(&nonce).unwrap(),
+            ring::aead::Aad::from(aad),
+            &mut sealed,
+        ) else {
+            continue;
+        };
+        let info = b"kitlog database key v1";
+        let prk = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, info).extract(program_key);
+        let mut database_key = [0u8; 32];
+        prk.expand(&[info], ring::hkdf::HKDF_SHA256)
+            .unwrap()
+            .fill(&mut database_key)
+            .unwrap();
+        let hex: String = database_key.iter().map(|b| format!("{b:02x}")).collect();
+        return format!("x'{hex}'");
+    }
+    panic!("the passphrase opens no slot of {}", db.display());
 }
 
 /// The last line of every refused shift sheet, for `count` problems.

@@ -10,7 +10,11 @@ use crate::harness::{Kitlog, not_imported, refusal, today};
 #[track_caller]
 fn assert_refused(kit: &Kitlog, case: &str, sheet: impl AsRef<[u8]>, args: &[&str], stderr: &str) {
     kit.import_refused(&kit.sheet(&format!("{case}.csv"), sheet), args, stderr);
-    assert_eq!(kit.files(), vec!["program.db"], "case {case}: files left");
+    assert_eq!(
+        kit.files(),
+        vec!["program.db", "program.db.keys"],
+        "case {case}: files left"
+    );
 }
 
 const UNKNOWN_COLUMN: &str = "not a catalogue item, nor date, site, code, reversals, for_others, returned or naloxone_reason";
@@ -605,7 +609,7 @@ fn a_missing_file_is_refused() {
             "error: the following required arguments were not provided:\n  <FILE>\n",
         ));
     assert_eq!(kit.stored_bytes(), before);
-    assert_eq!(kit.files(), vec!["program.db"]);
+    assert_eq!(kit.files(), vec!["program.db", "program.db.keys"]);
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::path::Path;
 use assert_cmd::Command;
 use chrono::{Datelike, NaiveDate};
 
-use crate::harness::{Kitlog, PASSPHRASE, refusal, sqlite3, today};
+use crate::harness::{Kitlog, PASSPHRASE, plain_sql, refusal, today};
 
 /// The second line of `init`'s summary, for a program whose fiscal year starts in
 /// `start_month`, computed from today as the binary sees it.
@@ -68,13 +68,20 @@ fn init_creates_a_program_and_says_what_it_made() {
         .success()
         .stdout(summary(&kit, 4, 5))
         .stderr("");
-    assert_eq!(kit.files(), vec!["program.db"]);
+    assert_eq!(kit.files(), vec!["program.db", "program.db.keys"]);
     assert_eq!(
         kit.sql("SELECT fiscal_year_start, min_cell, code_format IS NULL FROM program"),
         "4|5|1\n"
     );
     assert_eq!(kit.sql("SELECT count(*) FROM item"), "8\n");
-    assert_eq!(kit.sql("SELECT count(*) FROM key_slot"), "1\n");
+    let keys = std::fs::read_to_string(kit.path("program.db.keys")).unwrap();
+    assert_eq!(keys.lines().count(), 2, "a header and one slot");
+    assert!(
+        keys.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with(&format!("initial,{},argon2id,65536,3,1,", today()))
+    );
 }
 
 #[test]
@@ -122,7 +129,11 @@ fn init_never_overwrites_any_file() {
             kit.db().display()
         ));
         assert_eq!(std::fs::read(kit.db()).unwrap(), contents);
-        assert_eq!(kit.files(), vec!["program.db"], "no journal left behind");
+        assert_eq!(
+            kit.files(),
+            vec!["program.db"],
+            "no journal or key file left behind"
+        );
     }
 }
 
@@ -220,7 +231,10 @@ fn a_passphrase_file_and_the_environment_give_the_same_passphrase() {
     let kit = Kitlog::new();
     let file = kit.sheet("passphrase.txt", "a passphrase kept in a file\n");
     passphrase_from(&kit, &file).arg("init").assert().success();
-    kit.run(&["site", "add", "downtown-van"]).success();
+    passphrase_from(&kit, &file)
+        .args(["site", "add", "downtown-van"])
+        .assert()
+        .success();
     let sheet = kit.sheet(
         "s.csv",
         "date,site,code,syringe\n2024-11-20,downtown-van,BLUEFOX77,1\n",
@@ -348,12 +362,14 @@ fn a_file_that_is_not_a_program_is_refused_and_left_alone() {
             state.to_le_bytes()[0]
         })
         .collect();
+    // An encrypted program looks like random bytes: without its key file beside it,
+    // kitlog cannot tell one from the other, and says both.
     let files: [(&str, Vec<u8>); 3] = [
         ("random.db", random),
         ("zero.db", Vec::new()),
         ("sqlite.db", {
             let path = kit.path("made-by-sqlite3.db");
-            sqlite3(&path, "CREATE TABLE t (x); DROP TABLE t; VACUUM;");
+            plain_sql(&path, "CREATE TABLE t (x); DROP TABLE t; VACUUM;");
             let bytes = std::fs::read(&path).unwrap();
             std::fs::remove_file(&path).unwrap();
             assert!(bytes.starts_with(b"SQLite format 3\0"));
@@ -362,6 +378,18 @@ fn a_file_that_is_not_a_program_is_refused_and_left_alone() {
     ];
     for (name, bytes) in files {
         let path = kit.path(name);
+        let expected = if name == "sqlite.db" {
+            format!(
+                "error: {} is not a kitlog program database\n",
+                path.display()
+            )
+        } else {
+            format!(
+                "error: there is no key file {}.keys beside {}: if this is a kitlog program, copy its key file back from the backup (the file whose name ends in .keys); without it no passphrase opens the program\n",
+                path.display(),
+                path.display()
+            )
+        };
         std::fs::write(&path, &bytes).unwrap();
         let sheet = kit.sheet(
             "s.csv",
@@ -387,10 +415,7 @@ fn a_file_that_is_not_a_program_is_refused_and_left_alone() {
                 .failure()
                 .code(1)
                 .stdout("")
-                .stderr(format!(
-                    "error: {} is not a kitlog program database\n",
-                    path.display()
-                ));
+                .stderr(expected.clone());
             assert_eq!(
                 std::fs::read(&path).unwrap(),
                 bytes,
@@ -443,7 +468,7 @@ fn the_db_option_overrides_kitlog_db() {
             "created a kitlog program at {}\n",
             other.display()
         )));
-    assert_eq!(kit.files(), vec!["other.db"]);
+    assert_eq!(kit.files(), vec!["other.db", "other.db.keys"]);
     kit.command()
         .args(["site", "add", "downtown-van", "--db"])
         .arg(&other)
@@ -459,5 +484,5 @@ fn the_db_option_overrides_kitlog_db() {
         .stdout("downtown-van\n");
     // KITLOG_DB (the harness sets it to program.db) still names no program.
     kit.refused(&["site", "list"], &no_program_at(&kit.db()));
-    assert_eq!(kit.files(), vec!["other.db"]);
+    assert_eq!(kit.files(), vec!["other.db", "other.db.keys"]);
 }

@@ -68,12 +68,6 @@ fn releases_lists_the_ledger_and_shows_each_release_byte_for_byte() {
         &["releases", "show", "3"],
         "error: there is no release 3; see kitlog releases\n",
     );
-    // The ledger needs no passphrase.
-    kit.command()
-        .env_remove("KITLOG_PASSPHRASE")
-        .arg("releases")
-        .assert()
-        .success();
 }
 
 #[test]

@@ -203,16 +203,6 @@ fn small_cells_are_hidden_by_default_and_the_note_says_when_not() {
 }
 
 #[test]
-fn reports_need_no_passphrase() {
-    let kit = with_examples();
-    kit.command()
-        .env_remove("KITLOG_PASSPHRASE")
-        .args(["report", "--period", "month"])
-        .assert()
-        .success();
-}
-
-#[test]
 fn out_writes_the_file_whole_never_over_another_and_bom_is_optional() {
     let kit = with_examples();
     let stdout = kit.stdout(&["report", "--period", "quarter", "--by", "site"]);
@@ -247,7 +237,7 @@ fn out_writes_the_file_whole_never_over_another_and_bom_is_optional() {
         stdout
     );
     // Nothing else is left in the folder: no temp file.
-    assert_eq!(kit.files(), vec!["program.db"]);
+    assert_eq!(kit.files(), vec!["program.db", "program.db.keys"]);
     kit.run(&[
         "report",
         "--period",
@@ -365,11 +355,6 @@ fn summary_shows_the_report_numbers_with_bars() {
         })
         .unwrap_or_else(|| panic!("no total of {total} in\n{summary}"));
     assert!(all_line.ends_with(&"#".repeat(40)), "{all_line}");
-    kit.command()
-        .env_remove("KITLOG_PASSPHRASE")
-        .args(["summary"])
-        .assert()
-        .success();
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::io::Read as _;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::harness::Kitlog;
+use crate::harness::{Kitlog, example};
 
 /// Finding 4: a SIGQUIT during `kitlog shift`, with core dumps allowed by the shell,
 /// wrote the program key, the passphrase and a raw code to a core file. Now the
@@ -58,7 +58,10 @@ fn a_shift_killed_with_sigquit_leaves_no_core_file() {
         if let Some(status) = shift.try_wait().unwrap() {
             break status;
         }
-        assert!(started.elapsed() < Duration::from_secs(20), "kitlog did not stop");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "kitlog did not stop"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(!status.success());
@@ -70,4 +73,45 @@ fn a_shift_killed_with_sigquit_leaves_no_core_file() {
         })
         .collect();
     assert!(cores.is_empty(), "core files: {cores:?}");
+}
+
+/// The file is encrypted, so every command needs the passphrase now, listings and
+/// reports too; without one, or with a wrong one, nothing is read and nothing written.
+#[test]
+fn every_command_needs_the_passphrase_and_a_wrong_one_writes_nothing() {
+    let kit = Kitlog::initialised().on("2027-04-15");
+    kit.import(&example("2026-11-20-downtown-van.csv"), &[])
+        .success();
+    let commands: [&[&str]; 14] = [
+        &["site", "list"],
+        &["site", "add", "north-route"],
+        &["item", "list"],
+        &["batches"],
+        &["void", "1", "--reason", "test"],
+        &["report", "--period", "month"],
+        &["summary"],
+        &["releases"],
+        &["check"],
+        &["backup", "copy.db"],
+        &["passphrase", "list"],
+        &["close-year", "FY2026-27", "--yes"],
+        &["shift", "--discard"],
+        &["import", "--dry-run", "sheet.csv"],
+    ];
+    kit.sheet(
+        "sheet.csv",
+        "date,site,code,syringe\n2026-11-20,downtown-van,,1\n",
+    );
+    for args in commands {
+        kit.refused_by(
+            kit.command().env_remove("KITLOG_PASSPHRASE").args(args),
+            "error: a passphrase is needed: run kitlog at a terminal, or set KITLOG_PASSPHRASE_FILE or KITLOG_PASSPHRASE\n",
+        );
+        kit.refused_by(
+            kit.command()
+                .env("KITLOG_PASSPHRASE", "not the passphrase at all")
+                .args(args),
+            "error: the passphrase does not open this program; nothing was saved\n",
+        );
+    }
 }

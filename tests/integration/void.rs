@@ -190,23 +190,6 @@ fn void_arguments_are_checked_by_the_parser() {
 }
 
 #[test]
-fn void_and_batches_need_no_passphrase() {
-    let kit = two_batches();
-    kit.command()
-        .env_remove("KITLOG_PASSPHRASE")
-        .args(["void", "2", "--contact", "1", "--reason", "test"])
-        .assert()
-        .success()
-        .stdout("voided contact 1 of batch 2 (test); it no longer counts in reports\n");
-    kit.command()
-        .env_remove("KITLOG_PASSPHRASE")
-        .arg("batches")
-        .assert()
-        .success()
-        .stdout(batches(["", "1 contact voided"]));
-}
-
-#[test]
 
 fn one_contact_is_one_contact() {
     let kit = Kitlog::initialised();
