@@ -149,7 +149,11 @@ pub fn write_key_file(db: &Path, slots: &[KeySlot], new: bool) -> Result<()> {
 }
 
 fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::new(), |mut text, b| {
+        let _ = write!(text, "{b:02x}");
+        text
+    })
 }
 
 fn from_hex(text: &str) -> Option<Vec<u8>> {

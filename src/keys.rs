@@ -204,7 +204,8 @@ impl KeySlot {
                     &lanes.to_be_bytes(),
                     &self.salt,
                 ] {
-                    aad.extend_from_slice(&(part.len() as u32).to_be_bytes());
+                    let length = u32::try_from(part.len()).expect("a label is short");
+                    aad.extend_from_slice(&length.to_be_bytes());
                     aad.extend_from_slice(part);
                 }
                 aad
@@ -485,8 +486,11 @@ mod tests {
     fn a_slot_opens_with_its_passphrase_only() {
         let key = key();
         let slot = seal(&key, "initial", "correct horse");
-        let (index, opened) =
-            ProgramKey::unlock(&Passphrase::new("correct horse".into()), &[slot.clone()]).unwrap();
+        let (index, opened) = ProgramKey::unlock(
+            &Passphrase::new("correct horse".into()),
+            std::slice::from_ref(&slot),
+        )
+        .unwrap();
         assert_eq!((index, opened.0), (0, key.0));
         assert!(opened.passes_check(&key.key_check()));
         let wrong = ProgramKey::unlock(&Passphrase::new("correct horsE".into()), &[slot]);

@@ -149,9 +149,7 @@ impl Kitlog {
         let mut bytes = std::fs::read(self.path("program.db.keys")).expect("the key file");
         let scratch = tempfile::tempdir().expect("a temp dir");
         let plain = scratch.path().join("plain.db");
-        let conn = rusqlite::Connection::open(self.db()).expect("open the program");
-        conn.pragma_update(None, "key", database_key(&self.db(), passphrase))
-            .expect("PRAGMA key");
+        let conn = connect(&self.db(), Some(&database_key(&self.db(), passphrase)));
         conn.execute(
             "ATTACH DATABASE ?1 AS plain KEY ''",
             [plain.to_str().expect("a UTF-8 path")],
@@ -275,12 +273,23 @@ pub fn plain_sql(db: &Path, sql: &str) -> String {
     run_sql(db, None, sql)
 }
 
-#[track_caller]
-fn run_sql(db: &Path, key: Option<&str>, sql: &str) -> String {
+/// A connection of the tests' own to the file at `db`: encrypted under `key` (a
+/// [`database_key`]), or a plain SQLite file with `None`.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the tests read and write the file independently of kitlog's Store"
+)]
+pub fn connect(db: &Path, key: Option<&str>) -> rusqlite::Connection {
     let conn = rusqlite::Connection::open(db).expect("open the database");
     if let Some(key) = key {
         conn.pragma_update(None, "key", key).expect("PRAGMA key");
     }
+    conn
+}
+
+#[track_caller]
+fn run_sql(db: &Path, key: Option<&str>, sql: &str) -> String {
+    let conn = connect(db, key);
     // Several statements: run them, print nothing (as the shell does for writes).
     if sql.trim_end().trim_end_matches(';').contains(';') {
         conn.execute_batch(sql).expect("SQL runs");
@@ -354,7 +363,8 @@ pub fn database_key(db: &Path, passphrase: &str) -> String {
             &lanes.to_be_bytes(),
             &salt,
         ] {
-            aad.extend_from_slice(&(part.len() as u32).to_be_bytes());
+            let length = u32::try_from(part.len()).expect("short");
+            aad.extend_from_slice(&length.to_be_bytes());
             aad.extend_from_slice(part);
         }
         let key = ring::aead::LessSafeKey::new(
@@ -374,8 +384,8 @@ pub fn database_key(db: &Path, passphrase: &str) -> String {
             .unwrap()
             .fill(&mut database_key)
             .unwrap();
-        let hex: String = database_key.iter().map(|b| format!("{b:02x}")).collect();
-        return format!("x'{hex}'");
+        let hex: Vec<String> = database_key.iter().map(|b| format!("{b:02x}")).collect();
+        return format!("x'{}'", hex.concat());
     }
     panic!("the passphrase opens no slot of {}", db.display());
 }
