@@ -22,6 +22,14 @@ CREATE TABLE program (
     created_on        TEXT NOT NULL
 ) STRICT;
 
+-- The code key of each fiscal year a key rotation carried over from the old program key
+-- (`kitlog passphrase remove --rotate`), so that the year's codes stay the same; later
+-- years take their keys from the new program key. Erased when the year is closed.
+CREATE TABLE carried_epoch_key (
+    fiscal_year INTEGER PRIMARY KEY,
+    key         BLOB NOT NULL CHECK (length(key) = 32)
+) STRICT;
+
 -- Places and outreach routes. Retired, never deleted while referenced.
 CREATE TABLE site (
     id         INTEGER PRIMARY KEY,

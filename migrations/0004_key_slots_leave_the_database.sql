@@ -3,3 +3,10 @@
 -- opens. They move to the key file beside the program (`<program>.keys`), written by
 -- kitlog when it converts the file; the table goes.
 DROP TABLE key_slot;
+
+-- Code keys of fiscal years that a key rotation carried over from the old program key,
+-- so codes stay the same across it; inside the encrypted file only.
+CREATE TABLE carried_epoch_key (
+    fiscal_year INTEGER PRIMARY KEY,
+    key         BLOB NOT NULL CHECK (length(key) = 32)
+) STRICT;

@@ -193,6 +193,14 @@ impl<'k> CodeMaker<'k> {
         }
     }
 
+    /// Uses `carried` (keys a rotation carried over from an earlier program key) for
+    /// their years instead of deriving them from the program key.
+    #[must_use]
+    pub fn with_carried(mut self, carried: Vec<(FiscalYear, EpochKey)>) -> Self {
+        self.epochs.extend(carried);
+        self
+    }
+
     /// The code of `raw` for a contact on `day`, with the fiscal year whose key made it.
     pub fn code_for(
         &mut self,

@@ -3,9 +3,12 @@
 //! The program file is encrypted with a key that comes from the program key, so the
 //! slots that seal the program key must be readable before the database opens. They
 //! live in `<program>.keys`, a small CSV file (one slot a row, binary fields in hex)
-//! that holds nothing but sealed keys, labels, costs and days: without a passphrase
-//! it opens nothing, and each slot's label and cost are bound into its seal
-//! ([`crate::keys`]), so editing it only breaks slots.
+//! that holds nothing but sealed keys, public keys, labels, costs and days: without
+//! a passphrase it opens nothing, and each slot's label and cost are bound into its
+//! seal ([`crate::keys`]), so editing it only breaks slots.
+//!
+//! During a key rotation the new key file is first written as `<program>.keys.new`;
+//! [`crate::unlock`] finishes or discards a rotation a crash interrupted.
 //!
 //! It is always rewritten whole, to a temp file in the same folder that is synced
 //! and renamed over it, so a crash leaves the old key file or the new one, never half.
@@ -25,6 +28,14 @@ pub fn key_file_path(db: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Where a rotation writes the new key file before the program is re-encrypted.
+#[must_use]
+pub fn pending_key_file_path(db: &Path) -> PathBuf {
+    let mut name = key_file_path(db).into_os_string();
+    name.push(".new");
+    PathBuf::from(name)
+}
+
 /// One row of the key file.
 #[derive(Debug, Serialize, Deserialize)]
 struct Row {
@@ -37,6 +48,8 @@ struct Row {
     salt: String,
     nonce: String,
     sealed_key: String,
+    public_key: String,
+    wrapped_key: String,
 }
 
 const ARGON2ID: &str = "argon2id";
@@ -44,7 +57,21 @@ const PBKDF2: &str = "pbkdf2-sha256";
 
 /// Every slot of the program at `db`, in file order (the order a passphrase is tried).
 pub fn read_key_file(db: &Path) -> Result<Vec<KeySlot>> {
-    let path = key_file_path(db);
+    read_slots(db, &key_file_path(db))
+}
+
+/// The slots of a rotation a crash interrupted, if its new key file is there.
+pub fn read_pending_key_file(db: &Path) -> Result<Option<Vec<KeySlot>>> {
+    let path = pending_key_file_path(db);
+    if path.exists() {
+        read_slots(db, &path).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+fn read_slots(db: &Path, path: &Path) -> Result<Vec<KeySlot>> {
+    let path = path.to_owned();
     let file = match std::fs::File::open(&path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -79,6 +106,8 @@ pub fn read_key_file(db: &Path) -> Result<Vec<KeySlot>> {
             salt: from_hex(&row.salt).ok_or_else(damaged)?,
             nonce: from_hex(&row.nonce).ok_or_else(damaged)?,
             sealed_key: from_hex(&row.sealed_key).ok_or_else(damaged)?,
+            public_key: from_hex(&row.public_key).ok_or_else(damaged)?,
+            wrapped_key: from_hex(&row.wrapped_key).ok_or_else(damaged)?,
         });
     }
     if slots.is_empty() {
@@ -90,7 +119,44 @@ pub fn read_key_file(db: &Path) -> Result<Vec<KeySlot>> {
 /// Writes `slots` as the key file of the program at `db`, whole: a synced temp file
 /// renamed over the old one. With `new`, refuses to replace a key file already there.
 pub fn write_key_file(db: &Path, slots: &[KeySlot], new: bool) -> Result<()> {
+    write_slots(&key_file_path(db), slots, new)
+}
+
+/// Writes the key file of a rotation, beside the current one, before the program is
+/// re-encrypted; [`commit_pending_key_file`] puts it in place once it is.
+pub fn write_pending_key_file(db: &Path, slots: &[KeySlot]) -> Result<()> {
+    write_slots(&pending_key_file_path(db), slots, false)
+}
+
+/// Renames the rotation's key file over the current one.
+pub fn commit_pending_key_file(db: &Path) -> Result<()> {
     let path = key_file_path(db);
+    std::fs::rename(pending_key_file_path(db), &path)
+        .map_err(|e| Error::file("write", &path, &e))?;
+    sync_folder(&path);
+    Ok(())
+}
+
+/// Removes the key file of a rotation that never re-encrypted the program.
+pub fn discard_pending_key_file(db: &Path) -> Result<()> {
+    let path = pending_key_file_path(db);
+    std::fs::remove_file(&path).map_err(|e| Error::file("remove", &path, &e))
+}
+
+/// Syncs the folder holding `path`, so a rename in it survives a power cut (not
+/// every platform can sync a folder; that is not an error).
+fn sync_folder(path: &Path) {
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    if let Ok(dir) = std::fs::File::open(folder) {
+        let _ = dir.sync_all();
+    }
+}
+
+fn write_slots(path: &Path, slots: &[KeySlot], new: bool) -> Result<()> {
+    let path = path.to_owned();
     let folder = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
         _ => PathBuf::from("."),
@@ -124,6 +190,8 @@ pub fn write_key_file(db: &Path, slots: &[KeySlot], new: bool) -> Result<()> {
                     salt: to_hex(&slot.salt),
                     nonce: to_hex(&slot.nonce),
                     sealed_key: to_hex(&slot.sealed_key),
+                    public_key: to_hex(&slot.public_key),
+                    wrapped_key: to_hex(&slot.wrapped_key),
                 })
                 .map_err(|e| fail(&std::io::Error::other(e)))?;
         }
@@ -142,9 +210,7 @@ pub fn write_key_file(db: &Path, slots: &[KeySlot], new: bool) -> Result<()> {
         temp.persist(&path).map_err(|e| fail(&e.error))?;
     }
     // The rename itself reaches the disk only when the folder is synced.
-    if let Ok(dir) = std::fs::File::open(&folder) {
-        let _ = dir.sync_all();
-    }
+    sync_folder(&path);
     Ok(())
 }
 
@@ -178,6 +244,8 @@ mod tests {
             salt: vec![1; 16],
             nonce: vec![2; 12],
             sealed_key: vec![0xab; 48],
+            public_key: vec![0xcd; 32],
+            wrapped_key: vec![0xef; 92],
         }
     }
 

@@ -63,6 +63,8 @@ const LEGACY_SLOT_AAD: &[u8] = b"kitlog key slot v1";
 /// The start of an Argon2id slot's associated data; its label, cost and salt follow.
 const SLOT_AAD: &[u8] = b"kitlog key slot v2";
 const DATABASE_KEY_INFO: &[u8] = b"kitlog database key v1";
+/// HKDF salt and associated-data prefix of a program key wrapped for a slot.
+const WRAP_CONTEXT: &[u8] = b"kitlog key wrap v1";
 const CHECK_MESSAGE: &[u8] = b"kitlog key check";
 const EPOCH_SALT: &[u8] = b"kitlog epoch key v1";
 const SHEET_DIGEST_CONTEXT: &[u8] = b"kitlog sheet digest v1";
@@ -181,13 +183,22 @@ pub struct KeySlot {
     pub salt: Vec<u8>,
     /// AES-GCM nonce; random, and each slot seals exactly once.
     pub nonce: Vec<u8>,
-    /// Ciphertext of the program key plus the GCM tag.
+    /// Argon2id slots: the slot's X25519 secret key sealed under the passphrase
+    /// (AES-256-GCM, 32 bytes and the tag). PBKDF2 slots: the program key itself.
     pub sealed_key: Vec<u8>,
+    /// The slot's X25519 public key (32 bytes; empty for PBKDF2 slots). Anyone can
+    /// wrap a key for the slot with it, which is what lets a rotation hand the new
+    /// program key to every remaining passphrase without knowing any of them.
+    pub public_key: Vec<u8>,
+    /// The program key wrapped for the slot's public key: an ephemeral X25519 public
+    /// key, an AES-GCM nonce, and the key with its tag (92 bytes; empty for PBKDF2).
+    pub wrapped_key: Vec<u8>,
 }
 
 impl KeySlot {
-    /// What the seal authenticates besides the key: for Argon2id slots the label,
-    /// the cost and the salt, so none can be changed in the key file.
+    /// What the seal authenticates besides the sealed secret: for Argon2id slots the
+    /// label, the cost, the salt and the public key, so none can be changed in the key
+    /// file.
     fn associated_data(&self) -> Vec<u8> {
         match self.kdf {
             Kdf::Pbkdf2 { .. } => LEGACY_SLOT_AAD.to_vec(),
@@ -203,15 +214,22 @@ impl KeySlot {
                     &passes.to_be_bytes(),
                     &lanes.to_be_bytes(),
                     &self.salt,
+                    &self.public_key,
                 ] {
-                    let length = u32::try_from(part.len()).expect("a label is short");
-                    aad.extend_from_slice(&length.to_be_bytes());
-                    aad.extend_from_slice(part);
+                    push_part(&mut aad, part);
                 }
                 aad
             }
         }
     }
+}
+
+/// Appends `part` after its length (4 bytes, big-endian), so that no two lists of
+/// parts give the same bytes.
+fn push_part(out: &mut Vec<u8>, part: &[u8]) {
+    let length = u32::try_from(part.len()).expect("parts are short");
+    out.extend_from_slice(&length.to_be_bytes());
+    out.extend_from_slice(part);
 }
 
 /// The key SQLCipher encrypts the program file with, as its `PRAGMA key` value
@@ -257,7 +275,9 @@ impl ProgramKey {
         out
     }
 
-    /// Seals this key under `passphrase` into a new Argon2id slot named `label`.
+    /// A new Argon2id slot named `label` for `passphrase`: a fresh X25519 key pair,
+    /// its secret sealed under the stretched passphrase, and this key wrapped for its
+    /// public key.
     pub fn seal(
         &self,
         label: &str,
@@ -265,6 +285,11 @@ impl ProgramKey {
         passphrase: &Passphrase,
         random: &SystemRandom,
     ) -> Result<KeySlot> {
+        let mut secret_bytes = Zeroizing::new([0u8; KEY_LEN]);
+        random
+            .fill(secret_bytes.as_mut())
+            .map_err(|_| Error::Randomness)?;
+        let secret = x25519_dalek::StaticSecret::from(*secret_bytes);
         let mut slot = KeySlot {
             label: label.to_owned(),
             created_on: created_on.to_owned(),
@@ -272,6 +297,8 @@ impl ProgramKey {
             salt: vec![0; SALT_LEN],
             nonce: vec![0; aead::NONCE_LEN],
             sealed_key: Vec::new(),
+            public_key: x25519_dalek::PublicKey::from(&secret).as_bytes().to_vec(),
+            wrapped_key: Vec::new(),
         };
         random.fill(&mut slot.salt).map_err(|_| Error::Randomness)?;
         random
@@ -280,9 +307,9 @@ impl ProgramKey {
         let nonce: [u8; aead::NONCE_LEN] = slot.nonce.as_slice().try_into().expect("12 bytes");
         let wrapping = wrapping_key(passphrase, &slot.salt, slot.kdf).ok_or(Error::Randomness)?;
         // Room for the tag up front: a reallocation while appending it would leave a
-        // freed, un-wiped copy of the plain key on the heap.
+        // freed, un-wiped copy of the secret on the heap.
         let mut sealed = Vec::with_capacity(KEY_LEN + aead::AES_256_GCM.tag_len());
-        sealed.extend_from_slice(&self.0);
+        sealed.extend_from_slice(secret.as_bytes());
         wrapping
             .seal_in_place_append_tag(
                 aead::Nonce::assume_unique_for_key(nonce),
@@ -291,7 +318,63 @@ impl ProgramKey {
             )
             .map_err(|_| Error::Randomness)?;
         slot.sealed_key = sealed;
+        slot.wrapped_key = self.wrap_for(&slot, random)?;
         Ok(slot)
+    }
+
+    /// `slot` with this key wrapped for its public key instead of the one it had: how
+    /// a rotation hands the new program key to every remaining passphrase. `None` for
+    /// a PBKDF2 slot, which has no public key (its passphrase must be typed once to
+    /// upgrade it).
+    pub fn rewrap(&self, slot: &KeySlot, random: &SystemRandom) -> Result<Option<KeySlot>> {
+        if matches!(slot.kdf, Kdf::Pbkdf2 { .. }) {
+            return Ok(None);
+        }
+        let mut rewrapped = slot.clone();
+        rewrapped.wrapped_key = self.wrap_for(slot, random)?;
+        Ok(Some(rewrapped))
+    }
+
+    /// ECIES of this key to `slot`'s public key: an ephemeral X25519 key pair, the
+    /// shared secret through HKDF-SHA256, AES-256-GCM with the label and both public
+    /// keys bound in.
+    fn wrap_for(&self, slot: &KeySlot, random: &SystemRandom) -> Result<Vec<u8>> {
+        let theirs: [u8; KEY_LEN] = slot
+            .public_key
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::Randomness)?;
+        let theirs = x25519_dalek::PublicKey::from(theirs);
+        let mut ephemeral_bytes = Zeroizing::new([0u8; KEY_LEN]);
+        random
+            .fill(ephemeral_bytes.as_mut())
+            .map_err(|_| Error::Randomness)?;
+        let ephemeral = x25519_dalek::StaticSecret::from(*ephemeral_bytes);
+        let ephemeral_public = x25519_dalek::PublicKey::from(&ephemeral);
+        let shared = ephemeral.diffie_hellman(&theirs);
+        if !shared.was_contributory() {
+            return Err(Error::Randomness);
+        }
+        let mut nonce = [0u8; aead::NONCE_LEN];
+        random.fill(&mut nonce).map_err(|_| Error::Randomness)?;
+        let key = wrap_key(
+            shared.as_bytes(),
+            ephemeral_public.as_bytes(),
+            theirs.as_bytes(),
+        );
+        let mut out = Vec::with_capacity(KEY_LEN + aead::NONCE_LEN + KEY_LEN + 16);
+        out.extend_from_slice(ephemeral_public.as_bytes());
+        out.extend_from_slice(&nonce);
+        let mut sealed = Vec::with_capacity(KEY_LEN + aead::AES_256_GCM.tag_len());
+        sealed.extend_from_slice(&self.0);
+        key.seal_in_place_append_tag(
+            aead::Nonce::assume_unique_for_key(nonce),
+            aead::Aad::from(wrap_aad(slot, ephemeral_public.as_bytes())),
+            &mut sealed,
+        )
+        .map_err(|_| Error::Randomness)?;
+        out.extend_from_slice(&sealed);
+        Ok(out)
     }
 
     /// Opens the first slot `passphrase` unseals; says which (its index in `slots`):
@@ -409,12 +492,59 @@ fn open_slot(passphrase: &Passphrase, slot: &KeySlot) -> Option<ProgramKey> {
             &mut buffer,
         )
         .ok()?;
-    let mut key = ProgramKey([0; KEY_LEN]);
-    if plain.len() != KEY_LEN {
+    let plain: [u8; KEY_LEN] = plain.try_into().ok()?;
+    match slot.kdf {
+        // The old seal held the program key itself.
+        Kdf::Pbkdf2 { .. } => Some(ProgramKey(plain)),
+        Kdf::Argon2id { .. } => unwrap_for(slot, &x25519_dalek::StaticSecret::from(plain)),
+    }
+}
+
+/// Opens `slot`'s wrapped program key with the slot's secret.
+fn unwrap_for(slot: &KeySlot, secret: &x25519_dalek::StaticSecret) -> Option<ProgramKey> {
+    if slot.public_key.as_slice() != x25519_dalek::PublicKey::from(secret).as_bytes() {
         return None;
     }
-    key.0.copy_from_slice(plain);
-    Some(key)
+    let (ephemeral, rest) = slot.wrapped_key.split_at_checked(KEY_LEN)?;
+    let (nonce, sealed) = rest.split_at_checked(aead::NONCE_LEN)?;
+    let ephemeral: [u8; KEY_LEN] = ephemeral.try_into().ok()?;
+    let shared = secret.diffie_hellman(&x25519_dalek::PublicKey::from(ephemeral));
+    if !shared.was_contributory() {
+        return None;
+    }
+    let key = wrap_key(shared.as_bytes(), &ephemeral, &slot.public_key);
+    let mut buffer = Zeroizing::new(sealed.to_vec());
+    let plain = key
+        .open_in_place(
+            aead::Nonce::assume_unique_for_key(nonce.try_into().ok()?),
+            aead::Aad::from(wrap_aad(slot, &ephemeral)),
+            &mut buffer,
+        )
+        .ok()?;
+    Some(ProgramKey(plain.try_into().ok()?))
+}
+
+/// The AES-256-GCM key of a wrapped program key: HKDF-SHA256 of the X25519 shared
+/// secret, both public keys in its info.
+fn wrap_key(shared: &[u8; KEY_LEN], ephemeral: &[u8], slot_public: &[u8]) -> aead::LessSafeKey {
+    let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, WRAP_CONTEXT).extract(shared);
+    let mut bytes = Zeroizing::new([0u8; KEY_LEN]);
+    prk.expand(&[ephemeral, slot_public], hkdf::HKDF_SHA256)
+        .and_then(|okm| okm.fill(bytes.as_mut()))
+        .expect("HKDF-SHA256 can always fill 32 bytes");
+    let unbound = aead::UnboundKey::new(&aead::AES_256_GCM, bytes.as_ref())
+        .expect("AES-256-GCM takes a 32-byte key");
+    aead::LessSafeKey::new(unbound)
+}
+
+/// What a wrapped program key authenticates: the slot's label and public key and the
+/// ephemeral public key, so a wrap cannot be moved to another slot.
+fn wrap_aad(slot: &KeySlot, ephemeral: &[u8]) -> Vec<u8> {
+    let mut aad = WRAP_CONTEXT.to_vec();
+    for part in [slot.label.as_bytes(), &slot.public_key, ephemeral] {
+        push_part(&mut aad, part);
+    }
+    aad
 }
 
 /// Stretches the passphrase into an AES-256-GCM key; the raw bytes are wiped on return.
@@ -451,6 +581,18 @@ fn wrapping_key(passphrase: &Passphrase, salt: &[u8], kdf: Kdf) -> Option<aead::
 pub struct EpochKey([u8; KEY_LEN]);
 
 impl EpochKey {
+    /// A key carried across a rotation, as stored in the (encrypted) program file.
+    #[must_use]
+    pub fn from_stored(bytes: [u8; KEY_LEN]) -> Self {
+        EpochKey(bytes)
+    }
+
+    /// The bytes to store when a rotation carries this key over.
+    #[must_use]
+    pub fn to_stored(&self) -> Zeroizing<[u8; KEY_LEN]> {
+        Zeroizing::new(self.0)
+    }
+
     /// HMAC-SHA256 of `message` under this key; the `hmac::Key` lives for this call only.
     pub(crate) fn sign(&self, message: &[u8]) -> hmac::Tag {
         let key = hmac::Key::new(hmac::HMAC_SHA256, &self.0);

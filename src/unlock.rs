@@ -10,7 +10,10 @@ use std::path::Path;
 use ring::rand::SystemRandom;
 
 use crate::error::{Error, Result};
-use crate::keyfile::{read_key_file, write_key_file};
+use crate::keyfile::{
+    commit_pending_key_file, discard_pending_key_file, pending_key_file_path, read_key_file,
+    read_pending_key_file, write_key_file,
+};
 use crate::keys::{Kdf, KeySlot, Passphrase, ProgramKey};
 use crate::store::{NewProgram, Store, encrypt_legacy, is_unencrypted, read_legacy};
 
@@ -51,26 +54,62 @@ pub fn open_program(db: &Path, ask: impl FnOnce() -> Result<Passphrase>) -> Resu
         None => read_key_file(db)?,
     };
     let passphrase = ask()?;
-    let (opened, key) = ProgramKey::unlock(&passphrase, &slots)?;
-    let database_key = key.database_key();
+    let (mut opened, mut key) = ProgramKey::unlock(&passphrase, &slots)?;
     let random = SystemRandom::new();
-    let reseal = |slot: &KeySlot| key.seal(&slot.label, &slot.created_on, &passphrase, &random);
     if let Some(legacy) = &legacy {
         if !key.passes_check(&legacy.key_check) {
             return Err(Error::WrongPassphrase);
         }
-        slots[opened] = reseal(&slots[opened])?;
+        slots[opened] = key.seal(
+            &slots[opened].label,
+            &slots[opened].created_on,
+            &passphrase,
+            &random,
+        )?;
         write_key_file(db, &slots, false)?;
-        encrypt_legacy(db, &database_key)?;
+        encrypt_legacy(db, &key.database_key())?;
     }
-    let mismatch = || Error::KeyFileMismatch(db.to_owned());
-    let mut store = Store::open(db, &database_key).map_err(|e| match e {
-        Error::NotAProgram(_) | Error::Damaged => mismatch(),
-        other => other,
-    })?;
-    if !key.passes_check(&store.settings()?.key_check) {
-        return Err(mismatch());
-    }
+    // SQLCipher authenticates every page under the key (HMAC): a file that opens with
+    // it is this key's. (The stored key check is not needed for that, and a rotation
+    // cut short between its steps must not lock the program out over it.)
+    let mut store = match Store::open(db, &key.database_key()) {
+        Ok(mut store) => {
+            // A rotation that never re-encrypted the file: its new key file is stale.
+            // Checked under the write lock, which a rotation holds from before it
+            // writes that file until it is in place.
+            if pending_key_file_path(db).exists() {
+                store.while_locked(|| match read_pending_key_file(db) {
+                    Ok(Some(_)) => discard_pending_key_file(db),
+                    _ => Ok(()),
+                })?;
+            }
+            store
+        }
+        Err(Error::NotAProgram(_) | Error::Damaged) => {
+            // A rotation re-encrypted the file, and either a crash came before its
+            // new key file was put in place, or it finished after the key file was
+            // read here.
+            let newer = match read_pending_key_file(db)? {
+                Some(pending) => Some((pending, true)),
+                None => Some((read_key_file(db)?, false)).filter(|(now, _)| *now != slots),
+            };
+            let Some((newer, pending)) = newer else {
+                return Err(Error::KeyFileMismatch(db.to_owned()));
+            };
+            let (index, newer_key) = ProgramKey::unlock(&passphrase, &newer)?;
+            let store = Store::open(db, &newer_key.database_key()).map_err(|e| match e {
+                Error::NotAProgram(_) | Error::Damaged => Error::KeyFileMismatch(db.to_owned()),
+                other => other,
+            })?;
+            if pending {
+                commit_pending_key_file(db)?;
+            }
+            (slots, opened, key) = (newer, index, newer_key);
+            store
+        }
+        Err(other) => return Err(other),
+    };
+    let reseal = |slot: &KeySlot| key.seal(&slot.label, &slot.created_on, &passphrase, &random);
     if matches!(slots[opened].kdf, Kdf::Pbkdf2 { .. }) {
         let old = slots[opened].clone();
         let new = reseal(&old)?;

@@ -52,7 +52,8 @@ pub(super) fn run(args: &ImportArgs, context: &Context, out: &mut impl Write) ->
         None => None,
     };
 
-    let mut codes = CodeMaker::new(&key, settings.calendar, settings.code_format.clone());
+    let mut codes = CodeMaker::new(&key, settings.calendar, settings.code_format.clone())
+        .with_carried(store.carried_epoch_keys()?);
     let defaults = SheetDefaults {
         site,
         date: args.date,

@@ -34,6 +34,18 @@ const STORED: &[(&str, &str)] = &[
         "HMAC of the program key, to confirm a passphrase opened the right key",
     ),
     ("program.created_on", "day the program was created"),
+    (
+        "carried_epoch_key",
+        "code keys of fiscal years kept across a key rotation, so their codes stay the same",
+    ),
+    (
+        "carried_epoch_key.fiscal_year",
+        "the fiscal year (its starting year)",
+    ),
+    (
+        "carried_epoch_key.key",
+        "that year's code key (32 bytes); erased when the year is closed",
+    ),
     ("site", "the catalogue of places and outreach routes"),
     ("site.id", "row number"),
     ("site.name", "site name (e.g. downtown-van)"),

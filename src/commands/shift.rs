@@ -85,7 +85,8 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
             (false, None) => None,
         };
 
-        let mut codes = CodeMaker::new(&key, settings.calendar, settings.code_format.clone());
+        let mut codes = CodeMaker::new(&key, settings.calendar, settings.code_format.clone())
+            .with_carried(store.carried_epoch_keys()?);
         let draft = if let Some(draft) = resumed {
             draft
         } else {

@@ -84,6 +84,8 @@ pub fn read_legacy(path: &Path) -> Result<LegacyProgram> {
                 salt: row.get(3)?,
                 nonce: row.get(4)?,
                 sealed_key: row.get(5)?,
+                public_key: Vec::new(),
+                wrapped_key: Vec::new(),
             })
         })
         .map_err(not_a_program)?

@@ -8,6 +8,7 @@
 //! This file holds the connection: opening, pragmas, migrations, and the readers of
 //! stored days and codes every part shares. One concern a file below it: `program`
 //! (settings, the fiscal calendar), `legacy` (converting an unencrypted file),
+//! `rotation` (carried code keys, re-encryption),
 //! `catalogue`, `writer` (saving a
 //! batch), `batches` (listing, voids), `drafts` (the shift being typed), `reads`
 //! (what reports stream), `retention` (closed years), `health` (check, backup).
@@ -31,6 +32,7 @@ mod legacy;
 mod program;
 mod reads;
 mod retention;
+mod rotation;
 mod writer;
 
 pub use drafts::Draft;

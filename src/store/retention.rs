@@ -97,6 +97,11 @@ impl Store {
             "UPDATE contact SET code = NULL WHERE fiscal_year = ?1 AND code IS NOT NULL",
             [year],
         )?;
+        // The year's codes are gone, so a key that could remake them goes too.
+        self.conn.execute(
+            "DELETE FROM carried_epoch_key WHERE fiscal_year = ?1",
+            [year],
+        )?;
         Ok((erased, cells.len()))
     }
 

@@ -317,21 +317,63 @@ fn run_sql(db: &Path, key: Option<&str>, sql: &str) -> String {
 }
 
 /// The SQLCipher key of the program at `db`, worked out from its key file and
-/// `passphrase` as the README's "Key file" section describes it, with the argon2 and
-/// ring crates directly: none of kitlog's own code, so a test that reads the file
-/// through this reads what is really on disk.
-///
-/// Each row of `<db>.keys` is a slot: the passphrase stretched by Argon2id (its memory,
-/// passes and lanes in the row) with the row's salt gives an AES-256-GCM key that
-/// opens the row's sealed key with the row's nonce and, as associated data,
-/// `kitlog key slot v2` followed by the label, the three costs (4-byte big-endian)
-/// and the salt, each after its 4-byte big-endian length. The program key it opens
-/// gives the database key by HKDF-SHA256 (salt and info both `kitlog database key
-/// v1`), passed to SQLCipher as a raw key `x'…'`.
+/// `passphrase` as the README's "Key file" section describes it: [`program_key`],
+/// then HKDF-SHA256 (salt and info both `kitlog database key v1`), passed to SQLCipher
+/// as a raw key `x'…'`.
 pub fn database_key(db: &Path, passphrase: &str) -> String {
+    let program_key = program_key(db, passphrase)
+        .unwrap_or_else(|| panic!("the passphrase opens no slot of {}", db.display()));
+    let info = b"kitlog database key v1";
+    let prk = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, info).extract(&program_key);
+    let mut database_key = [0u8; 32];
+    prk.expand(&[info], ring::hkdf::HKDF_SHA256)
+        .unwrap()
+        .fill(&mut database_key)
+        .unwrap();
+    let hex: Vec<String> = database_key.iter().map(|b| format!("{b:02x}")).collect();
+    format!("x'{}'", hex.concat())
+}
+
+/// The program key the key file of `db` holds for `passphrase`, if a slot opens,
+/// worked out with the argon2, x25519-dalek and ring crates directly: none of
+/// kitlog's own code, so a test that reads the file through it reads what is really
+/// on disk.
+///
+/// A row of `<db>.keys` is a slot. The passphrase stretched by Argon2id (the row's
+/// memory, passes, lanes and salt) is an AES-256-GCM key that opens the row's sealed
+/// key (with its nonce; associated data `kitlog key slot v2`, then the label, the
+/// three costs as 4-byte big-endian numbers, the salt and the public key, each after
+/// its 4-byte big-endian length): the slot's X25519 secret. The wrapped key is an
+/// ephemeral public key, a nonce and a sealed program key: X25519 of the secret and
+/// the ephemeral key, through HKDF-SHA256 (salt `kitlog key wrap v1`, info the two
+/// public keys), opens it (associated data `kitlog key wrap v1`, then the label, the
+/// slot's public key and the ephemeral key, each after its length).
+pub fn program_key(db: &Path, passphrase: &str) -> Option<[u8; 32]> {
     let mut keys = db.as_os_str().to_owned();
     keys.push(".keys");
     let mut reader = csv::Reader::from_path(PathBuf::from(keys)).expect("a key file");
+    let parts = |prefix: &[u8], parts: &[&[u8]]| {
+        let mut out = prefix.to_vec();
+        for part in parts {
+            out.extend_from_slice(&u32::try_from(part.len()).unwrap().to_be_bytes());
+            out.extend_from_slice(part);
+        }
+        out
+    };
+    let open = |key: &[u8], nonce: &[u8], aad: Vec<u8>, sealed: &[u8]| -> Option<[u8; 32]> {
+        let key = ring::aead::LessSafeKey::new(
+            ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, key).unwrap(),
+        );
+        let mut buffer = sealed.to_vec();
+        let plain = key
+            .open_in_place(
+                ring::aead::Nonce::try_assume_unique_for_key(nonce).ok()?,
+                ring::aead::Aad::from(aad),
+                &mut buffer,
+            )
+            .ok()?;
+        plain.try_into().ok()
+    };
     for record in reader.records() {
         let record = record.expect("a key file row");
         let field = |i: usize| record.get(i).expect("a field").to_owned();
@@ -343,51 +385,51 @@ pub fn database_key(db: &Path, passphrase: &str) -> String {
                 .map(|j| u8::from_str_radix(&text[j..j + 2], 16).expect("hex"))
                 .collect::<Vec<u8>>()
         };
-        let (label, kdf, memory, passes, lanes) =
-            (field(0), field(2), number(3), number(4), number(5));
-        let (salt, nonce, mut sealed) = (hex(6), hex(7), hex(8));
+        let (label, kdf) = (field(0), field(2));
+        let (memory, passes, lanes) = (number(3), number(4), number(5));
+        let (salt, nonce, sealed, public, wrapped) = (hex(6), hex(7), hex(8), hex(9), hex(10));
         assert_eq!(kdf, "argon2id", "the tests' slots are all Argon2id");
-        let mut wrapping = [0u8; 32];
+        let mut stretched = [0u8; 32];
         argon2::Argon2::new(
             argon2::Algorithm::Argon2id,
             argon2::Version::V0x13,
             argon2::Params::new(memory, passes, lanes, Some(32)).expect("argon2 params"),
         )
-        .hash_password_into(passphrase.as_bytes(), &salt, &mut wrapping)
+        .hash_password_into(passphrase.as_bytes(), &salt, &mut stretched)
         .expect("argon2");
-        let mut aad = b"kitlog key slot v2".to_vec();
-        for part in [
-            label.as_bytes(),
-            &memory.to_be_bytes(),
-            &passes.to_be_bytes(),
-            &lanes.to_be_bytes(),
-            &salt,
-        ] {
-            let length = u32::try_from(part.len()).expect("short");
-            aad.extend_from_slice(&length.to_be_bytes());
-            aad.extend_from_slice(part);
-        }
-        let key = ring::aead::LessSafeKey::new(
-            ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, &wrapping).unwrap(),
+        let seal_aad = parts(
+            b"kitlog key slot v2",
+            &[
+                label.as_bytes(),
+                &memory.to_be_bytes(),
+                &passes.to_be_bytes(),
+                &lanes.to_be_bytes(),
+                &salt,
+                &public,
+            ],
         );
-        let Ok(program_key) = key.open_in_place(
-            ring::aead::Nonce::try_assume_unique_for_key(&nonce).unwrap(),
-            ring::aead::Aad::from(aad),
-            &mut sealed,
-        ) else {
+        let Some(secret) = open(&stretched, &nonce, seal_aad, &sealed) else {
             continue;
         };
-        let info = b"kitlog database key v1";
-        let prk = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, info).extract(program_key);
-        let mut database_key = [0u8; 32];
-        prk.expand(&[info], ring::hkdf::HKDF_SHA256)
+        let secret = x25519_dalek::StaticSecret::from(secret);
+        let (ephemeral, rest) = wrapped.split_at(32);
+        let (wrap_nonce, wrapped_key) = rest.split_at(12);
+        let ephemeral: [u8; 32] = ephemeral.try_into().unwrap();
+        let shared = secret.diffie_hellman(&x25519_dalek::PublicKey::from(ephemeral));
+        let prk = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, b"kitlog key wrap v1")
+            .extract(shared.as_bytes());
+        let mut wrapping = [0u8; 32];
+        prk.expand(&[&ephemeral, &public], ring::hkdf::HKDF_SHA256)
             .unwrap()
-            .fill(&mut database_key)
+            .fill(&mut wrapping)
             .unwrap();
-        let hex: Vec<String> = database_key.iter().map(|b| format!("{b:02x}")).collect();
-        return format!("x'{}'", hex.concat());
+        let wrap_aad = parts(
+            b"kitlog key wrap v1",
+            &[label.as_bytes(), &public, &ephemeral],
+        );
+        return Some(open(&wrapping, wrap_nonce, wrap_aad, wrapped_key).expect("a wrapped key"));
     }
-    panic!("the passphrase opens no slot of {}", db.display());
+    None
 }
 
 /// The last line of every refused shift sheet, for `count` problems.

@@ -66,7 +66,7 @@ fn sealed_key(kit: &Kitlog, label: &str) -> Vec<u8> {
         .lines()
         .find(|row| row.starts_with(&format!("{label},")))
         .expect("a slot with that label");
-    let sealed = row.rsplit(',').next().unwrap().as_bytes().to_vec();
+    let sealed = row.split(',').nth(8).unwrap().as_bytes().to_vec();
     assert_eq!(sealed.len(), 96, "48 bytes in hex");
     sealed
 }
