@@ -271,6 +271,12 @@ pub enum PassphraseCommand {
         /// The passphrase to remove.
         #[arg(long, value_name = "LABEL")]
         label: String,
+        /// Also replace the program key: the removed passphrase, even with an old copy
+        /// of the file, then opens nothing saved from now on and makes no code of a
+        /// later fiscal year. Every other passphrase keeps working; this year's codes
+        /// stay the same. Run it while no other kitlog uses the program.
+        #[arg(long)]
+        rotate: bool,
     },
 }
 

@@ -208,7 +208,13 @@ impl<'k> CodeMaker<'k> {
         day: chrono::NaiveDate,
     ) -> Result<ParticipantCode, CodeRefusal> {
         let year = self.calendar.year_of(day);
-        let index = if let Some(index) = self.epochs.iter().position(|(y, _)| *y == year) {
+        // By starting year: the key of a year is made from its starting year alone,
+        // and keys carried across a rotation are stored by it.
+        let index = if let Some(index) = self
+            .epochs
+            .iter()
+            .position(|(y, _)| y.start_year() == year.start_year())
+        {
             index
         } else {
             self.epochs.push((year, self.key.epoch_key(year)));

@@ -152,6 +152,15 @@ impl FiscalYear {
         }
     }
 
+    /// The fiscal year after this one, in the same calendar.
+    #[must_use]
+    pub fn next(self) -> Self {
+        FiscalYear {
+            start_year: self.start_year + 1,
+            start_month: self.start_month,
+        }
+    }
+
     /// The calendar year this fiscal year starts in; stored with each contact.
     #[must_use]
     pub fn start_year(self) -> i32 {

@@ -15,8 +15,11 @@ use ring::rand::SystemRandom;
 use super::{Context, output};
 use crate::cli::PassphraseCommand;
 use crate::error::{Error, Result};
-use crate::keyfile::{read_key_file, write_key_file};
+use crate::keyfile::{
+    commit_pending_key_file, read_key_file, write_key_file, write_pending_key_file,
+};
 use crate::keys::{KeySlot, ProgramKey};
+use crate::text::Count;
 use crate::unlock::Program;
 
 /// Longest slot label: room for `worker-` and initials or a role, not for a biography.
@@ -32,7 +35,7 @@ pub(super) fn run(
         PassphraseCommand::List => list(context, out),
         PassphraseCommand::Add { label } => add(&label, context, out),
         PassphraseCommand::Change { label } => change(label.as_deref(), context, out),
-        PassphraseCommand::Remove { label } => remove(&label, context, out),
+        PassphraseCommand::Remove { label, rotate } => remove(&label, rotate, context, out),
     }
 }
 
@@ -97,12 +100,15 @@ fn change(label: Option<&str>, context: &Context, out: &mut impl Write) -> Resul
     ))
 }
 
-fn remove(label: &str, context: &Context, out: &mut impl Write) -> Result<()> {
+fn remove(label: &str, rotate: bool, context: &Context, out: &mut impl Write) -> Result<()> {
     let label = parse_label(label)?;
     let mut program = context.unlock()?;
     find(&program.slots, &label)?;
     if program.slots.len() == 1 {
         return Err(Error::LastKeySlot(label));
+    }
+    if rotate {
+        return remove_and_rotate(&label, program, context, out);
     }
     let left = rewrite(&mut program, context, |slots| {
         if slots.len() <= 1 {
@@ -115,16 +121,79 @@ fn remove(label: &str, context: &Context, out: &mut impl Write) -> Result<()> {
         }
         Ok(())
     })?;
-    let noun = if left == 1 {
-        "passphrase"
-    } else {
-        "passphrases"
-    };
     output(writeln!(
         out,
-        "removed passphrase {label}; it no longer opens this file ({left} {noun} left)\n\
-         note: copies of the file made before now (backups) still open with it"
+        "removed passphrase {label}; it no longer opens this file ({} left)\n\
+         note: copies of the file made before now (backups) still open with it, and give the\n\
+         \x20 key of this file; to replace the key, remove with --rotate",
+        Count::of(left, "passphrase")
     ))
+}
+
+/// `remove --rotate`: a new program key, the file re-encrypted under it, and every
+/// remaining slot given the new key (wrapped for its public key, so no other
+/// passphrase is needed). The code keys of every fiscal year up to this one that still
+/// holds codes are carried over inside the file, so codes stay the same; later years
+/// take theirs from the new key, which the removed passphrase never opened.
+///
+/// Order, for a crash at any point: the write lock is taken (and kept: exclusive
+/// locking mode) before anything; the carried keys are saved; the new key file is
+/// written beside the old; the file is re-encrypted (one transaction); the new key
+/// file is renamed into place. [`crate::unlock::open_program`] finishes or discards
+/// a rotation cut short between the last two steps.
+fn remove_and_rotate(
+    label: &str,
+    mut program: Program,
+    context: &Context,
+    out: &mut impl Write,
+) -> Result<()> {
+    let random = SystemRandom::new();
+    let new_key = ProgramKey::generate(&random)?;
+    let mut kept = Vec::new();
+    let mut dropped = Vec::new();
+    for slot in program.slots.iter().filter(|s| s.label != label) {
+        match new_key.rewrap(slot, &random)? {
+            Some(slot) => kept.push(slot),
+            None => dropped.push(slot.label.clone()),
+        }
+    }
+    let calendar = program.store.settings()?.calendar;
+    let this_year = calendar.year_of(context.today);
+    let first = program
+        .store
+        .earliest_year_with_codes()?
+        .map_or(this_year.start_year(), |year| {
+            year.min(this_year.start_year())
+        });
+    let mut carried = Vec::new();
+    let mut year = calendar.year_of(
+        chrono::NaiveDate::from_ymd_opt(first, calendar.start_month(), 1).unwrap_or(context.today),
+    );
+    while year.start_year() <= this_year.start_year() {
+        carried.push((year, program.key.epoch_key(year)));
+        year = year.next();
+    }
+    let store = &mut program.store;
+    store.lock_exclusively()?;
+    store.carry_epoch_keys(&carried)?;
+    write_pending_key_file(&context.db, &kept)?;
+    store.rekey(&new_key.database_key(), &new_key.key_check())?;
+    commit_pending_key_file(&context.db)?;
+    output(writeln!(
+        out,
+        "removed passphrase {label} and replaced the program key ({} left); codes of {} and earlier stay the same\n\
+         note: the removed passphrase still opens copies of the file made before now (backups): destroy them",
+        Count::of(kept.len(), "passphrase"),
+        this_year,
+    ))?;
+    if !dropped.is_empty() {
+        output(writeln!(
+            out,
+            "note: {} had not been typed since kitlog began encrypting the file, so it could not be given the new key; add it again with kitlog passphrase add",
+            dropped.join(", ")
+        ))?;
+    }
+    Ok(())
 }
 
 /// Asks for the new passphrase (only now that the current one opened the program),

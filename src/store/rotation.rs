@@ -31,14 +31,26 @@ impl Store {
             .collect())
     }
 
-    /// The earliest fiscal year that still holds a participant code, if any.
-    pub fn earliest_year_with_codes(&self) -> Result<Option<FiscalYear>> {
-        let year: Option<i32> = self.conn.query_row(
+    /// The starting year of the earliest fiscal year that still holds a participant
+    /// code, if any.
+    pub fn earliest_year_with_codes(&self) -> Result<Option<i32>> {
+        Ok(self.conn.query_row(
             "SELECT min(fiscal_year) FROM contact WHERE code IS NOT NULL",
             [],
             |row| row.get(0),
-        )?;
-        Ok(year.map(FiscalYear::starting_in))
+        )?)
+    }
+
+    /// Holds the write lock from the next write until this connection closes
+    /// (SQLite's exclusive locking mode): a rotation keeps every other kitlog out from
+    /// before it writes its new key file until the file is re-encrypted.
+    pub fn lock_exclusively(&mut self) -> Result<()> {
+        self.conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Stores `keys` as carried over; a year already carried keeps its key.

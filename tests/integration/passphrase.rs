@@ -178,7 +178,8 @@ fn added_passphrases_give_the_same_codes_and_removed_ones_leave_no_trace() {
     .success()
     .stdout(
         "removed passphrase worker-jd; it no longer opens this file (1 passphrase left)\n\
-             note: copies of the file made before now (backups) still open with it\n",
+             note: copies of the file made before now (backups) still open with it, and give the\n\
+             \x20 key of this file; to replace the key, remove with --rotate\n",
     );
     assert!(
         !contains(&kit.readable_bytes(), &sealed),

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::harness::{Kitlog, PASSPHRASE, connect, contains, database_key, example};
+use crate::harness::{Kitlog, PASSPHRASE, connect, contains, database_key, example, program_key};
 
 /// A program with the example sheets saved, a release made, a passphrase added and
 /// a backup taken: everything a seized laptop would hold.
@@ -561,4 +561,159 @@ fn every_command_needs_the_passphrase_and_a_wrong_one_writes_nothing() {
             "error: the passphrase does not open this program; nothing was saved\n",
         );
     }
+}
+
+/// The database key for a program key, as [`database_key`] makes it.
+fn database_key_of(program_key: &[u8; 32]) -> String {
+    let info = b"kitlog database key v1";
+    let prk = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, info).extract(program_key);
+    let mut key = [0u8; 32];
+    prk.expand(&[info], ring::hkdf::HKDF_SHA256)
+        .unwrap()
+        .fill(&mut key)
+        .unwrap();
+    let hex: Vec<String> = key.iter().map(|b| format!("{b:02x}")).collect();
+    format!("x'{}'", hex.concat())
+}
+
+/// The code of a lowercase code input in fiscal year `year` under `program_key`: the
+/// year's key by HKDF-SHA256 (salt `kitlog epoch key v1`, info `fiscal year` and the
+/// starting year, 4 bytes big-endian), then HMAC-SHA256 of the input, 16 bytes.
+fn code_under(program_key: &[u8; 32], year: i32, input: &str) -> Vec<u8> {
+    let prk =
+        ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, b"kitlog epoch key v1").extract(program_key);
+    let mut epoch = [0u8; 32];
+    prk.expand(
+        &[b"fiscal year ", &year.to_be_bytes()],
+        ring::hkdf::HKDF_SHA256,
+    )
+    .unwrap()
+    .fill(&mut epoch)
+    .unwrap();
+    let tag = ring::hmac::sign(
+        &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &epoch),
+        input.as_bytes(),
+    );
+    tag.as_ref()[..16].to_vec()
+}
+
+const REVOKED: &str = "harbour lantern copper meadow";
+const KEPT: &str = "quiet river amber falcon";
+
+/// A program with two more passphrases, a coded contact, and an old backup.
+fn before_rotation() -> Kitlog {
+    let kit = Kitlog::initialised().on("2026-11-30");
+    for (label, passphrase) in [("worker-cd", REVOKED), ("worker-jd", KEPT)] {
+        kit.command()
+            .env("KITLOG_NEW_PASSPHRASE", passphrase)
+            .args(["passphrase", "add", "--label", label])
+            .assert()
+            .success();
+    }
+    kit.import(
+        &kit.sheet(
+            "a.csv",
+            "date,site,code,syringe\n2026-11-20,downtown-van,bluefox77,1\n",
+        ),
+        &[],
+    )
+    .success();
+    kit.run(&["backup", "old.db"]).success();
+    kit
+}
+
+/// Finding 5: a removed passphrase, with any older copy of the file, gave the key of
+/// the current file and of every future year. After `remove --rotate`, it opens
+/// nothing saved since and makes no code of a later fiscal year, while this year's
+/// codes stay the same and every other passphrase keeps working. Checked by an
+/// attacker holding the old copy and the revoked passphrase, with none of kitlog's code.
+#[test]
+fn after_a_rotation_the_removed_passphrase_and_an_old_copy_open_nothing_new() {
+    let kit = before_rotation();
+    kit.run(&["passphrase", "remove", "--label", "worker-cd", "--rotate"])
+        .success()
+        .stdout(
+            "removed passphrase worker-cd and replaced the program key (2 passphrases left); codes of FY2026-27 and earlier stay the same\n\
+             note: the removed passphrase still opens copies of the file made before now (backups): destroy them\n",
+        );
+    assert_eq!(
+        kit.files(),
+        ["old.db", "old.db.keys", "program.db", "program.db.keys"]
+    );
+    // The attacker's key: the revoked passphrase opens the old copy.
+    let old_key = program_key(&kit.path("old.db"), REVOKED).expect("the old copy opens");
+    assert!(program_key(&kit.db(), REVOKED).is_none());
+    let conn = connect(&kit.db(), Some(&database_key_of(&old_key)));
+    assert!(
+        conn.query_row("SELECT count(*) FROM contact", [], |row| row
+            .get::<_, i64>(0))
+            .is_err(),
+        "the old key opens the rotated file"
+    );
+    drop(conn);
+    // The other passphrases open it, and this year's code is the same as before.
+    kit.command()
+        .env("KITLOG_PASSPHRASE", KEPT)
+        .arg("import")
+        .arg(kit.sheet(
+            "b.csv",
+            "date,site,code,syringe\n2026-11-21,downtown-van,bluefox77,2\n",
+        ))
+        .assert()
+        .success();
+    assert_eq!(kit.sql("SELECT count(DISTINCT code) FROM contact"), "1\n");
+    let this_year = kit.blobs("SELECT DISTINCT hex(code) FROM contact");
+    assert_eq!(this_year, [code_under(&old_key, 2026, "bluefox77")]);
+    // A later fiscal year: the old key's code is not the stored one.
+    kit.command()
+        .env("KITLOG_TODAY", "2027-06-01")
+        .arg("import")
+        .arg(kit.sheet(
+            "c.csv",
+            "date,site,code,syringe\n2027-05-10,downtown-van,bluefox77,1\n",
+        ))
+        .assert()
+        .success();
+    let later = kit.blobs("SELECT hex(code) FROM contact WHERE fiscal_year = 2027");
+    assert_eq!(later.len(), 1);
+    assert_ne!(later[0], code_under(&old_key, 2027, "bluefox77"));
+    // The new key (from a kept passphrase) is the one that made it.
+    let new_key = program_key(&kit.db(), KEPT).unwrap();
+    assert_eq!(later[0], code_under(&new_key, 2027, "bluefox77"));
+    kit.run(&["check"]).success();
+}
+
+/// A rotation cut short: after the file was re-encrypted but before its new key file
+/// was renamed into place, the next kitlog finishes it; before the re-encryption, the
+/// next kitlog throws the new key file away. Either way the program opens and the
+/// removed passphrase does not.
+#[test]
+fn a_rotation_cut_short_is_finished_or_undone_on_the_next_open() {
+    // Cut after the re-encryption: the new key file still has its temporary name.
+    let kit = before_rotation();
+    let old_keys = std::fs::read(kit.path("program.db.keys")).unwrap();
+    kit.run(&["passphrase", "remove", "--label", "worker-cd", "--rotate"])
+        .success();
+    std::fs::rename(kit.path("program.db.keys"), kit.path("program.db.keys.new")).unwrap();
+    std::fs::write(kit.path("program.db.keys"), &old_keys).unwrap();
+    kit.run(&["batches"]).success();
+    assert_eq!(
+        kit.files(),
+        ["old.db", "old.db.keys", "program.db", "program.db.keys"]
+    );
+    assert!(program_key(&kit.db(), REVOKED).is_none());
+    kit.command()
+        .env("KITLOG_PASSPHRASE", REVOKED)
+        .arg("batches")
+        .assert()
+        .failure();
+
+    // Cut before it: a new key file beside a file not yet re-encrypted.
+    let kit = before_rotation();
+    std::fs::write(kit.path("program.db.keys.new"), &old_keys).unwrap();
+    kit.run(&["batches"]).success();
+    assert_eq!(
+        kit.files(),
+        ["old.db", "old.db.keys", "program.db", "program.db.keys"]
+    );
 }
