@@ -65,6 +65,8 @@ pub enum CodeRefusal {
     NoLettersOrDigits,
     /// Does not fit the program's code format.
     WrongFormat(CodeFormat),
+    /// The program uses issued codes and this is not one (a typo, most likely).
+    NotAnIssuedCode,
 }
 
 impl fmt::Display for CodeRefusal {
@@ -87,6 +89,9 @@ impl fmt::Display for CodeRefusal {
                 f,
                 "the code does not fit the program's code format {format} (A = letter, 9 = digit, * = either)"
             ),
+            CodeRefusal::NotAnIssuedCode => f.write_str(
+                "the code is not one of the program's issued codes (8 characters and a check character, like K7QM-3XTR-9): a typo, most likely; check the card and type it again",
+            ),
         }
     }
 }
@@ -94,13 +99,22 @@ impl fmt::Display for CodeRefusal {
 /// A program's optional code format: one mask character per normalised character.
 /// `A` is a letter, `9` a digit, `*` either. Spaces and punctuation in the input are
 /// ignored, as in normalisation, so `M-ABCD-1980` fits `AAAAA9999`.
+///
+/// Or the word `issued`: codes printed by `kitlog codes new` ([`crate::issued`]),
+/// checked by their check character.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeFormat(String);
 
+/// The stored form of the issued-codes format.
+const ISSUED: &str = "issued";
+
 impl CodeFormat {
-    /// `None` unless the mask is 1 to 64 of `A`, `9` and `*`.
+    /// `None` unless the mask is 1 to 64 of `A`, `9` and `*`, or the word `issued`.
     #[must_use]
     pub fn parse(mask: &str) -> Option<Self> {
+        if mask.trim().eq_ignore_ascii_case(ISSUED) {
+            return Some(CodeFormat(ISSUED.to_owned()));
+        }
         let mask = mask.trim().to_ascii_uppercase();
         let valid = !mask.is_empty()
             && mask.chars().count() <= MAX_INPUT_CHARS
@@ -112,6 +126,12 @@ impl CodeFormat {
     #[must_use]
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Whether codes are the program's issued codes rather than a mask.
+    #[must_use]
+    pub fn is_issued(&self) -> bool {
+        self.0 == ISSUED
     }
 
     fn accepts(&self, normalised: &str) -> bool {
@@ -261,6 +281,13 @@ fn normalise(
         return Err(CodeRefusal::NoLettersOrDigits);
     }
     if let Some(format) = format {
+        if format.is_issued() {
+            // The canonical form (look-alike letters read as digits) is what is hashed,
+            // so a card typed with an O or an o gives the same code as with a 0.
+            return crate::issued::canonical(&kept)
+                .map(Zeroizing::new)
+                .ok_or(CodeRefusal::NotAnIssuedCode);
+        }
         if !format.accepts(&kept) {
             return Err(CodeRefusal::WrongFormat(format.clone()));
         }

@@ -10,6 +10,7 @@
 //! - [`keyfile`]: the sealed key slots, in a small file beside the encrypted program.
 //! - [`keys`]: the program key, its passphrase-sealed slots, per-fiscal-year keys.
 //! - [`code`]: raw identifier in, salted participant code out; the raw text stays here.
+//! - [`issued`]: random codes for cards, with a check character (`kitlog codes new`).
 //! - [`shift`]: the one-line-per-contact syntax of `kitlog shift`, and the words it
 //!   reserves.
 //! - [`catalogue`]: sites and items, and the names a sheet's fixed columns take.
@@ -34,6 +35,7 @@ pub mod error;
 pub mod fiscal;
 pub mod hardening;
 pub mod import;
+pub mod issued;
 pub mod keyfile;
 pub mod keys;
 pub mod measures;

@@ -73,5 +73,18 @@ pub(super) fn run(args: &InitArgs, context: &Context, out: &mut impl Write) -> R
         year.first_day(),
         year.last_day(),
         settings.min_cell,
-    ))
+    ))?;
+    if settings
+        .code_format
+        .as_ref()
+        .is_some_and(|format| !format.is_issued())
+    {
+        output(writeln!(
+            out,
+            "note: a code built from personal details has few possible inputs: anyone holding a passphrase\n\
+             \x20 can try them all and link every stored code back to its person in under a minute;\n\
+             \x20 random codes on cards cannot be reversed (kitlog init --code-format issued, kitlog codes new)"
+        ))?;
+    }
+    Ok(())
 }

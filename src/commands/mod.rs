@@ -18,6 +18,7 @@ mod backup;
 mod batches;
 mod catalogue;
 mod close_year;
+mod codes;
 mod import;
 mod init;
 mod passphrase;
@@ -77,6 +78,7 @@ impl Command {
             Command::Backup(args) => backup::run_backup(&args, context, out),
             Command::Check => backup::run_check(context, out),
             Command::Privacy => privacy::run(context, out),
+            Command::Codes(command) => codes::run(&command, out),
         }
     }
 }

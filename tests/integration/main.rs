@@ -14,6 +14,8 @@ mod attacker;
 mod backup;
 /// `kitlog site …` and `kitlog item …`.
 mod catalogue;
+/// `kitlog codes new` and programs of issued codes.
+mod codes;
 /// Imports, reports and backups at the same moment: all land, every reader sees one moment.
 mod concurrent;
 /// SIGKILL at any moment of `kitlog import` and `kitlog shift`: before or after, never between.
