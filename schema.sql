@@ -30,6 +30,13 @@ CREATE TABLE carried_epoch_key (
     key         BLOB NOT NULL CHECK (length(key) = 32)
 ) STRICT;
 
+-- The coordinator's list of worker labels (initials or a role, never a name):
+-- `kitlog shift` and `import --worker` take a label from it and nothing else.
+CREATE TABLE worker (
+    id    INTEGER PRIMARY KEY,
+    label TEXT NOT NULL UNIQUE CHECK (length(label) BETWEEN 1 AND 8)
+) STRICT;
+
 -- Places and outreach routes. Retired, never deleted while referenced.
 CREATE TABLE site (
     id         INTEGER PRIMARY KEY,

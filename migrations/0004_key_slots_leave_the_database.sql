@@ -10,3 +10,10 @@ CREATE TABLE carried_epoch_key (
     fiscal_year INTEGER PRIMARY KEY,
     key         BLOB NOT NULL CHECK (length(key) = 32)
 ) STRICT;
+
+-- The coordinator's list of worker labels (`kitlog worker add JD`): a shift's worker
+-- is chosen from it, so nothing else (a participant's code, say) can be typed there.
+CREATE TABLE worker (
+    id    INTEGER PRIMARY KEY,
+    label TEXT NOT NULL UNIQUE CHECK (length(label) BETWEEN 1 AND 8)
+) STRICT;

@@ -44,6 +44,9 @@ pub enum Command {
     /// Manage items: the supplies handed out.
     #[command(subcommand)]
     Item(ItemCommand),
+    /// Manage worker labels: the list a shift's worker is chosen from.
+    #[command(subcommand)]
+    Worker(WorkerCommand),
     /// Type a shift's contacts at the keyboard, one a line; saved as one batch.
     Shift(ShiftArgs),
     /// Import a shift sheet (CSV); all of it or nothing.
@@ -73,6 +76,18 @@ pub enum Command {
     /// `--code-format issued`); kitlog keeps no list of them.
     #[command(subcommand)]
     Codes(CodesCommand),
+}
+
+/// `kitlog worker …`
+#[derive(Debug, Subcommand)]
+pub enum WorkerCommand {
+    /// Add a worker label: initials or a role, 1 to 8 letters or digits (e.g. JD), never a name.
+    Add {
+        /// The label.
+        label: String,
+    },
+    /// List the worker labels.
+    List,
 }
 
 /// `kitlog codes …`

@@ -129,6 +129,23 @@ impl WorkerLabel {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// `text` as one of the coordinator's `listed` labels (by its number in the
+    /// list, from 1, or its label in any case), in the listed spelling.
+    pub fn choose(text: &str, listed: &[String]) -> Result<Self> {
+        let text = text.trim();
+        if let Ok(number) = text.parse::<usize>() {
+            if let Some(label) = number.checked_sub(1).and_then(|i| listed.get(i)) {
+                return Ok(WorkerLabel(label.clone()));
+            }
+        }
+        let label = WorkerLabel::parse(text)?;
+        listed
+            .iter()
+            .find(|listed| listed.eq_ignore_ascii_case(label.as_str()))
+            .map(|listed| WorkerLabel(listed.clone()))
+            .ok_or(Error::WorkerNotListed(label.0))
+    }
 }
 
 /// One contact: a day, a site, a participant code (already salted) or none, and what

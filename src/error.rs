@@ -342,6 +342,20 @@ pub enum Error {
         today: NaiveDate,
     },
 
+    /// `kitlog worker add` with a label already listed.
+    #[error("the worker label {0} is already listed; see kitlog worker list")]
+    WorkerExists(String),
+
+    /// A worker label that is not on the coordinator's list.
+    #[error(
+        "{0} is not on the program's list of worker labels; see kitlog worker list, or ask the coordinator to add it (kitlog worker add)"
+    )]
+    WorkerNotListed(String),
+
+    /// The shift's worker answer matches no listed worker.
+    #[error("no worker of that label or number; press Enter for none")]
+    ShiftWorkerUnknown,
+
     /// The shift's site answer matches no site in use.
     #[error("no site of that name or number")]
     ShiftSiteUnknown,

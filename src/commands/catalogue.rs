@@ -1,10 +1,11 @@
-//! `kitlog site …` and `kitlog item …`: the coordinator's catalogue.
+//! `kitlog site …`, `kitlog item …` and `kitlog worker …`: the coordinator's lists.
 
 use std::io::Write;
 
 use super::{Context, output};
 use crate::catalogue::{Category, normalise_name, normalise_unit};
-use crate::cli::{ItemCommand, SiteCommand};
+use crate::cli::{ItemCommand, SiteCommand, WorkerCommand};
+use crate::contact::WorkerLabel;
 use crate::error::Result;
 use crate::shift::normalise_alias;
 
@@ -45,6 +46,39 @@ pub(super) fn run_site(
                 "retired site {name} from {}; earlier records keep it",
                 context.today
             ))
+        }
+    }
+}
+
+/// `worker add|list`
+pub(super) fn run_worker(
+    command: WorkerCommand,
+    context: &Context,
+    out: &mut impl Write,
+) -> Result<()> {
+    let mut store = context.unlock()?.store;
+    match command {
+        WorkerCommand::Add { label } => {
+            let label = WorkerLabel::parse(&label)?;
+            store.add_worker(label.as_str())?;
+            output(writeln!(
+                out,
+                "added worker label {}; kitlog shift offers it, and import --worker takes it",
+                label.as_str()
+            ))
+        }
+        WorkerCommand::List => {
+            let labels = store.worker_labels()?;
+            if labels.is_empty() {
+                return output(writeln!(
+                    out,
+                    "no worker labels yet; add one with kitlog worker add JD"
+                ));
+            }
+            for label in labels {
+                output(writeln!(out, "{label}"))?;
+            }
+            Ok(())
         }
     }
 }

@@ -43,6 +43,13 @@ pub(super) fn run(args: &ImportArgs, context: &Context, out: &mut impl Write) ->
     let Program { mut store, key, .. } = context.unlock()?;
     let settings = store.settings()?;
     let catalogue = store.catalogue()?;
+    let worker = match worker {
+        Some(label) => Some(WorkerLabel::choose(
+            label.as_str(),
+            &store.worker_labels()?,
+        )?),
+        None => None,
+    };
     let site = match site_name {
         Some(name) => Some(
             catalogue

@@ -66,6 +66,7 @@ impl Command {
             Command::Init(args) => init::run(&args, context, out),
             Command::Site(command) => catalogue::run_site(command, context, out),
             Command::Item(command) => catalogue::run_item(command, context, out),
+            Command::Worker(command) => catalogue::run_worker(command, context, out),
             Command::Import(args) => import::run(&args, context, out),
             Command::Batches => batches::run(context, out),
             Command::Void(args) => void::run(&args, context, out),

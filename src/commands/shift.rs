@@ -92,7 +92,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
         } else {
             let day = self.ask_day(context.today)?;
             let site = self.ask_site(&catalogue, day)?.id;
-            let worker = self.ask_worker()?;
+            let worker = self.ask_worker(&store.worker_labels()?)?;
             store.create_draft(day, site, worker.as_ref(), context.today)?
         };
         let site_name = catalogue
@@ -318,17 +318,29 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
         }
     }
 
-    fn ask_worker(&mut self) -> Result<Option<WorkerLabel>> {
+    /// The worker, from the coordinator's list only (by number or label): a free
+    /// answer here once stored a participant's code in clear. Asked even when the list
+    /// is empty (Enter is then the only answer), so a script's answers do not shift
+    /// when the coordinator adds the first label.
+    fn ask_worker(&mut self, listed: &[String]) -> Result<Option<WorkerLabel>> {
+        if listed.is_empty() {
+            self.say(
+                "  (no worker labels listed yet; the coordinator adds them: kitlog worker add JD)",
+            )?;
+        }
+        for (index, label) in listed.iter().enumerate() {
+            self.say(&format!("  {:>2}  {label}", index + 1))?;
+        }
         loop {
             let answer = self
-                .ask("worker label, e.g. initials (optional): ")?
+                .ask("worker (number or label; Enter for none): ")?
                 .ok_or(Error::ShiftInterrupted(0))?;
             if answer.trim().is_empty() {
                 return Ok(None);
             }
-            match WorkerLabel::parse(&answer) {
+            match WorkerLabel::choose(&answer, listed) {
                 Ok(label) => return Ok(Some(label)),
-                Err(refusal) => self.retry(refusal)?,
+                Err(_) => self.retry(Error::ShiftWorkerUnknown)?,
             }
         }
     }

@@ -44,6 +44,38 @@ impl Store {
         Ok(Catalogue { sites, items })
     }
 
+    /// The coordinator's worker labels, in order.
+    pub fn worker_labels(&self) -> Result<Vec<String>> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT label FROM worker ORDER BY label COLLATE NOCASE")?;
+        let labels = statement
+            .query_map([], |row| row.get(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(labels)
+    }
+
+    /// Adds a worker label (checked by [`crate::contact::WorkerLabel`]); one that
+    /// differs from a listed one by case only is the same label.
+    pub fn add_worker(&mut self, label: &str) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let taken: Option<String> = tx
+            .query_row(
+                "SELECT label FROM worker WHERE label = ?1 COLLATE NOCASE",
+                [label],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if let Some(taken) = taken {
+            return Err(Error::WorkerExists(taken));
+        }
+        tx.execute("INSERT INTO worker (label) VALUES (?1)", [label])?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Adds a site; `name` must already be normalised.
     pub fn add_site(&mut self, name: &str) -> Result<()> {
         self.insert_named(

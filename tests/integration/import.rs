@@ -14,7 +14,8 @@ fn import_saves_a_sheet_and_says_what_it_saved() {
          2026-11-20,downtown-van,BLUEFOX77,2,,1,1,,first\n\
          2026-11-20,downtown-van,,1,3,,,2,\n",
     );
-    kit.import(&sheet, &["--worker", "JD"]).success().stdout(format!(
+    kit.run(&["worker", "add", "JD"]).success();
+    kit.import(&sheet, &["--worker", "jd"]).success().stdout(format!(
         "saved batch 1: 2 contacts (1 anonymous) at downtown-van on 2026-11-20\n\
          \x20 injection-kit 3, naloxone-nasal 1, stem-pipe 3; reversals 1, for others 2, returned 0\n\
          note: {path} still holds raw participant codes; delete it now that it is saved\n\

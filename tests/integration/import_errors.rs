@@ -503,7 +503,7 @@ fn more_than_fifty_problems_are_cut_short() {
 fn bad_arguments_are_refused_before_anything_is_read() {
     let kit = Kitlog::initialised();
     let sheet = "date,site,code,syringe\n2024-11-20,downtown-van,BLUEFOX77,1\n";
-    let cases: [(&str, &[&str], String); 8] = [
+    let cases: [(&str, &[&str], String); 9] = [
         (
             "future-date-option",
             &["--date", "2999-01-01"],
@@ -545,6 +545,12 @@ fn bad_arguments_are_refused_before_anything_is_read() {
             "punctuated-worker",
             &["--worker", "J.D."],
             "error: a worker label is 1 to 8 letters or digits, such as initials (e.g. JD); not a full name\n"
+                .to_owned(),
+        ),
+        (
+            "unlisted-worker",
+            &["--worker", "MJ1985"],
+            "error: MJ1985 is not on the program's list of worker labels; see kitlog worker list, or ask the coordinator to add it (kitlog worker add)\n"
                 .to_owned(),
         ),
         (

@@ -14,6 +14,7 @@ use crate::harness::{Kitlog, PASSPHRASE, connect, contains, database_key, exampl
 fn busy_program() -> Kitlog {
     let kit = Kitlog::initialised().on("2027-04-15");
     kit.run(&["site", "add", "north-route"]).success();
+    kit.run(&["worker", "add", "JD"]).success();
     for sheet in [
         "2026-10-28-east-drop-in.csv",
         "2026-11-16-downtown-van.csv",

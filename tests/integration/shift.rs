@@ -17,6 +17,8 @@ fn shift(kit: &Kitlog, args: &[&str], input: &str) -> assert_cmd::assert::Assert
 #[test]
 fn a_piped_shift_is_saved_with_undo_and_confirm() {
     let kit = Kitlog::initialised();
+    kit.run(&["worker", "add", "MK"]).success();
+    kit.run(&["worker", "add", "JD"]).success();
     shift(
         &kit,
         &[],
@@ -25,7 +27,7 @@ fn a_piped_shift_is_saved_with_undo_and_confirm() {
     .success()
     .stdout(
         "date of the shift [TODAY]: \n   1  downtown-van\n   2  east-drop-in\nsite (number or name): \n\
-         worker label, e.g. initials (optional): \n\
+         \x20  1  JD\n   2  MK\nworker (number or label; Enter for none): \n\
          shift of 2026-11-20 at downtown-van, worker JD: one contact a line; help shows the shortcuts, done saves\n\
          contact 1> \n  kept 1 (code): injection-kit 2, stem-pipe 3, naloxone-nasal 1, reversals 1, reason first\n\
          contact 2> \n  kept 2 (anonymous): syringe 10, returned 25\n\
@@ -160,9 +162,13 @@ fn a_script_with_a_wrong_answer_stops_and_writes_nothing() {
     shift(&kit, &[], "\nnowhere\n")
         .failure()
         .stderr("error: no site of that name or number\n");
-    shift(&kit, &[], "\n1\nJane Doe\n").failure().stderr(
-        "error: a worker label is 1 to 8 letters or digits, such as initials (e.g. JD); not a full name\n",
-    );
+    // A worker label comes from the coordinator's list, nothing else: a code typed
+    // there was once stored in clear.
+    for answer in ["Jane Doe", "MJ1985", "JD"] {
+        shift(&kit, &[], &format!("\n1\n{answer}\n"))
+            .failure()
+            .stderr("error: no worker of that label or number; press Enter for none\n");
+    }
     kit.command()
         .env("KITLOG_PASSPHRASE", "not the passphrase")
         .arg("shift")
@@ -183,6 +189,7 @@ fn terminal(kit: &Kitlog, args: &[&str]) -> PtySession {
 #[test]
 fn a_full_shift_at_a_terminal() {
     let kit = Kitlog::initialised();
+    kit.run(&["worker", "add", "MK"]).success();
     let mut pty = terminal(&kit, &[]);
     let mut transcript = String::new();
     let mut step = |pty: &mut PtySession, expect: &str, send: &str| {
@@ -193,7 +200,7 @@ fn a_full_shift_at_a_terminal() {
     step(&mut pty, "Passphrase: ", PASSPHRASE);
     step(&mut pty, "date of the shift", "");
     step(&mut pty, "site (number or name): ", "east");
-    step(&mut pty, "(optional): ", "mk");
+    step(&mut pty, "Enter for none): ", "mk");
     step(&mut pty, "contact 1> ", "ZQXSENTINEL41 ik2 nn1 conf");
     step(&mut pty, "contact 2> ", "ZQXSENTINEL41 zz9");
     step(&mut pty, "contact 2> ", "- sy20");
@@ -224,7 +231,7 @@ fn a_shift_killed_at_a_terminal_is_resumed() {
         ("Passphrase: ", PASSPHRASE),
         ("date of the shift", ""),
         ("site (number or name): ", "1"),
-        ("(optional): ", ""),
+        ("Enter for none): ", ""),
         ("contact 1> ", "A1 ik2"),
         ("contact 2> ", "B2 sp1 r1"),
     ] {

@@ -7,6 +7,7 @@ use crate::harness::{Kitlog, today};
 /// 2 has 2 contacts (no worker, 15 items).
 fn two_batches() -> Kitlog {
     let kit = Kitlog::initialised();
+    kit.run(&["worker", "add", "JD"]).success();
     kit.import(
         &kit.sheet(
             "a.csv",
