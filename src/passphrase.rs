@@ -4,7 +4,7 @@
 //! terminal, else read from `KITLOG_NEW_PASSPHRASE`.
 //!
 //! The text is wrapped in [`Passphrase`] the moment it is read, so every copy is
-//! wiped on drop. Only commands that make codes ask; reports never do.
+//! wiped on drop. Every command that opens a program asks: its file is encrypted.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -77,6 +77,7 @@ impl PassphraseSource {
 
     fn read_unattended(&self) -> Result<Passphrase> {
         if let Some(path) = &self.file {
+            warn_if_others_can_read(path);
             let text = Zeroizing::new(
                 std::fs::read_to_string(path).map_err(|e| Error::file("read", path, &e))?,
             );
@@ -88,6 +89,24 @@ impl PassphraseSource {
         match &self.value {
             Some(value) => Ok(Passphrase::new(value.to_string())),
             None => Err(Error::NoPassphrase),
+        }
+    }
+}
+
+/// A passphrase file other accounts can read gives the program away on a shared
+/// machine: say so (it is still used; refusing would stop a script mid-shift).
+fn warn_if_others_can_read(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(metadata) = std::fs::metadata(path) {
+            if metadata.permissions().mode() & 0o077 != 0 {
+                eprintln!(
+                    "warning: {} can be read by other accounts on this machine; make it yours alone: chmod 600 {}",
+                    path.display(),
+                    path.display()
+                );
+            }
         }
     }
 }

@@ -35,6 +35,15 @@ const STORED: &[(&str, &str)] = &[
     ),
     ("program.created_on", "day the program was created"),
     (
+        "worker",
+        "the coordinator's list of worker labels a shift's worker is chosen from",
+    ),
+    ("worker.id", "row number"),
+    (
+        "worker.label",
+        "initials or a role, 1 to 8 letters or digits (e.g. JD); never a name",
+    ),
+    (
         "carried_epoch_key",
         "code keys of fiscal years kept across a key rotation, so their codes stay the same",
     ),

@@ -222,14 +222,43 @@ fn init_with_an_unreadable_passphrase_file_creates_nothing() {
         ),
     );
     // An empty file is an empty passphrase: guessed first.
-    let empty = kit.sheet("empty-passphrase.txt", "\n");
+    let empty = private(kit.sheet("empty-passphrase.txt", "\n"));
     kit.refused_by(passphrase_from(&kit, &empty).arg("init"), WEAK);
+}
+
+/// `path`, made readable by its owner only, as a passphrase file should be.
+fn private(path: std::path::PathBuf) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path
+}
+
+/// A passphrase file other accounts can read is used, with a warning that says how
+/// to make it private.
+#[test]
+fn a_passphrase_file_others_can_read_is_warned_about() {
+    let kit = Kitlog::new();
+    let file = kit.sheet("passphrase.txt", "a passphrase kept in a file\n");
+    passphrase_from(&kit, &file)
+        .arg("init")
+        .assert()
+        .success()
+        .stderr(format!(
+            "warning: {0} can be read by other accounts on this machine; make it yours alone: chmod 600 {0}\n",
+            file.display()
+        ));
+    private(file.clone());
+    passphrase_from(&kit, &file)
+        .args(["site", "list"])
+        .assert()
+        .success()
+        .stderr("");
 }
 
 #[test]
 fn a_passphrase_file_and_the_environment_give_the_same_passphrase() {
     let kit = Kitlog::new();
-    let file = kit.sheet("passphrase.txt", "a passphrase kept in a file\n");
+    let file = private(kit.sheet("passphrase.txt", "a passphrase kept in a file\n"));
     passphrase_from(&kit, &file).arg("init").assert().success();
     passphrase_from(&kit, &file)
         .args(["site", "add", "downtown-van"])

@@ -273,33 +273,37 @@ fn legacy_program(db: &Path, passphrase: &str) -> [u8; 32] {
         &hmac::Key::new(hmac::HMAC_SHA256, &program_key),
         b"kitlog key check",
     );
-    let (salt, nonce) = ([7u8; 16], [9u8; 12]);
-    let mut wrapping = [0u8; 32];
-    pbkdf2::derive(
-        pbkdf2::PBKDF2_HMAC_SHA256,
-        std::num::NonZeroU32::new(600_000).unwrap(),
-        &salt,
-        passphrase.as_bytes(),
-        &mut wrapping,
-    );
-    let key = aead::LessSafeKey::new(aead::UnboundKey::new(&aead::AES_256_GCM, &wrapping).unwrap());
-    let mut sealed = program_key.to_vec();
-    key.seal_in_place_append_tag(
-        aead::Nonce::assume_unique_for_key(nonce),
-        aead::Aad::from(b"kitlog key slot v1"),
-        &mut sealed,
-    )
-    .unwrap();
     conn.execute(
         "INSERT INTO program VALUES (1, 4, 5, NULL, ?1, '2025-06-01')",
         [check.as_ref()],
     )
     .unwrap();
-    conn.execute(
-        "INSERT INTO key_slot VALUES (1, 'initial', ?1, 600000, ?2, ?3, '2025-06-01')",
-        rusqlite::params![&salt[..], &nonce[..], sealed],
-    )
-    .unwrap();
+    // The old seal: PBKDF2 (600,000 rounds) then AES-256-GCM of the program key itself.
+    for (id, label, phrase) in [(1, "initial", passphrase), (2, "worker-jd", KEPT)] {
+        let (salt, nonce) = ([7u8 + id; 16], [9u8 + id; 12]);
+        let mut wrapping = [0u8; 32];
+        pbkdf2::derive(
+            pbkdf2::PBKDF2_HMAC_SHA256,
+            std::num::NonZeroU32::new(600_000).unwrap(),
+            &salt,
+            phrase.as_bytes(),
+            &mut wrapping,
+        );
+        let key =
+            aead::LessSafeKey::new(aead::UnboundKey::new(&aead::AES_256_GCM, &wrapping).unwrap());
+        let mut sealed = program_key.to_vec();
+        key.seal_in_place_append_tag(
+            aead::Nonce::assume_unique_for_key(nonce),
+            aead::Aad::from(b"kitlog key slot v1"),
+            &mut sealed,
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO key_slot VALUES (?1, ?2, ?3, 600000, ?4, ?5, '2025-06-01')",
+            rusqlite::params![id, label, &salt[..], &nonce[..], sealed],
+        )
+        .unwrap();
+    }
     conn.execute_batch(
         "INSERT INTO site (id, name) VALUES (1, 'downtown-van');
          INSERT INTO item (id, name, category, unit, alias) VALUES (1, 'syringe', 'injection', 'syringe', 'sy');
@@ -313,8 +317,9 @@ fn legacy_program(db: &Path, passphrase: &str) -> [u8; 32] {
 }
 
 /// A program made before encryption at rest is converted on its first unlock: the
-/// file is encrypted in place, its slot moves to the key file resealed with Argon2id,
-/// its contacts are all there, and nothing of the old file's text is left in it.
+/// file is encrypted in place, its slots move to the key file (the one that opened
+/// it resealed with Argon2id, the other at its own next use), its contacts are all
+/// there, and nothing of the old file's text is left in it.
 #[test]
 fn an_unencrypted_program_of_an_earlier_kitlog_is_encrypted_on_first_unlock() {
     let kit = Kitlog::new().on("2027-04-15");
