@@ -6,7 +6,7 @@
 //! typed into the wrong column would otherwise be echoed, so they name the rule
 //! broken and where. Header names are echoed only once they matched the catalogue.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io::{BufRead, BufReader, Read};
 
@@ -391,12 +391,18 @@ pub fn read_sheet<E>(
                     kind: ProblemKind::EmptyFile,
                 }]));
             }
-            Err(error) => return Err(SheetError::Problems(vec![csv_problem(&error, 1)])),
+            Err(error) => {
+                return Err(SheetError::Problems(vec![csv_problem(
+                    &mut reader,
+                    &error,
+                    1,
+                )]));
+            }
             Ok(true) if is_blank(&record) => {}
             Ok(true) => break record.clone(),
         }
     };
-    let header_line = line_of(&reader, &header, 1);
+    let header_line = line_of(&mut reader, &header, 1);
     let Some(fields) = read_header(&header, header_line, catalogue, defaults, &mut problems) else {
         return Err(SheetError::Problems(problems));
     };
@@ -408,12 +414,12 @@ pub fn read_sheet<E>(
             Ok(false) => break,
             Ok(true) => {}
             Err(error) => {
-                problems.push(csv_problem(&error, line + 1));
+                problems.push(csv_problem(&mut reader, &error, line + 1));
                 // The reader cannot resynchronise reliably after broken quoting.
                 break;
             }
         }
-        line = line_of(&reader, &record, line + 1);
+        line = line_of(&mut reader, &record, line + 1);
         if is_blank(&record) {
             continue;
         }
@@ -467,36 +473,76 @@ fn sniff_delimiter(input: &mut impl BufRead) -> u8 {
     }
 }
 
-/// Counts lines as the CSV reader pulls bytes, remembering the empty ones: the csv
-/// crate gives a record that follows blank lines the number of the first blank line,
-/// and a worker looking for "line 5" must find it on line 5.
+/// Counts lines as the CSV reader pulls bytes, by byte offset, so that a record's
+/// line comes from where its bytes are, not from the csv crate's own line count: that
+/// count is one too low after a CRLF header on some sheets and stays at 1 for a sheet
+/// saved with bare CR line ends ("CSV (Macintosh)"), an open csv bug
+/// (BurntSushi/rust-csv#395). `\n`, `\r\n` and a lone `\r` each end a line.
+///
+/// It keeps only the lines the reader has pulled but not yet asked about (its
+/// read-ahead), so memory stays flat however long the sheet is. Empty lines are
+/// remembered too: a record after blank lines starts, for the csv crate, at the
+/// first blank one, and a worker looking for "line 5" must find it on line 5.
 struct LineTracker<R> {
     inner: R,
-    /// The line the next byte belongs to, from 1.
-    line: u64,
-    /// Bytes on it so far, not counting `\r`.
-    length: usize,
-    /// Lines seen to be empty.
-    empty: BTreeSet<u64>,
+    /// Bytes pulled so far.
+    offset: u64,
+    /// The lines started and not yet passed by a question, oldest first.
+    lines: VecDeque<LineStart>,
+    /// The last byte pulled was `\r`: a `\n` next is part of the same line end.
+    after_cr: bool,
+    /// The current line has had a byte other than a line end.
+    content: bool,
+}
+
+/// Where a line starts, its number, and whether it turned out empty.
+#[derive(Debug, Clone, Copy)]
+struct LineStart {
+    offset: u64,
+    number: u64,
+    /// `None` while the line is still being pulled.
+    empty: Option<bool>,
 }
 
 impl<R> LineTracker<R> {
     fn new(inner: R) -> Self {
         LineTracker {
             inner,
-            line: 1,
-            length: 0,
-            empty: BTreeSet::new(),
+            offset: 0,
+            lines: VecDeque::from([LineStart {
+                offset: 0,
+                number: 1,
+                empty: None,
+            }]),
+            after_cr: false,
+            content: false,
         }
     }
 
-    /// The first non-empty line from `reported` on: where the record really starts.
-    fn actual(&self, reported: u64) -> u64 {
-        let mut line = reported;
-        while self.empty.contains(&line) {
-            line += 1;
+    /// The line of the first non-empty line at or after byte `offset`: where a record
+    /// the reader says starts there really starts. Forgets the lines before it.
+    fn line_at(&mut self, offset: u64) -> u64 {
+        let mut index = self
+            .lines
+            .partition_point(|line| line.offset <= offset)
+            .saturating_sub(1);
+        while self.lines[index].empty == Some(true) && index + 1 < self.lines.len() {
+            index += 1;
         }
-        line
+        self.lines.drain(..index);
+        self.lines[0].number
+    }
+
+    fn end_line(&mut self, next_offset: u64) {
+        let last = self.lines.back_mut().expect("always a current line");
+        last.empty = Some(!self.content);
+        self.content = false;
+        let number = last.number + 1;
+        self.lines.push_back(LineStart {
+            offset: next_offset,
+            number,
+            empty: None,
+        });
     }
 }
 
@@ -504,16 +550,21 @@ impl<R: Read> Read for LineTracker<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let read = self.inner.read(buf)?;
         for byte in &buf[..read] {
+            self.offset += 1;
             match byte {
-                b'\n' => {
-                    if self.length == 0 {
-                        self.empty.insert(self.line);
-                    }
-                    self.line += 1;
-                    self.length = 0;
+                b'\r' => {
+                    self.end_line(self.offset);
+                    self.after_cr = true;
                 }
-                b'\r' => {}
-                _ => self.length += 1,
+                // The `\n` of a `\r\n` ends nothing more. The next line is taken to
+                // start at it, not after it: the csv crate puts the start of the
+                // record that follows a `\r\n` there.
+                b'\n' if self.after_cr => self.after_cr = false,
+                b'\n' => self.end_line(self.offset),
+                _ => {
+                    self.after_cr = false;
+                    self.content = true;
+                }
             }
         }
         Ok(read)
@@ -522,17 +573,23 @@ impl<R: Read> Read for LineTracker<R> {
 
 /// The true line of `record`, or `fallback` when the reader gave no position.
 fn line_of<R: Read>(
-    reader: &csv::Reader<LineTracker<R>>,
+    reader: &mut csv::Reader<LineTracker<R>>,
     record: &csv::ByteRecord,
     fallback: u64,
 ) -> u64 {
     record.position().map_or(fallback, |position| {
-        reader.get_ref().actual(position.line())
+        reader.get_mut().line_at(position.byte())
     })
 }
 
-fn csv_problem(error: &csv::Error, fallback_line: u64) -> Problem {
-    let line = error.position().map_or(fallback_line, csv::Position::line);
+fn csv_problem<R: Read>(
+    reader: &mut csv::Reader<LineTracker<R>>,
+    error: &csv::Error,
+    fallback_line: u64,
+) -> Problem {
+    let line = error.position().map_or(fallback_line, |position| {
+        reader.get_mut().line_at(position.byte())
+    });
     let kind = match error.kind() {
         csv::ErrorKind::Utf8 { .. } => ProblemKind::NotUtf8,
         _ => ProblemKind::NotCsv,

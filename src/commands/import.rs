@@ -76,14 +76,27 @@ pub(super) fn run(args: &ImportArgs, context: &Context, out: &mut impl Write) ->
     };
 
     if args.dry_run {
+        // Every check the import makes, in its order: the sheet, then a duplicate,
+        // then a closed year (a dry run once passed a sheet the import refused).
+        let closed = store.closed_years()?;
+        let mut first_closed = None;
         read_sheet(input, &catalogue, defaults, &mut codes, |contact| {
             tally.add(contact);
+            let year = contact.fiscal_year.start_year();
+            if first_closed.is_none() && closed.contains(&year) {
+                first_closed = Some(contact.day);
+            }
             Ok::<(), Error>(())
         })
         .map_err(rejected)?;
         let (totals, digest) = tally.finish();
         if let Some(existing) = store.find_import(&digest)? {
             return Err(Error::AlreadyImported(existing));
+        }
+        if let Some(day) = first_closed {
+            return Err(Error::YearClosed(
+                settings.calendar.year_of(day).to_string(),
+            ));
         }
         return output(writeln!(
             out,

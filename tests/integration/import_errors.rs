@@ -6,15 +6,38 @@ use std::fmt::Write as _;
 use crate::harness::{Kitlog, not_imported, refusal, today};
 
 /// Imports `sheet` (written as `<case>.csv`, so a failure names the case) with `args`
-/// and checks that it is refused: see [`Kitlog::refused`].
+/// and checks that it is refused: see [`Kitlog::refused`]. Every case is also run as
+/// a dry run, which must refuse it the same way (a dry run once passed a sheet the
+/// import refused), and, for a text sheet with LF line ends, as saved by Excel on
+/// Windows (CRLF) and by "CSV (Macintosh)" (CR only), which must give the same line
+/// numbers.
 #[track_caller]
 fn assert_refused(kit: &Kitlog, case: &str, sheet: impl AsRef<[u8]>, args: &[&str], stderr: &str) {
-    kit.import_refused(&kit.sheet(&format!("{case}.csv"), sheet), args, stderr);
-    assert_eq!(
-        kit.files(),
-        vec!["program.db", "program.db.keys"],
-        "case {case}: files left"
-    );
+    let sheet = sheet.as_ref();
+    let mut variants = vec![(case.to_owned(), sheet.to_vec())];
+    if let Ok(text) = std::str::from_utf8(sheet) {
+        if text.contains('\n') && !text.contains('\r') {
+            variants.push((
+                format!("{case}-crlf"),
+                text.replace('\n', "\r\n").into_bytes(),
+            ));
+            variants.push((format!("{case}-cr"), text.replace('\n', "\r").into_bytes()));
+        }
+    }
+    for (name, bytes) in variants {
+        let path = kit.sheet(&format!("{name}.csv"), bytes);
+        kit.import_refused(&path, args, stderr);
+        if !args.contains(&"--dry-run") {
+            let mut dry = args.to_vec();
+            dry.push("--dry-run");
+            kit.import_refused(&path, &dry, stderr);
+        }
+        assert_eq!(
+            kit.files(),
+            vec!["program.db", "program.db.keys"],
+            "case {name}: files left"
+        );
+    }
 }
 
 const UNKNOWN_COLUMN: &str = "not a catalogue item, nor date, site, code, reversals, for_others, returned or naloxone_reason";

@@ -135,6 +135,8 @@ fn a_closed_year_takes_no_new_data_and_no_voids() {
     );
     let closed = "error: FY2025-26 is closed (kitlog close-year): its codes are erased and its reports frozen, so nothing can be added to it or voided; nothing was saved\n";
     kit.import(&late, &[]).failure().stderr(closed);
+    // The dry run refuses it too: it makes every check the import makes.
+    kit.import(&late, &["--dry-run"]).failure().stderr(closed);
     kit.run(&["void", "1", "--reason", "test"])
         .failure()
         .stderr(closed);
