@@ -69,35 +69,20 @@ pub(super) fn run(args: &ImportArgs, context: &Context, out: &mut impl Write) ->
     let input = BufReader::with_capacity(1 << 16, file);
     // Each contact is added up and digested as it is read, so the sheet is never held
     // whole: memory stays flat however long the sheet is.
-    let mut tally = Tally {
+    let tally = Tally {
         totals: BatchTally::new(&catalogue),
         digest: key.sheet_digester(),
         canonical: Zeroizing::new(Vec::with_capacity(128)),
     };
 
     if args.dry_run {
-        // Every check the import makes, in its order: the sheet, then a duplicate,
-        // then a closed year (a dry run once passed a sheet the import refused).
-        let closed = store.closed_years()?;
-        let mut first_closed = None;
-        read_sheet(input, &catalogue, defaults, &mut codes, |contact| {
-            tally.add(contact);
-            let year = contact.fiscal_year.start_year();
-            if first_closed.is_none() && closed.contains(&year) {
-                first_closed = Some(contact.day);
-            }
-            Ok::<(), Error>(())
-        })
-        .map_err(rejected)?;
-        let (totals, digest) = tally.finish();
-        if let Some(existing) = store.find_import(&digest)? {
-            return Err(Error::AlreadyImported(existing));
-        }
-        if let Some(day) = first_closed {
-            return Err(Error::YearClosed(
-                settings.calendar.year_of(day).to_string(),
-            ));
-        }
+        let sheet = Sheet {
+            input,
+            catalogue: &catalogue,
+            defaults,
+            codes: &mut codes,
+        };
+        let totals = dry_run(&store, sheet, tally, settings.calendar)?;
         return output(writeln!(
             out,
             "dry run: the sheet is fine; it would save {totals}\nnothing was saved"
@@ -128,6 +113,31 @@ pub(super) fn run(args: &ImportArgs, context: &Context, out: &mut impl Write) ->
          note: {path} still holds raw participant codes; delete it now that it is saved\n\
          \x20 (Linux: shred -u {path}; elsewhere delete it and empty the trash)"
     ))
+}
+
+/// Every check the import makes, in its order, writing nothing: the sheet, then a
+/// duplicate, then a closed year (a dry run once passed a sheet the import refused).
+fn dry_run<R: Read + Send>(
+    store: &crate::store::Store,
+    sheet: Sheet<'_, '_, R>,
+    tally: Tally<'_>,
+    calendar: crate::fiscal::FiscalCalendar,
+) -> Result<BatchTotals> {
+    let closed = store.closed_years()?;
+    let mut first_closed = None;
+    let (totals, digest) = sheet.read_beside(tally, |contact| {
+        if first_closed.is_none() && closed.contains(&contact.fiscal_year.start_year()) {
+            first_closed = Some(contact.day);
+        }
+        Ok(())
+    })?;
+    if let Some(existing) = store.find_import(&digest)? {
+        return Err(Error::AlreadyImported(existing));
+    }
+    if let Some(day) = first_closed {
+        return Err(Error::YearClosed(calendar.year_of(day).to_string()));
+    }
+    Ok(totals)
 }
 
 /// What is added up over a sheet's contacts as they stream past.
@@ -227,12 +237,5 @@ impl<R: Read + Send> Sheet<'_, '_, R> {
                 }
             })
         })
-    }
-}
-
-fn rejected(error: SheetError<Error>) -> Error {
-    match error {
-        SheetError::Problems(problems) => Error::ImportRejected(problems),
-        SheetError::Sink(error) => error,
     }
 }
