@@ -70,13 +70,21 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
         let catalogue = store.catalogue()?;
         let waiting = store.open_draft()?;
         if args.discard {
+            // Someone else's typed shift is at stake: the passphrase (asked above, on
+            // opening) and a yes, typed or piped.
             let draft = waiting.ok_or(Error::NoDraft)?;
-            store.discard_draft(draft.id)?;
-            return self.say(&format!(
-                "threw away the unsaved shift of {} ({}); nothing was saved",
+            let what = format!(
+                "the unsaved shift of {} ({})",
                 draft.day,
                 Count::of(draft.contacts, "contact")
-            ));
+            );
+            if !self.confirm(&format!("throw away {what}? [y/N] "))? {
+                return self.say(&format!(
+                    "kept {what}; resume it with kitlog shift --resume"
+                ));
+            }
+            store.discard_draft(draft.id)?;
+            return self.say(&format!("threw away {what}; nothing was saved"));
         }
         let resumed = match (args.resume, waiting) {
             (true, None) => return Err(Error::NoDraft),

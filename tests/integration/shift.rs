@@ -139,8 +139,20 @@ fn quit_and_discard_throw_a_shift_away_only_when_asked() {
              threw away 1 contact; nothing was saved\n",
         ));
     shift(&kit, &[], "\n1\n\nA1 ik2\n").failure();
-    shift(&kit, &["--discard"], "").success().stdout(format!(
-        "threw away the unsaved shift of {} (1 contact); nothing was saved\n",
+    // Not without a yes.
+    for answer in ["n\n", "no\n", "whatever\n"] {
+        shift(&kit, &["--discard"], answer).success();
+    }
+    shift(&kit, &["--discard"], "").failure();
+    shift(&kit, &["--discard"], "n\n").success().stdout(format!(
+        "throw away the unsaved shift of {0} (1 contact)? [y/N] \n\
+         kept the unsaved shift of {0} (1 contact); resume it with kitlog shift --resume\n",
+        today()
+    ));
+    assert_eq!(kit.sql("SELECT count(*) FROM shift_draft"), "1\n");
+    shift(&kit, &["--discard"], "y\n").success().stdout(format!(
+        "throw away the unsaved shift of {0} (1 contact)? [y/N] \n\
+         threw away the unsaved shift of {0} (1 contact); nothing was saved\n",
         today()
     ));
     assert!(!contains(&kit.readable_bytes(), b"A1"));
