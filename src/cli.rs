@@ -72,6 +72,14 @@ pub enum Command {
     Check,
     /// Show every field kitlog stores and every column a report exports.
     Privacy,
+    /// Print a shell completion script: `kitlog completions bash > ~/.local/share/bash-completion/completions/kitlog`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `kitlog man > ~/.local/share/man/man1/kitlog.1`.
+    Man,
     /// Print fresh random participant codes for cards (for programs made with
     /// `--code-format issued`); kitlog keeps no list of them.
     #[command(subcommand)]

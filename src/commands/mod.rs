@@ -80,6 +80,17 @@ impl Command {
             Command::Check => backup::run_check(context, out),
             Command::Privacy => privacy::run(context, out),
             Command::Codes(command) => codes::run(&command, out),
+            Command::Completions { shell } => {
+                let mut command = <crate::cli::Cli as clap::CommandFactory>::command();
+                // Into memory first: clap_complete panics on a failed write (a closed pipe).
+                let mut script = Vec::new();
+                clap_complete::generate(shell, &mut command, "kitlog", &mut script);
+                output(out.write_all(&script))
+            }
+            Command::Man => {
+                let command = <crate::cli::Cli as clap::CommandFactory>::command();
+                output(clap_mangen::Man::new(command).render(out))
+            }
         }
     }
 }

@@ -36,3 +36,24 @@ fn privacy_lists_every_table_without_a_program_or_passphrase() {
     assert!(!text.contains("(undocumented)"));
     assert!(kit.files().is_empty(), "privacy created a file");
 }
+
+/// Shell completions and the man page come from the command-line definitions and
+/// need no program: every subcommand is in them.
+#[test]
+fn completions_and_the_man_page_cover_every_command() {
+    let kit = Kitlog::new();
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let script = kit.stdout(&["completions", shell]);
+        for command in [
+            "init", "import", "shift", "report", "releases", "worker", "codes",
+        ] {
+            assert!(script.contains(command), "{shell} lacks {command}");
+        }
+    }
+    let page = kit.stdout(&["man"]);
+    assert!(page.starts_with(".ie"), "roff");
+    assert!(page.contains(".TH kitlog 1"));
+    assert!(page.contains("close\\-year"));
+    kit.run(&["completions", "nosh"]).failure().code(2);
+    assert!(kit.files().is_empty());
+}
