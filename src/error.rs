@@ -332,8 +332,14 @@ pub enum Error {
 
     /// The shift's date answer is not a date. (At a terminal this is printed and the
     /// question asked again; from a script it ends the shift.)
-    #[error("write the date as YYYY-MM-DD, or leave it empty for today")]
+    #[error(
+        "write the date as 2026-11-20, or today (Enter), yesterday, a weekday (friday), or a month and day (Nov 20, 20/11)"
+    )]
     ShiftDateUnreadable,
+
+    /// Two numbers that read as day/month and as month/day.
+    #[error("that date reads two ways (day/month or month/day); write it as 2026-11-20 or Nov 20")]
+    ShiftDateAmbiguous,
 
     /// The shift's date answer is after today.
     #[error("the date is in the future (today is {today})")]

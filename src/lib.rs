@@ -13,6 +13,7 @@
 //! - [`issued`]: random codes for cards, with a check character (`kitlog codes new`).
 //! - [`shift`]: the one-line-per-contact syntax of `kitlog shift`, and the words it
 //!   reserves.
+//! - [`spoken_day`]: the day of a shift as typed at the prompt (`friday`, `Nov 20`).
 //! - [`catalogue`]: sites and items, and the names a sheet's fixed columns take.
 //! - [`contact`]: one contact (and its counts), batches, voids, per-contact limits.
 //! - [`fiscal`]: days, fiscal years, quarters, months, ISO weeks.
@@ -42,6 +43,7 @@ pub mod measures;
 pub mod passphrase;
 pub mod report;
 pub mod shift;
+pub mod spoken_day;
 pub mod store;
 pub mod suppression;
 pub mod text;

@@ -8,7 +8,7 @@
 
 use std::io::{BufRead, Write};
 
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 use zeroize::Zeroizing;
 
 use super::Context;
@@ -17,8 +17,9 @@ use crate::cli::ShiftArgs;
 use crate::code::CodeMaker;
 use crate::contact::{BatchSource, BatchTotals, Contact, NewBatch, WorkerLabel};
 use crate::error::{Error, Result};
-use crate::fiscal::{FiscalCalendar, parse_day};
+use crate::fiscal::FiscalCalendar;
 use crate::shift::{ContactLine, Line, ShiftCommand, Shortcuts, parse_line};
+use crate::spoken_day::{DayRefusal, parse_spoken_day};
 use crate::store::{Draft, Store};
 use crate::text::Count;
 use crate::unlock::Program;
@@ -98,7 +99,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
         let draft = if let Some(draft) = resumed {
             draft
         } else {
-            let day = self.ask_day(context.today)?;
+            let day = self.ask_day(context.today, settings.calendar, &store.closed_years()?)?;
             let site = self.ask_site(&catalogue, day)?.id;
             let worker = self.ask_worker(&store.worker_labels()?)?;
             store.create_draft(day, site, worker.as_ref(), context.today)?
@@ -267,20 +268,27 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
     }
 
     /// The day of the shift: empty for today, `yesterday`, or YYYY-MM-DD; never future.
-    fn ask_day(&mut self, today: NaiveDate) -> Result<NaiveDate> {
+    /// The day of the shift, in any form [`parse_spoken_day`] reads; never in the
+    /// future, and never in a closed year (refused here, not after the whole shift
+    /// was typed).
+    fn ask_day(
+        &mut self,
+        today: NaiveDate,
+        calendar: FiscalCalendar,
+        closed: &[i32],
+    ) -> Result<NaiveDate> {
         loop {
             let answer = self
                 .ask(&format!("date of the shift [{today}]: "))?
                 .ok_or(Error::ShiftInterrupted(0))?;
-            let answer = answer.trim();
-            let day = match answer {
-                "" | "today" => Ok(today),
-                "yesterday" => Ok(today - Days::new(1)),
-                text => match parse_day(text) {
-                    Ok(day) if day > today => Err(Error::ShiftDateInFuture { today }),
-                    Ok(day) => Ok(day),
-                    Err(_) => Err(Error::ShiftDateUnreadable),
-                },
+            let day = match parse_spoken_day(&answer, today) {
+                Ok(day) if closed.contains(&calendar.year_of(day).start_year()) => {
+                    Err(Error::YearClosed(calendar.year_of(day).to_string()))
+                }
+                Ok(day) => Ok(day),
+                Err(DayRefusal::Future) => Err(Error::ShiftDateInFuture { today }),
+                Err(DayRefusal::Ambiguous) => Err(Error::ShiftDateAmbiguous),
+                Err(DayRefusal::Unreadable) => Err(Error::ShiftDateUnreadable),
             };
             match day {
                 Ok(day) => return Ok(day),

@@ -137,6 +137,13 @@ fn a_closed_year_takes_no_new_data_and_no_voids() {
     kit.import(&late, &[]).failure().stderr(closed);
     // The dry run refuses it too: it makes every check the import makes.
     kit.import(&late, &["--dry-run"]).failure().stderr(closed);
+    // And kitlog shift, at the date prompt, before a line is typed.
+    kit.command()
+        .arg("shift")
+        .write_stdin("2026-02-02\n")
+        .assert()
+        .failure()
+        .stderr(closed);
     kit.run(&["void", "1", "--reason", "test"])
         .failure()
         .stderr(closed);

@@ -163,6 +163,31 @@ fn quit_and_discard_throw_a_shift_away_only_when_asked() {
         ));
 }
 
+/// The date prompt takes what a tired worker types: a weekday (the most recent one),
+/// a month and day; and says which forms it reads when it cannot read one.
+#[test]
+fn the_date_prompt_reads_weekdays_and_months() {
+    // Monday 30 November 2026.
+    let kit = Kitlog::initialised().on("2026-11-30");
+    for (answer, day) in [
+        ("Friday", "2026-11-27"),
+        ("Nov 20", "2026-11-20"),
+        ("20/11", "2026-11-20"),
+    ] {
+        shift(&kit, &[], &format!("{answer}\n1\n\n- sy1\ndone\ny\n"))
+            .success()
+            .stdout(predicates::str::contains(format!(
+                "at downtown-van on {day}\n"
+            )));
+    }
+    shift(&kit, &[], "someday\n").failure().stderr(
+        "error: write the date as 2026-11-20, or today (Enter), yesterday, a weekday (friday), or a month and day (Nov 20, 20/11)\n",
+    );
+    shift(&kit, &[], "5/6\n").failure().stderr(
+        "error: that date reads two ways (day/month or month/day); write it as 2026-11-20 or Nov 20\n",
+    );
+}
+
 #[test]
 fn a_script_with_a_wrong_answer_stops_and_writes_nothing() {
     let kit = Kitlog::initialised();
