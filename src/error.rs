@@ -472,28 +472,110 @@ pub enum Error {
 fn render_problems(problems: &[Problem]) -> String {
     /// Beyond this a wrong file is the likelier story than many wrong cells.
     const SHOWN: usize = 50;
+    let groups = group_problems(problems);
     let mut out = String::new();
-    for problem in problems.iter().take(SHOWN) {
-        out.push_str(&problem.to_string());
+    for group in groups.iter().take(SHOWN) {
+        out.push_str(&group.to_string());
         out.push_str("\nerror: ");
     }
-    if problems.len() > SHOWN {
-        let _ = write!(
-            out,
-            "... and {} more problems\nerror: ",
-            problems.len() - SHOWN
-        );
+    let hidden: usize = groups.iter().skip(SHOWN).map(|g| g.lines.len()).sum();
+    if hidden > 0 {
+        let noun = if hidden == 1 { "problem" } else { "problems" };
+        let _ = write!(out, "... and {hidden} more {noun}\nerror: ");
     }
-    let noun = if problems.len() == 1 {
-        "problem"
-    } else {
-        "problems"
-    };
     let _ = write!(
         out,
-        "the shift sheet was not imported ({} {noun}); nothing was saved",
-        problems.len()
+        "the shift sheet was not imported ({}); nothing was saved",
+        Count::of(problems.len(), "problem")
     );
+    out
+}
+
+/// One distinct problem (the same column and the same words) and every line it is on.
+struct ProblemGroup {
+    column: Option<String>,
+    kind: String,
+    lines: Vec<u64>,
+}
+
+impl fmt::Display for ProblemGroup {
+    /// `lines 2 to 43, column "date": ...`, or `line 1: ...`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&line_ranges(&self.lines))?;
+        if let Some(column) = &self.column {
+            write!(f, ", {column}")?;
+        }
+        write!(f, ": {}", self.kind)
+    }
+}
+
+/// A sheet re-saved with local settings repeats one mistake on every row, and 42
+/// identical sentences hide it: each distinct problem is said once, with its lines.
+/// Groups keep the order of their first line.
+fn group_problems(problems: &[Problem]) -> Vec<ProblemGroup> {
+    let mut groups: Vec<ProblemGroup> = Vec::new();
+    for problem in problems {
+        let column = problem.column.as_ref().map(ToString::to_string);
+        let kind = problem.kind.to_string();
+        match groups
+            .iter_mut()
+            .find(|g| g.column == column && g.kind == kind)
+        {
+            Some(group) => group.lines.push(problem.line),
+            None => groups.push(ProblemGroup {
+                column,
+                kind,
+                lines: vec![problem.line],
+            }),
+        }
+    }
+    groups
+}
+
+/// `line 4`, `lines 2 to 43`, `lines 2, 5 and 9 to 12`.
+fn line_ranges(lines: &[u64]) -> String {
+    let mut sorted = lines.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut ranges: Vec<(u64, u64)> = Vec::new();
+    for line in sorted {
+        match ranges.last_mut() {
+            Some((_, end)) if *end + 1 == line => *end = line,
+            _ => ranges.push((line, line)),
+        }
+    }
+    // Two lines in a row read better as "4 and 5" than as a range.
+    let ranges: Vec<(u64, u64)> = ranges
+        .into_iter()
+        .flat_map(|(start, end)| {
+            if end == start + 1 {
+                vec![(start, start), (end, end)]
+            } else {
+                vec![(start, end)]
+            }
+        })
+        .collect();
+    let parts: Vec<String> = ranges
+        .iter()
+        .map(|(start, end)| {
+            if start == end {
+                start.to_string()
+            } else {
+                format!("{start} to {end}")
+            }
+        })
+        .collect();
+    let single = ranges.len() == 1 && ranges[0].0 == ranges[0].1;
+    let mut out = String::from(if single { "line " } else { "lines " });
+    match parts.split_last() {
+        Some((last, [])) => out.push_str(last),
+        Some((last, rest)) => {
+            out.push_str(&rest.join(", "));
+            out.push_str(" and ");
+            out.push_str(last);
+        }
+        None => {}
+    }
     out
 }
 
@@ -546,6 +628,44 @@ impl Error {
             action,
             path: path.into(),
             reason,
+        }
+    }
+}
+
+#[cfg(test)]
+mod problem_tests {
+    use super::*;
+    use crate::import::ProblemKind;
+
+    #[test]
+    fn fifty_distinct_problems_are_shown_and_the_rest_counted() {
+        let problems: Vec<Problem> = (0..60)
+            .map(|n| Problem {
+                line: n + 2,
+                column: None,
+                kind: ProblemKind::TooLarge {
+                    max: u32::try_from(n).unwrap(),
+                },
+            })
+            .collect();
+        let text = render_problems(&problems);
+        assert_eq!(text.lines().count(), 52);
+        assert!(text.contains("line 51: more than 49 for one contact"));
+        assert!(!text.contains("line 52:"));
+        assert!(text.ends_with(
+            "... and 10 more problems\nerror: the shift sheet was not imported (60 problems); nothing was saved"
+        ));
+    }
+
+    #[test]
+    fn lines_are_named_as_a_person_would() {
+        for (lines, named) in [
+            (vec![4], "line 4"),
+            (vec![4, 5], "lines 4 and 5"),
+            (vec![2, 3, 4], "lines 2 to 4"),
+            (vec![9, 2, 3, 4, 6, 7], "lines 2 to 4, 6, 7 and 9"),
+        ] {
+            assert_eq!(line_ranges(&lines), named);
         }
     }
 }

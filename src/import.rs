@@ -103,6 +103,8 @@ pub enum ProblemKind {
     MissingDate,
     /// Not in the form YYYY-MM-DD.
     NotADate,
+    /// A date written `16.11.2026`: day, month, year, with dots.
+    DayMonthYearDate,
     /// Right form, but no such day (2026-02-30).
     ImpossibleDate,
     /// Before 1990: a dropped or mistyped digit in the year.
@@ -207,6 +209,9 @@ impl fmt::Display for ProblemKind {
             ProblemKind::NotADate => {
                 f.write_str("not a date; write dates as YYYY-MM-DD, e.g. 2026-11-20")
             }
+            ProblemKind::DayMonthYearDate => f.write_str(
+                "the date is written day.month.year (16.11.2026), as a spreadsheet does when it re-saves a sheet with local settings; save it with dates as YYYY-MM-DD (2026-11-16), or format the date column as text before saving",
+            ),
             ProblemKind::ImpossibleDate => f.write_str("no such day in the calendar"),
             ProblemKind::ImplausibleDate => {
                 f.write_str("the year is before 1990; check for a missing or wrong digit")
@@ -601,6 +606,17 @@ fn csv_problem<R: Read>(
     }
 }
 
+/// `16.11.2026` or `16.11.26`: the shape a spreadsheet gives dates when it re-saves a
+/// sheet with European local settings. Said so, instead of "not a date", so the
+/// fix is obvious.
+fn looks_day_month_year(text: &str) -> bool {
+    let parts: Vec<&str> = text.trim().split('.').collect();
+    matches!(parts.as_slice(), [d, m, y]
+        if (1..=2).contains(&d.len()) && (1..=2).contains(&m.len())
+            && matches!(y.len(), 2 | 4)
+            && parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit())))
+}
+
 /// A cell spanning lines: in a tally sheet, only ever a quote mark left open, which
 /// swallows the rows after it.
 fn has_line_break(cell: &[u8]) -> bool {
@@ -971,6 +987,10 @@ impl RowReader<'_> {
         }
         let day = match parse_day(text) {
             Ok(day) => day,
+            Err(DayError::NotADate) if looks_day_month_year(text) => {
+                self.problem(problems, column(), ProblemKind::DayMonthYearDate);
+                return None;
+            }
             Err(DayError::NotADate) => {
                 self.problem(problems, column(), ProblemKind::NotADate);
                 return None;

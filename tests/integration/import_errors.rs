@@ -244,6 +244,33 @@ fn columns_the_sheet_cannot_have() {
 const ROW_HEADER: &str =
     "date,site,code,syringe,naloxone-nasal,reversals,for_others,returned,naloxone_reason";
 
+/// `line 3`, `lines 3 and 4`, `lines 5 to 7`, `lines 2 to 43 and 46`: runs of three
+/// or more lines in a row are ranges, the rest are listed.
+fn lines_named(lines: &[usize]) -> String {
+    let mut parts = Vec::new();
+    let mut at = 0;
+    while at < lines.len() {
+        let mut end = at;
+        while end + 1 < lines.len() && lines[end + 1] == lines[end] + 1 {
+            end += 1;
+        }
+        if end - at >= 2 {
+            parts.push(format!("{} to {}", lines[at], lines[end]));
+        } else {
+            parts.extend(lines[at..=end].iter().map(ToString::to_string));
+        }
+        at = end + 1;
+    }
+    let one = lines.len() == 1;
+    let (last, rest) = parts.split_last().expect("a line");
+    let list = if rest.is_empty() {
+        last.clone()
+    } else {
+        format!("{} and {last}", rest.join(", "))
+    };
+    format!("{} {list}", if one { "line" } else { "lines" })
+}
+
 /// One bad row: its name, its cells, and each problem it must give, as the text that
 /// follows `line N` (so `, column "site": …` or `: the line …`).
 type RowCase<'a> = (&'a str, &'a str, Vec<String>);
@@ -257,17 +284,27 @@ fn assert_rows_refused(header: &str, cases: &[RowCase<'_>]) {
         "{header}\n2024-11-20,downtown-van,,1{}\n",
         ",".repeat(header.matches(',').count() - 3)
     );
-    let mut expected: Vec<(&str, String)> = Vec::new();
+    // A problem that repeats on several rows is said once, with its lines (the
+    // cases are grouped here as a reader would group them, in order of first line).
+    let mut groups: Vec<(&str, String, Vec<usize>)> = Vec::new();
+    let mut total = 0;
     for (index, (case, cells, problems)) in cases.iter().enumerate() {
         let line = index + 3;
         sheet.push_str(cells);
         sheet.push('\n');
         assert!(!problems.is_empty(), "case {case} expects no problem");
         for problem in problems {
-            expected.push((case, format!("error: line {line}{problem}")));
+            total += 1;
+            match groups.iter_mut().find(|(_, text, _)| text == problem) {
+                Some((_, _, lines)) => lines.push(line),
+                None => groups.push((case, problem.clone(), vec![line])),
+            }
         }
     }
-    let total = expected.len();
+    let mut expected: Vec<(&str, String)> = groups
+        .iter()
+        .map(|(case, problem, lines)| (*case, format!("error: {}{problem}", lines_named(lines))))
+        .collect();
     expected.push(("summary", not_imported(total).trim_end().to_owned()));
 
     let path = kit.sheet("rows.csv", &sheet);
@@ -490,36 +527,39 @@ fn every_problem_is_reported_at_once_in_line_order() {
 }
 
 #[test]
-fn more_than_fifty_problems_are_cut_short() {
+fn one_mistake_on_many_rows_is_said_once_with_its_lines() {
+    let kit = Kitlog::initialised();
+    // A sheet re-saved with local settings: every date day.month.year.
+    let mut sheet = String::from("date,site,code,syringe\n");
+    for _ in 0..42 {
+        sheet.push_str("16.11.2024,downtown-van,,1\n");
+    }
+    sheet.push_str("2024-11-20,downtown-van,,lots\n2024-11-20,downtown-van,,lots\n");
+    sheet.push_str("16.11.2024,nowhere,,1\n");
+    assert_refused(
+        &kit,
+        "day-month-year",
+        &sheet,
+        &[],
+        &refusal(&[
+            "lines 2 to 43 and 46, column \"date\": the date is written day.month.year (16.11.2026), as a spreadsheet does when it re-saves a sheet with local settings; save it with dates as YYYY-MM-DD (2026-11-16), or format the date column as text before saving".to_owned(),
+            format!("lines 44 and 45, column \"syringe\": {NOT_WHOLE}"),
+            "line 46, column \"site\": no site of that name; see kitlog site list, or add it with kitlog site add".to_owned(),
+        ])
+        .replace("(3 problems)", "(46 problems)"),
+    );
+}
+
+#[test]
+fn sixty_four_identical_problems_are_one_line() {
     let kit = Kitlog::initialised();
     let mut sheet = String::from("date,site,code,syringe\n");
-    for _ in 0..62 {
+    for _ in 0..64 {
         sheet.push_str("2024-11-20,downtown-van,,lots\n");
     }
-    // Two problems on the last line: the count covers every problem, not every line.
-    sheet.push_str("2024-11-20,nowhere,,lots\n");
-    let mut expected = String::new();
-    for line in 2..=51 {
-        writeln!(
-            expected,
-            "error: line {line}, column \"syringe\": {NOT_WHOLE}"
-        )
-        .unwrap();
-    }
-    expected.push_str("error: ... and 14 more problems\n");
-    expected.push_str(&not_imported(64));
+    let expected = refusal(&[format!("lines 2 to 65, column \"syringe\": {NOT_WHOLE}")])
+        .replace("(1 problem)", "(64 problems)");
     assert_refused(&kit, "sixty-four-problems", &sheet, &[], &expected);
-
-    // Exactly fifty problems are all shown.
-    let mut sheet = String::from("date,site,code,syringe\n");
-    let mut problems = Vec::new();
-    for line in 2..=51 {
-        sheet.push_str("2024-11-20,downtown-van,,-1\n");
-        problems.push(format!(
-            "line {line}, column \"syringe\": a count cannot be negative"
-        ));
-    }
-    assert_refused(&kit, "fifty-problems", &sheet, &[], &refusal(&problems));
 }
 
 #[test]
@@ -703,12 +743,10 @@ fn rows_after_empty_lines_are_reported_on_their_own_line() {
     assert_refused(
         &kit,
         "blank-line-then-bad-row",
-        "date,site,code,syringe\n2024-11-20,downtown-van,,1\n\n2024-11-20,downtown-van,,x\n2024-11-20,downtown-van,,y\n",
+        "date,site,code,syringe\n2024-11-20,downtown-van,,1\n\n2024-11-20,downtown-van,,x\n2024-11-20,downtown-van,,y\n\n\n2024-11-20,downtown-van,,z\n",
         &[],
-        &refusal(&[
-            &format!("line 4, column \"syringe\": {NOT_WHOLE}"),
-            &format!("line 5, column \"syringe\": {NOT_WHOLE}"),
-        ]),
+        &refusal(&[format!("lines 4, 5 and 8, column \"syringe\": {NOT_WHOLE}")])
+            .replace("(1 problem)", "(3 problems)"),
     );
     assert_refused(
         &kit,
