@@ -1,8 +1,6 @@
 //! `kitlog import` on bad shift sheets and bad arguments: each case asserts every line
 //! of stderr, exit code 1, nothing on stdout, and not one byte written.
 
-use std::fmt::Write as _;
-
 use crate::harness::{Kitlog, not_imported, refusal, today};
 
 /// Imports `sheet` (written as `<case>.csv`, so a failure names the case) with `args`
@@ -262,13 +260,13 @@ fn lines_named(lines: &[usize]) -> String {
         at = end + 1;
     }
     let one = lines.len() == 1;
-    let (last, rest) = parts.split_last().expect("a line");
-    let list = if rest.is_empty() {
+    let (last, others) = parts.split_last().expect("a line");
+    let named = if others.is_empty() {
         last.clone()
     } else {
-        format!("{} and {last}", rest.join(", "))
+        format!("{} and {last}", others.join(", "))
     };
-    format!("{} {list}", if one { "line" } else { "lines" })
+    format!("{} {named}", if one { "line" } else { "lines" })
 }
 
 /// One bad row: its name, its cells, and each problem it must give, as the text that
