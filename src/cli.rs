@@ -51,8 +51,8 @@ pub enum Command {
     Shift(ShiftArgs),
     /// Import a shift sheet (CSV); all of it or nothing.
     Import(ImportArgs),
-    /// List what was saved: one batch a line.
-    Batches,
+    /// List what was saved: one batch a line; or one batch's contacts (never codes).
+    Batches(BatchesArgs),
     /// Void a batch, or one contact of it; it leaves the reports but stays in the audit trail.
     Void(VoidArgs),
     /// Aggregate CSV for funders, by fiscal period; small cells hidden as x.
@@ -84,6 +84,14 @@ pub enum Command {
     /// `--code-format issued`); kitlog keeps no list of them.
     #[command(subcommand)]
     Codes(CodesCommand),
+}
+
+/// `kitlog batches`
+#[derive(Debug, Args)]
+pub struct BatchesArgs {
+    /// List this batch's contacts: number, day, site, coded or anonymous, what was
+    /// handed out (to find the one to void with `kitlog void BATCH --contact N`).
+    pub batch: Option<i64>,
 }
 
 /// `kitlog worker …`

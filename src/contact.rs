@@ -240,6 +240,9 @@ impl BatchSource {
 pub struct BatchSummary {
     /// Batch id.
     pub id: i64,
+    /// The first and last day of its contacts (the shift's day, for a shift); `None`
+    /// for a batch without contacts.
+    pub days: Option<(String, String)>,
     /// Day saved.
     pub saved_on: String,
     /// `import` or `shift`.
@@ -255,6 +258,28 @@ pub struct BatchSummary {
     /// Items handed out, summed over all lines.
     pub items: i64,
     /// The reason, when the whole batch is voided.
+    pub voided_reason: Option<String>,
+}
+
+/// One contact of a batch as `kitlog batches N` lists it: never its code, only
+/// whether it has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchContact {
+    /// Its number in the batch, from 1 (what `void --contact` takes).
+    pub position: i64,
+    /// Its day.
+    pub day: String,
+    /// Its site.
+    pub site: String,
+    /// Whether it has a participant code (never the code).
+    pub coded: bool,
+    /// `injection-kit 2, stem-pipe 3`, in item-name order.
+    pub items: String,
+    /// Reversals, for-others, returned.
+    pub counts: (i64, i64, i64),
+    /// The naloxone reason, if any.
+    pub naloxone_reason: Option<String>,
+    /// The void reason, if this contact alone was voided.
     pub voided_reason: Option<String>,
 }
 

@@ -68,7 +68,7 @@ impl Command {
             Command::Item(command) => catalogue::run_item(command, context, out),
             Command::Worker(command) => catalogue::run_worker(command, context, out),
             Command::Import(args) => import::run(&args, context, out),
-            Command::Batches => batches::run(context, out),
+            Command::Batches(args) => batches::run(&args, context, out),
             Command::Void(args) => void::run(&args, context, out),
             Command::Report(args) => report::run(&args, context, out),
             Command::Summary(args) => summary::run(&args, context, out),

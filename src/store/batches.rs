@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{Store, retention};
-use crate::contact::{BatchSummary, VoidReason};
+use crate::contact::{BatchContact, BatchSummary, VoidReason};
 use crate::error::{Error, Result};
 
 /// The number of the next void, program-wide: voids are numbered in order so that a
@@ -18,6 +18,43 @@ impl Store {
     /// The live (not voided) batch a sheet with this digest was saved as, if any.
     pub fn find_import(&self, digest: &[u8; 32]) -> Result<Option<i64>> {
         find_import(&self.conn, digest)
+    }
+
+    /// The contacts of batch `id` in order, voided ones included, without their
+    /// codes; [`Error::NoSuchBatch`] if there is no such batch.
+    pub fn batch_contacts(&self, id: i64) -> Result<Vec<BatchContact>> {
+        let exists: Option<i64> = self
+            .conn
+            .query_row("SELECT id FROM batch WHERE id = ?1", [id], |row| row.get(0))
+            .optional()?;
+        if exists.is_none() {
+            return Err(Error::NoSuchBatch(id));
+        }
+        let mut statement = self.conn.prepare(
+            "SELECT c.position, c.day, s.name, c.code IS NOT NULL,
+                    (SELECT group_concat(line, ', ') FROM
+                       (SELECT i.name || ' ' || ci.quantity AS line
+                          FROM contact_item ci JOIN item i ON i.id = ci.item_id
+                         WHERE ci.contact_id = c.id ORDER BY i.name)),
+                    c.reversals, c.for_others, c.returned, c.naloxone_reason, c.voided_reason
+               FROM contact c JOIN site s ON s.id = c.site_id
+              WHERE c.batch_id = ?1 ORDER BY c.position",
+        )?;
+        let rows = statement
+            .query_map([id], |row| {
+                Ok(BatchContact {
+                    position: row.get(0)?,
+                    day: row.get(1)?,
+                    site: row.get(2)?,
+                    coded: row.get(3)?,
+                    items: row.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                    counts: (row.get(5)?, row.get(6)?, row.get(7)?),
+                    naloxone_reason: row.get(8)?,
+                    voided_reason: row.get(9)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
     }
 
     /// Every batch, oldest first.
@@ -32,7 +69,9 @@ impl Store {
                       WHERE c.batch_id = b.id),
                     (SELECT group_concat(name, ',') FROM
                        (SELECT DISTINCT s.name FROM contact c JOIN site s ON s.id = c.site_id
-                         WHERE c.batch_id = b.id ORDER BY s.name))
+                         WHERE c.batch_id = b.id ORDER BY s.name)),
+                    (SELECT min(day) FROM contact c WHERE c.batch_id = b.id),
+                    (SELECT max(day) FROM contact c WHERE c.batch_id = b.id)
                FROM batch b ORDER BY b.id",
         )?;
         let rows = statement
@@ -47,6 +86,10 @@ impl Store {
                     voided_contacts: row.get(6)?,
                     items: row.get(7)?,
                     sites: row.get::<_, Option<String>>(8)?.unwrap_or_default(),
+                    days: match (row.get(9)?, row.get(10)?) {
+                        (Some(first), Some(last)) => Some((first, last)),
+                        _ => None,
+                    },
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -24,8 +24,8 @@ fn import_saves_a_sheet_and_says_what_it_saved() {
     ));
     assert_eq!(
         kit.stdout(&["batches"]),
-        "batch  saved       source  sites         worker  contacts  items  status\n\
-         1      TODAY       import  downtown-van  JD             2      7\n"
+        "batch  days        saved       source  sites         worker  contacts  items  status\n\
+         1      2026-11-20  TODAY       import  downtown-van  JD             2      7\n"
             .replace("TODAY     ", &crate::harness::today())
     );
 }

@@ -45,8 +45,8 @@ fn a_piped_shift_is_saved_with_undo_and_confirm() {
     assert_eq!(
         kit.stdout(&["batches"]),
         format!(
-            "batch  saved       source  sites         worker  contacts  items  status\n\
-             1      {}  shift   downtown-van  JD             2     16\n",
+            "batch  days        saved       source  sites         worker  contacts  items  status\n\
+             1      2026-11-20  {}  shift   downtown-van  JD             2     16\n",
             today()
         )
     );

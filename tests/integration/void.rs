@@ -34,18 +34,19 @@ fn two_batches() -> Kitlog {
 fn batches(statuses: [&str; 2]) -> String {
     let lines = [
         format!(
-            "1      {}  import  downtown-van  JD             3      6  {}",
+            "1      2024-11-20  {}  import  downtown-van  JD             3      6  {}",
             today(),
             statuses[0]
         ),
         format!(
-            "2      {}  import  downtown-van  -              2     15  {}",
+            "2      2024-11-21  {}  import  downtown-van  -              2     15  {}",
             today(),
             statuses[1]
         ),
     ];
-    let mut out =
-        String::from("batch  saved       source  sites         worker  contacts  items  status\n");
+    let mut out = String::from(
+        "batch  days        saved       source  sites         worker  contacts  items  status\n",
+    );
     for line in lines {
         out.push_str(line.trim_end());
         out.push('\n');
@@ -57,6 +58,31 @@ fn batches(statuses: [&str; 2]) -> String {
 fn batches_lists_every_batch_with_its_status() {
     let kit = two_batches();
     assert_eq!(kit.stdout(&["batches"]), batches(["", ""]));
+}
+
+/// `kitlog batches N` lists a batch's contacts by the number `void --contact` takes,
+/// with what was handed out, and never a code: only whether there was one.
+#[test]
+fn one_batch_is_listed_contact_by_contact_without_codes() {
+    let kit = two_batches();
+    kit.run(&["void", "1", "--contact", "2", "--reason", "entry-error"])
+        .success();
+    let listed = kit.stdout(&["batches", "1"]);
+    assert_eq!(
+        listed,
+        "contact  day         site          who        handed out\n\
+         1        2024-11-20  downtown-van  coded      injection-kit 2\n\
+         2        2024-11-20  downtown-van  anonymous  stem-pipe 3, (voided: entry-error)\n\
+         3        2024-11-20  downtown-van  coded      naloxone-nasal 1, reason first\n\
+         to void one: kitlog void 1 --contact N --reason entry-error|duplicate|test\n"
+    );
+    for code in ["BLUEFOX77", "bluefox77", "REDCROW12", "redcrow12"] {
+        assert!(!listed.contains(code));
+    }
+    kit.refused(
+        &["batches", "7"],
+        "error: there is no batch 7; see kitlog batches\n",
+    );
 }
 
 #[test]
