@@ -261,6 +261,21 @@ pub struct BatchSummary {
     pub voided_reason: Option<String>,
 }
 
+/// `reversals 1`, `for others 2`, `returned 25`: a contact's non-zero counts besides
+/// its items, in the words every listing of a contact uses.
+#[must_use]
+pub fn count_words(reversals: i64, for_others: i64, returned: i64) -> Vec<String> {
+    [
+        ("reversals", reversals),
+        ("for others", for_others),
+        ("returned", returned),
+    ]
+    .into_iter()
+    .filter(|(_, value)| *value > 0)
+    .map(|(label, value)| format!("{label} {value}"))
+    .collect()
+}
+
 /// One contact of a batch as `kitlog batches N` lists it: never its code, only
 /// whether it has one.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use super::{Context, output};
 use crate::cli::BatchesArgs;
-use crate::contact::BatchContact;
+use crate::contact::{BatchContact, count_words};
 use crate::error::Result;
 
 /// Lists every batch, voided ones marked, or one batch's contacts.
@@ -85,15 +85,7 @@ fn contacts(batch: i64, contacts: &[BatchContact], out: &mut impl Write) -> Resu
             parts.push(contact.items.clone());
         }
         let (reversals, for_others, returned) = contact.counts;
-        for (label, value) in [
-            ("reversals", reversals),
-            ("for others", for_others),
-            ("returned", returned),
-        ] {
-            if value > 0 {
-                parts.push(format!("{label} {value}"));
-            }
-        }
+        parts.extend(count_words(reversals, for_others, returned));
         if let Some(reason) = &contact.naloxone_reason {
             parts.push(format!("reason {reason}"));
         }

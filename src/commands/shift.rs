@@ -15,7 +15,7 @@ use super::Context;
 use crate::catalogue::{Catalogue, Site, in_use_on};
 use crate::cli::ShiftArgs;
 use crate::code::CodeMaker;
-use crate::contact::{BatchSource, BatchTotals, Contact, NewBatch, WorkerLabel};
+use crate::contact::{BatchSource, BatchTotals, Contact, NewBatch, WorkerLabel, count_words};
 use crate::error::{Error, Result};
 use crate::fiscal::FiscalCalendar;
 use crate::shift::{ContactLine, Line, ShiftCommand, Shortcuts, parse_line};
@@ -439,15 +439,11 @@ fn describe(contact: &Contact, catalogue: &Catalogue) -> String {
             format!("{name} {quantity}")
         })
         .collect();
-    for (label, value) in [
-        ("reversals", contact.counts.reversals),
-        ("for others", contact.counts.for_others),
-        ("returned", contact.counts.returned),
-    ] {
-        if value > 0 {
-            parts.push(format!("{label} {value}"));
-        }
-    }
+    parts.extend(count_words(
+        i64::from(contact.counts.reversals),
+        i64::from(contact.counts.for_others),
+        i64::from(contact.counts.returned),
+    ));
     if let Some(reason) = contact.counts.naloxone_reason {
         parts.push(format!("reason {}", reason.as_str()));
     }
