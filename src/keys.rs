@@ -13,6 +13,13 @@
 //! work is done, both ways: too cheap helps a guesser, too dear hangs kitlog.
 //! Key bytes live in zeroizing types with no `Clone`, `Display` or `Serialize`.
 //!
+//! Limit of the key pairs: a slot's public key is public, so anyone can wrap a key of
+//! their own for it. Someone who replaces both the key file and the program file
+//! could hand a worker a program of theirs, which that worker's passphrase opens; the
+//! worker would see an empty or unfamiliar program (no sites, no batches). Nothing in
+//! the real program is exposed by it. Keeping the laptop's disk encrypted and locked
+//! is the defence.
+//!
 //! Limit: ring's `hmac::Key`, `hkdf::Prk` and `aead::LessSafeKey` cannot be wiped,
 //! so they are built inside the one call that needs them and dropped at its end.
 
