@@ -310,8 +310,7 @@ fn a_retired_site_keeps_earlier_sheets_and_refuses_later_ones() {
         ),
         &[],
         &format!(
-            "error: line 3, column \"site\": the site was retired on {day}, on or before this contact\n\
-             error: line 4, column \"site\": the site was retired on {day}, on or before this contact\n\
+            "error: lines 3 and 4, column \"site\": the site was retired on {day}, on or before this contact\n\
              error: the shift sheet was not imported (2 problems); nothing was saved\n"
         ),
     );
