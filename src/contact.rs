@@ -144,7 +144,7 @@ impl WorkerLabel {
             .iter()
             .find(|listed| listed.eq_ignore_ascii_case(label.as_str()))
             .map(|listed| WorkerLabel(listed.clone()))
-            .ok_or(Error::WorkerNotListed(label.0))
+            .ok_or(Error::WorkerNotListed)
     }
 }
 

@@ -353,10 +353,12 @@ pub enum Error {
     WorkerExists(String),
 
     /// A worker label that is not on the coordinator's list.
+    /// Not echoed: a participant's code typed there was once stored in clear, and a
+    /// message must not repeat one either.
     #[error(
-        "{0} is not on the program's list of worker labels; see kitlog worker list, or ask the coordinator to add it (kitlog worker add)"
+        "that worker label is not on the program's list; see kitlog worker list, or ask the coordinator to add it (kitlog worker add)"
     )]
-    WorkerNotListed(String),
+    WorkerNotListed,
 
     /// The shift's worker answer matches no listed worker.
     #[error("no worker of that label or number; press Enter for none")]

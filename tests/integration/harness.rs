@@ -323,8 +323,14 @@ fn run_sql(db: &Path, key: Option<&str>, sql: &str) -> String {
 pub fn database_key(db: &Path, passphrase: &str) -> String {
     let program_key = program_key(db, passphrase)
         .unwrap_or_else(|| panic!("the passphrase opens no slot of {}", db.display()));
+    database_key_of(&program_key)
+}
+
+/// The SQLCipher key for a program key: HKDF-SHA256 (salt and info both
+/// `kitlog database key v1`), as a raw key `x'…'`.
+pub fn database_key_of(program_key: &[u8; 32]) -> String {
     let info = b"kitlog database key v1";
-    let prk = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, info).extract(&program_key);
+    let prk = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, info).extract(program_key);
     let mut database_key = [0u8; 32];
     prk.expand(&[info], ring::hkdf::HKDF_SHA256)
         .unwrap()

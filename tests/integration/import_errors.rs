@@ -611,7 +611,7 @@ fn bad_arguments_are_refused_before_anything_is_read() {
         (
             "unlisted-worker",
             &["--worker", "MJ1985"],
-            "error: MJ1985 is not on the program's list of worker labels; see kitlog worker list, or ask the coordinator to add it (kitlog worker add)\n"
+            "error: that worker label is not on the program's list; see kitlog worker list, or ask the coordinator to add it (kitlog worker add)\n"
                 .to_owned(),
         ),
         (

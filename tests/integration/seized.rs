@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::harness::{Kitlog, PASSPHRASE, connect, contains, database_key, example, program_key};
+use crate::harness::{
+    Kitlog, PASSPHRASE, connect, contains, database_key, database_key_of, example, program_key,
+};
 
 /// A program with the example sheets saved, a release made, a passphrase added and
 /// a backup taken: everything a seized laptop would hold.
@@ -567,19 +569,6 @@ fn every_command_needs_the_passphrase_and_a_wrong_one_writes_nothing() {
             "error: the passphrase does not open this program; nothing was saved\n",
         );
     }
-}
-
-/// The database key for a program key, as [`database_key`] makes it.
-fn database_key_of(program_key: &[u8; 32]) -> String {
-    let info = b"kitlog database key v1";
-    let prk = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, info).extract(program_key);
-    let mut key = [0u8; 32];
-    prk.expand(&[info], ring::hkdf::HKDF_SHA256)
-        .unwrap()
-        .fill(&mut key)
-        .unwrap();
-    let hex: Vec<String> = key.iter().map(|b| format!("{b:02x}")).collect();
-    format!("x'{}'", hex.concat())
 }
 
 /// The code of a lowercase code input in fiscal year `year` under `program_key`: the
