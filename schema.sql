@@ -57,6 +57,13 @@ CREATE TABLE item (
 
 CREATE UNIQUE INDEX item_alias ON item (alias) WHERE alias IS NOT NULL;
 
+-- A program's own words for its items on shift lines (`narcan` for naloxone-nasal),
+-- beside the short alias: 5 to 24 lowercase letters or dashes.
+CREATE TABLE item_synonym (
+    word    TEXT PRIMARY KEY CHECK (length(word) BETWEEN 5 AND 24),
+    item_id INTEGER NOT NULL REFERENCES item (id)
+) STRICT;
+
 -- Everything saved in one go: one import or one shift.
 CREATE TABLE batch (
     id            INTEGER PRIMARY KEY,
@@ -241,4 +248,4 @@ CREATE TABLE release (
     content      BLOB NOT NULL
 ) STRICT;
 
-PRAGMA user_version = 4;
+PRAGMA user_version = 5;

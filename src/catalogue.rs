@@ -103,6 +103,8 @@ pub struct Item {
     pub retired_on: Option<NaiveDate>,
     /// Short name on `kitlog shift` lines, e.g. `ik`.
     pub alias: Option<String>,
+    /// The program's own longer words for it on shift lines, e.g. `narcan`.
+    pub synonyms: Vec<String>,
 }
 
 /// Whether something retired on `retired_on` may still be recorded for `day`:

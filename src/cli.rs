@@ -49,7 +49,7 @@ pub enum Command {
     Worker(WorkerCommand),
     /// Type a shift's contacts at the keyboard, one a line; saved as one batch.
     Shift(ShiftArgs),
-    /// Import a shift sheet (CSV); all of it or nothing.
+    /// Import shift sheets (CSV); each one all of it or nothing.
     Import(ImportArgs),
     /// List what was saved: one batch a line; or one batch's contacts (never codes).
     Batches(BatchesArgs),
@@ -172,12 +172,16 @@ pub enum ItemCommand {
         #[arg(long)]
         alias: Option<String>,
     },
-    /// Give an item a new short name for `kitlog shift` lines.
+    /// Give an item a short name for `kitlog shift` lines (1 to 4 letters: replaces
+    /// its alias), or another word for it (5 to 24 letters: `narcan`, added).
     Alias {
         /// The item.
         name: String,
-        /// 1 to 4 lowercase letters.
+        /// `ik` (the short alias) or a longer word such as `narcan`.
         alias: String,
+        /// Take the word away from the item instead.
+        #[arg(long)]
+        remove: bool,
     },
     /// List items with category, unit and shift alias, retired ones marked.
     List,
@@ -191,8 +195,10 @@ pub enum ItemCommand {
 /// `kitlog import`
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The shift sheet (CSV, UTF-8, one row per contact).
-    pub file: PathBuf,
+    /// The shift sheets (CSV, UTF-8, one row per contact): one or several, each saved
+    /// whole or not at all.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
     /// Site for rows that have none (or when the sheet has no site column).
     #[arg(long, value_name = "SITE")]
     pub site: Option<String>,
@@ -205,6 +211,10 @@ pub struct ImportArgs {
     /// Check the sheet and show what would be saved; save nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Save a sheet with warnings (an old date, a code that looks like a count) without
+    /// asking; for scripts. The warnings are still printed.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 /// `kitlog shift`

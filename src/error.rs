@@ -222,13 +222,22 @@ pub enum Error {
 
     /// An item alias breaks the alias rule.
     #[error(
-        "an alias is 1 to 4 lowercase letters, e.g. ik; the count follows it on a shift line (ik2)"
+        "an alias is 1 to 4 lowercase letters (ik, typed ik2), or a longer word of 5 to 24 letters or dashes (narcan)"
     )]
     InvalidAlias,
 
     /// An alias that a shift line already reads as a command, count or reason.
     #[error("\"{0}\" already means something on a shift line; choose another alias")]
     ReservedAlias(String),
+
+    /// `kitlog item alias NAME WORD --remove` for a word the item does not have.
+    #[error("{word} is not a word for {name}; kitlog item list shows each item's words")]
+    NotAWordOf {
+        /// The word (a catalogue word, never participant data).
+        word: String,
+        /// The item.
+        name: String,
+    },
 
     /// An alias another item has: a shift line could not tell them apart.
     #[error("the alias {alias} already belongs to {holder}")]
@@ -296,6 +305,27 @@ pub enum Error {
     #[error("{}", render_problems(.0))]
     ImportRejected(Vec<Problem>),
 
+    /// A sheet with warnings that nobody confirmed (off a terminal, without `--yes`).
+    #[error(
+        "the shift sheet has {} (above); nothing was saved: check it, or import it again with --yes to save it as it is",
+        Count::of(.0.len(), "warning")
+    )]
+    ImportUnconfirmed(Vec<Problem>),
+
+    /// Some of several sheets were not imported; each said why.
+    #[error(
+        "{} of {} shift sheets {} not imported (see above); the others are saved",
+        .failed,
+        .total,
+        if *.failed == 1 { "was" } else { "were" }
+    )]
+    SheetsNotImported {
+        /// Sheets refused.
+        failed: usize,
+        /// Sheets given.
+        total: usize,
+    },
+
     /// Importing the same sheet again would count everything twice.
     #[error(
         "this shift sheet was already imported as batch {0}; nothing was saved (void that batch first if it was wrong)"
@@ -318,13 +348,15 @@ pub enum Error {
     #[error("there is no unsaved shift; start one with kitlog shift")]
     NoDraft,
 
-    /// Standard input ended in the middle of a shift; the draft keeps every line.
-    #[error(
-        "the input ended before done; {} typed so far {} kept: kitlog shift --resume",
-        Count::of(*.0, "contact"),
-        Count::of(*.0, "contact").verb_be()
-    )]
-    ShiftInterrupted(i64),
+    /// Standard input ended in the middle of a shift; the draft keeps every line
+    /// (`None`: it ended before the shift began, so there is no draft).
+    #[error("the input ended before done; {}", kept_sentence(*.0))]
+    ShiftInterrupted(Option<i64>),
+
+    /// Ctrl-C at a shift prompt: the worker stopped on purpose, and is told where the
+    /// typed lines are.
+    #[error("stopped with Ctrl-C; {}", kept_sentence(*.0))]
+    ShiftStopped(Option<i64>),
 
     /// `kitlog shift` with an empty catalogue of sites: there is nothing to choose.
     #[error("there are no sites yet; add one with kitlog site add NAME")]
@@ -493,6 +525,17 @@ fn render_problems(problems: &[Problem]) -> String {
     out
 }
 
+/// A sheet's warnings, one line per distinct warning with its lines, each starting
+/// `warning:`.
+#[must_use]
+pub fn render_warnings(warnings: &[Problem]) -> String {
+    let mut out = String::new();
+    for group in group_problems(warnings) {
+        let _ = writeln!(out, "warning: {group}");
+    }
+    out
+}
+
 /// One distinct problem (the same column and the same words) and every line it is on.
 struct ProblemGroup {
     column: Option<String>,
@@ -631,6 +674,18 @@ impl Error {
             path: path.into(),
             reason,
         }
+    }
+}
+
+/// What became of a shift that ended early: kept as a draft, or never begun.
+fn kept_sentence(kept: Option<i64>) -> String {
+    match kept {
+        None => "nothing was saved".to_owned(),
+        Some(count) => format!(
+            "{} typed so far {} kept: kitlog shift --resume carries on",
+            Count::of(count, "contact"),
+            Count::of(count, "contact").verb_be()
+        ),
     }
 }
 

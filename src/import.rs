@@ -109,6 +109,16 @@ pub enum ProblemKind {
     ImpossibleDate,
     /// Before 1990: a dropped or mistyped digit in the year.
     ImplausibleDate,
+    /// Warning: more than a year before the program was made.
+    LongBeforeProgram {
+        /// The day the program was made.
+        made_on: NaiveDate,
+    },
+    /// Warning: a code of one to three digits alone, likely a count in the wrong column.
+    NumberAsCode,
+    /// Warning: a code a spreadsheet turned into a number (`1.00E+05`): the real code
+    /// is lost.
+    SpreadsheetNumberAsCode,
     /// After today.
     FutureDate {
         /// Today, to make the mistake obvious.
@@ -157,6 +167,20 @@ impl fmt::Display for Problem {
             write!(f, ", {column}")?;
         }
         write!(f, ": {}", self.kind)
+    }
+}
+
+impl ProblemKind {
+    /// Whether this is a warning: likely a mistake, but possible, so the worker
+    /// confirms the sheet instead of fixing it.
+    #[must_use]
+    pub fn is_warning(&self) -> bool {
+        matches!(
+            self,
+            ProblemKind::LongBeforeProgram { .. }
+                | ProblemKind::NumberAsCode
+                | ProblemKind::SpreadsheetNumberAsCode
+        )
     }
 }
 
@@ -219,6 +243,16 @@ impl fmt::Display for ProblemKind {
             ProblemKind::FutureDate { today } => {
                 write!(f, "the date is in the future (today is {today})")
             }
+            ProblemKind::LongBeforeProgram { made_on } => write!(
+                f,
+                "the date is more than a year before this program was made ({made_on}); check the year"
+            ),
+            ProblemKind::NumberAsCode => f.write_str(
+                "the code is a small number alone; is it a count typed in the code column?",
+            ),
+            ProblemKind::SpreadsheetNumberAsCode => f.write_str(
+                "the code looks turned into a number by a spreadsheet (like 1.00E+05), so the real code is lost; check the paper sheet, and format the code column as text",
+            ),
             ProblemKind::MissingSite => {
                 f.write_str("the site is empty; fill it in, or give the site with --site")
             }
@@ -264,6 +298,17 @@ pub struct SheetDefaults<'a> {
     pub date: Option<NaiveDate>,
     /// Dates after this are refused.
     pub today: NaiveDate,
+    /// The day the program was made: a date more than a year before it is warned of.
+    pub made_on: Option<NaiveDate>,
+}
+
+/// A sheet read through without problems.
+#[derive(Debug, Default)]
+pub struct SheetRead {
+    /// Contacts read.
+    pub contacts: u64,
+    /// What looks wrong but may be right, for the worker to confirm.
+    pub warnings: Vec<Problem>,
 }
 
 /// Why a sheet was not read through.
@@ -376,7 +421,7 @@ pub fn read_sheet<E>(
     defaults: SheetDefaults<'_>,
     codes: &mut CodeMaker<'_>,
     mut sink: impl FnMut(&Contact) -> Result<(), E>,
-) -> Result<u64, SheetError<E>> {
+) -> Result<SheetRead, SheetError<E>> {
     let mut input = BufReader::with_capacity(64 * 1024, input);
     let delimiter = sniff_delimiter(&mut input);
     let mut reader = csv::ReaderBuilder::new()
@@ -413,6 +458,7 @@ pub fn read_sheet<E>(
     };
 
     let mut contacts = 0u64;
+    let mut warnings = Vec::new();
     let mut line = header_line;
     loop {
         match reader.read_byte_record(&mut record) {
@@ -435,8 +481,9 @@ pub fn read_sheet<E>(
             defaults,
         };
         match row.read(&record, codes) {
-            Ok(mut contact) => {
+            Ok((mut contact, mut row_warnings)) => {
                 contacts += 1;
+                warnings.append(&mut row_warnings);
                 if problems.is_empty() {
                     contact.counts.items.sort_unstable();
                     sink(&contact).map_err(SheetError::Sink)?;
@@ -454,10 +501,29 @@ pub fn read_sheet<E>(
         });
     }
     if problems.is_empty() {
-        Ok(contacts)
+        Ok(SheetRead { contacts, warnings })
     } else {
         Err(SheetError::Problems(problems))
     }
+}
+
+/// What a code cell looks like when it is likely not a code: a count of one to three
+/// digits typed in the wrong column, or a long number a spreadsheet rewrote in
+/// scientific notation (`1.00E+05`, `1,2E+07`). Looks at the cell only, never keeps it.
+fn code_warning(text: &str) -> Option<ProblemKind> {
+    let bytes = text.as_bytes();
+    if (1..=3).contains(&bytes.len()) && bytes.iter().all(u8::is_ascii_digit) {
+        return Some(ProblemKind::NumberAsCode);
+    }
+    let (mantissa, exponent) = text.split_once(['E', 'e'])?;
+    let exponent = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
+    let mantissa_ok = !mantissa.is_empty()
+        && mantissa.bytes().next().is_some_and(|b| b.is_ascii_digit())
+        && mantissa
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.' || b == b',');
+    let exponent_ok = !exponent.is_empty() && exponent.bytes().all(|b| b.is_ascii_digit());
+    (mantissa_ok && exponent_ok).then_some(ProblemKind::SpreadsheetNumberAsCode)
 }
 
 /// Spreadsheets in many European locales save "CSV" with semicolons, and some tools
@@ -808,7 +874,7 @@ impl RowReader<'_> {
         &self,
         record: &csv::ByteRecord,
         codes: &mut CodeMaker<'_>,
-    ) -> Result<Contact, Vec<Problem>> {
+    ) -> Result<(Contact, Vec<Problem>), Vec<Problem>> {
         let mut problems = Vec::new();
         if record.iter().any(has_line_break) {
             problems.push(Problem {
@@ -878,10 +944,13 @@ impl RowReader<'_> {
                 kind: ProblemKind::NothingRecorded,
             });
         }
-        if problems.is_empty() {
-            Ok(draft)
+        if problems.iter().all(|p| p.kind.is_warning()) {
+            Ok((draft, problems))
         } else {
-            Err(problems)
+            Err(problems
+                .into_iter()
+                .filter(|p| !p.kind.is_warning())
+                .collect())
         }
     }
 
@@ -915,6 +984,9 @@ impl RowReader<'_> {
                         continue;
                     }
                     seen.code = true;
+                    if let Some(warning) = code_warning(text) {
+                        self.problem(problems, self.column(Field::Code, 0), warning);
+                    }
                     let result = match day {
                         Some(day) => codes.code_for(&raw, day).map(Some),
                         None => codes.check(&raw).map(|()| None),
@@ -1003,6 +1075,18 @@ impl RowReader<'_> {
         if day < earliest_day() {
             self.problem(problems, column(), ProblemKind::ImplausibleDate);
             return None;
+        }
+        if let Some(made_on) = self.defaults.made_on {
+            if made_on
+                .checked_sub_days(chrono::Days::new(366))
+                .is_some_and(|y| day < y)
+            {
+                self.problem(
+                    problems,
+                    column(),
+                    ProblemKind::LongBeforeProgram { made_on },
+                );
+            }
         }
         if day > self.defaults.today {
             self.problem(
@@ -1112,6 +1196,7 @@ mod tests {
                     category: Category::Injection,
                     unit: "kit".into(),
                     alias: None,
+                    synonyms: Vec::new(),
                     retired_on: None,
                 },
                 Item {
@@ -1120,6 +1205,7 @@ mod tests {
                     category: Category::Smoking,
                     unit: "pipe".into(),
                     alias: None,
+                    synonyms: Vec::new(),
                     retired_on: None,
                 },
             ],
@@ -1135,12 +1221,14 @@ mod tests {
             site: None,
             date: None,
             today: "2026-11-22".parse().unwrap(),
+            made_on: None,
         };
         let mut seen = Vec::new();
         let result = read_sheet(sheet.as_bytes(), &catalogue, defaults, &mut codes, |c| {
             seen.push(c.clone());
             Ok::<(), ()>(())
         })
+        .map(|read| read.contacts)
         .map_err(|e| match e {
             SheetError::Problems(problems) => problems,
             SheetError::Sink(()) => unreachable!(),

@@ -74,6 +74,11 @@ pub enum LineProblem {
     ReasonWithoutNaloxone,
     /// `-` alone: an anonymous contact with nothing recorded.
     NothingRecorded,
+    /// An escape or control character: a key the terminal did not turn into an edit
+    /// (an arrow key in a plain pipe, say); saved, it would garble a code unseen.
+    ControlCharacter,
+    /// `y` or `no` at the contact prompt, where nothing was asked.
+    NoQuestion,
 }
 
 impl fmt::Display for LineProblem {
@@ -103,6 +108,12 @@ impl fmt::Display for LineProblem {
             LineProblem::NothingRecorded => {
                 f.write_str("an anonymous contact needs at least one item or count")
             }
+            LineProblem::ControlCharacter => f.write_str(
+                "the line holds a control character (an arrow or function key, say); nothing was kept, type it again",
+            ),
+            LineProblem::NoQuestion => {
+                f.write_str("nothing was asked; type a contact, or done to save")
+            }
         }
     }
 }
@@ -115,33 +126,60 @@ pub struct Shortcuts {
 
 #[derive(Debug, Clone)]
 struct Shortcut {
-    alias: String,
+    /// The short alias (`ik`), if the item has one.
+    alias: Option<String>,
     item_id: i64,
+    /// The catalogue name, also typed in full (`syringe10`).
     name: String,
+    /// The program's own longer words for it (`narcan`).
+    synonyms: Vec<String>,
     is_naloxone: bool,
 }
 
-/// Words that steer the session when typed alone on a line.
-const COMMAND_WORDS: [(&str, ShiftCommand); 8] = [
+impl Shortcut {
+    fn is_called(&self, word: &str) -> bool {
+        self.alias.as_deref() == Some(word)
+            || self.name == word
+            || self.synonyms.iter().any(|s| s == word)
+    }
+}
+
+/// Words that steer the session when typed alone on a line, with the ones tired
+/// fingers type for them (`save`, `ls`, `q`): each of those was once kept as a
+/// participant's code.
+const COMMAND_WORDS: [(&str, ShiftCommand); 13] = [
     ("undo", ShiftCommand::Undo),
     ("list", ShiftCommand::List),
+    ("ls", ShiftCommand::List),
     ("total", ShiftCommand::Total),
+    ("totals", ShiftCommand::Total),
     ("help", ShiftCommand::Help),
     ("?", ShiftCommand::Help),
     ("done", ShiftCommand::Done),
+    ("save", ShiftCommand::Done),
+    ("finish", ShiftCommand::Done),
     ("quit", ShiftCommand::Quit),
     ("exit", ShiftCommand::Quit),
+    ("q", ShiftCommand::Quit),
 ];
 
 /// The counts a line carries besides items: word, what it counts, and its limit.
-const COUNT_WORDS: [(&str, CountWord, u32); 3] = [
+/// The short words are the ones to learn; the long ones are read too.
+const COUNT_WORDS: [(&str, CountWord, u32); 9] = [
     ("r", CountWord::Reversals, MAX_REVERSALS),
+    ("reversal", CountWord::Reversals, MAX_REVERSALS),
+    ("reversals", CountWord::Reversals, MAX_REVERSALS),
     ("fo", CountWord::ForOthers, MAX_FOR_OTHERS),
+    ("for-others", CountWord::ForOthers, MAX_FOR_OTHERS),
+    ("others", CountWord::ForOthers, MAX_FOR_OTHERS),
     ("ret", CountWord::Returned, MAX_RETURNED),
+    ("returned", CountWord::Returned, MAX_RETURNED),
+    ("returns", CountWord::Returned, MAX_RETURNED),
 ];
 
-/// Answers to the session's yes-or-no questions.
-const ANSWER_WORDS: [&str; 2] = ["yes", "no"];
+/// Answers to the session's yes-or-no questions: typed at the contact prompt, where
+/// nothing was asked, they are refused rather than kept as a code.
+const ANSWER_WORDS: [&str; 4] = ["yes", "no", "y", "n"];
 
 /// Reason words: the spec's names, plus `conf` for the long one.
 const REASON_WORDS: [(&str, NaloxoneReason); 8] = [
@@ -163,13 +201,12 @@ impl Shortcuts {
             .items
             .iter()
             .filter(|item| in_use_on(item.retired_on, day))
-            .filter_map(|item| {
-                item.alias.as_ref().map(|alias| Shortcut {
-                    alias: alias.clone(),
-                    item_id: item.id,
-                    name: item.name.clone(),
-                    is_naloxone: item.category == Category::Naloxone,
-                })
+            .map(|item| Shortcut {
+                alias: item.alias.clone(),
+                item_id: item.id,
+                name: item.name.clone(),
+                synonyms: item.synonyms.clone(),
+                is_naloxone: item.category == Category::Naloxone,
             })
             .collect();
         Shortcuts { items }
@@ -181,10 +218,21 @@ impl Shortcuts {
         let mut text = String::from(
             "one contact a line: the participant's code (or - if anonymous), then shortcuts\n\
              \x20 e.g.  BLUEFOX77 ik2 sp3 nn1 r1 first      - sy10 ret25\n\
+             \x20 also read: ik 2, ik2sy10, commas, full names (syringe10)\n\
              items (a count follows, 1 if left out):\n",
         );
         for item in &self.items {
-            let _ = writeln!(text, "  {:5} {}", item.alias, item.name);
+            let also = if item.synonyms.is_empty() {
+                String::new()
+            } else {
+                format!(" (also {})", item.synonyms.join(", "))
+            };
+            let _ = writeln!(
+                text,
+                "  {:5} {}{also}",
+                item.alias.as_deref().unwrap_or("-"),
+                item.name
+            );
         }
         text.push_str(
             "counts: r = reversals reported, fo = people picked up for, ret = used syringes returned\n\
@@ -211,7 +259,8 @@ impl Shortcuts {
         let mut words = Vec::new();
         for (item, quantity) in &counts.items {
             if let Some(shortcut) = self.items.iter().find(|s| s.item_id == *item) {
-                words.push(format!("{}{quantity}", shortcut.alias));
+                let word = shortcut.alias.as_deref().unwrap_or(&shortcut.name);
+                words.push(format!("{word}{quantity}"));
             }
         }
         for (word, value) in [
@@ -229,8 +278,8 @@ impl Shortcuts {
         words.join(" ")
     }
 
-    fn find(&self, alias: &str) -> Option<&Shortcut> {
-        self.items.iter().find(|s| s.alias == alias)
+    fn find(&self, word: &str) -> Option<&Shortcut> {
+        self.items.iter().find(|s| s.is_called(word))
     }
 }
 
@@ -274,36 +323,87 @@ pub fn normalise_alias(alias: &str) -> Result<String, Error> {
     Ok(alias)
 }
 
-/// Splits `ik12` into `("ik", Some(12))`; `None` unless letters then digits.
-/// The word may be a participant's code (the first word is tried too), so the
-/// copies made here are wiped when dropped.
-fn split_word(word: &str) -> Option<(Zeroizing<String>, Option<u64>)> {
-    let lower = Zeroizing::new(word.to_ascii_lowercase());
-    let letters_end = lower
-        .find(|c: char| !c.is_ascii_lowercase())
-        .unwrap_or(lower.len());
-    let (letters, digits) = lower.split_at(letters_end);
-    if letters.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
+/// Checks a program's own longer word for an item (`narcan`): 5 to 24 lowercase
+/// letters or inner dashes, and none of the words a shift line already uses.
+pub fn normalise_synonym(word: &str) -> Result<String, Error> {
+    let word = word.trim().to_ascii_lowercase();
+    let valid = (5..=24).contains(&word.len())
+        && word.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+        && !word.starts_with('-')
+        && !word.ends_with('-');
+    if !valid {
+        return Err(Error::InvalidAlias);
     }
-    let count = if digits.is_empty() {
-        None
-    } else {
-        Some(digits.parse().unwrap_or(u64::MAX))
-    };
-    Some((Zeroizing::new(letters.to_owned()), count))
+    if is_reserved(&word) {
+        return Err(Error::ReservedAlias(word));
+    }
+    Ok(word)
+}
+
+/// One name on a line with the count typed after it, if any, and the position of
+/// the word it came from. The text may be a participant's code (the first word is
+/// tried too), so it is wiped when dropped.
+struct Piece {
+    name: Zeroizing<String>,
+    count: Option<u64>,
+    position: usize,
+}
+
+/// A count as typed; beyond `u64` it is simply too large.
+fn parse_count(digits: &str) -> u64 {
+    digits.parse().unwrap_or(u64::MAX)
+}
+
+/// Splits words into pieces, forgiving the ways people type: `ik2sy10` is two
+/// pieces, `ik 2` one (a bare number counts the name just before it), and
+/// `injection-kit2` one. `Err` names the first word that cannot be read.
+fn pieces(words: &[(usize, &str)]) -> Result<Vec<Piece>, LineProblem> {
+    let mut pieces: Vec<Piece> = Vec::new();
+    for &(position, word) in words {
+        let lower = Zeroizing::new(word.to_ascii_lowercase());
+        if lower.bytes().all(|b| b.is_ascii_digit()) {
+            match pieces.last_mut() {
+                Some(last) if last.count.is_none() && last.position + 1 == position => {
+                    last.count = Some(parse_count(&lower));
+                }
+                _ => return Err(LineProblem::UnknownWord(position)),
+            }
+            continue;
+        }
+        let mut rest = lower.as_str();
+        while !rest.is_empty() {
+            let name_end = rest
+                .find(|c: char| !(c.is_ascii_lowercase() || c == '-'))
+                .unwrap_or(rest.len());
+            let (name, after) = rest.split_at(name_end);
+            let digits_end = after
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(after.len());
+            let (digits, after) = after.split_at(digits_end);
+            if name.is_empty() || name.starts_with('-') || name.ends_with('-') {
+                return Err(LineProblem::UnknownWord(position));
+            }
+            pieces.push(Piece {
+                name: Zeroizing::new(name.to_owned()),
+                count: (!digits.is_empty()).then(|| parse_count(digits)),
+                position,
+            });
+            rest = after;
+        }
+    }
+    Ok(pieces)
 }
 
 impl Shortcuts {
-    /// Reads a non-code word; `Err` with the problem for that position.
-    fn word(&self, word: &str, position: usize) -> Result<Word<'_>, LineProblem> {
-        let (letters, count) = split_word(word).ok_or(LineProblem::UnknownWord(position))?;
-        if count.is_none() {
-            if let Some((_, reason)) = REASON_WORDS.iter().find(|(w, _)| *w == letters.as_str()) {
+    /// Reads one piece; `Err` with the problem for its word.
+    fn word(&self, piece: &Piece) -> Result<Word<'_>, LineProblem> {
+        let (name, position) = (piece.name.as_str(), piece.position);
+        if piece.count.is_none() {
+            if let Some((_, reason)) = REASON_WORDS.iter().find(|(w, _)| *w == name) {
                 return Ok(Word::Reason(*reason));
             }
         }
-        let count = count.unwrap_or(1);
+        let count = piece.count.unwrap_or(1);
         let checked = |max: u32| -> Result<u32, LineProblem> {
             match count {
                 0 => Err(LineProblem::ZeroCount(position)),
@@ -311,14 +411,18 @@ impl Shortcuts {
                 n => Ok(u32::try_from(n).expect("at most max")),
             }
         };
-        if let Some((_, counted, max)) = COUNT_WORDS.iter().find(|(w, _, _)| *w == letters.as_str())
-        {
+        if let Some((_, counted, max)) = COUNT_WORDS.iter().find(|(w, _, _)| *w == name) {
             return Ok(Word::Count(*counted, checked(*max)?));
         }
-        match self.find(&letters) {
+        match self.find(name) {
             Some(shortcut) => Ok(Word::Item(shortcut, checked(MAX_ITEM_QUANTITY)?)),
             None => Err(LineProblem::UnknownWord(position)),
         }
+    }
+
+    /// Whether `word`, typed first, reads as items or counts: the code was forgotten.
+    fn reads_as_supplies(&self, word: &str) -> bool {
+        pieces(&[(1, word)]).is_ok_and(|pieces| pieces.iter().all(|piece| self.word(piece).is_ok()))
     }
 }
 
@@ -336,32 +440,48 @@ fn set_once(
     Ok(())
 }
 
-/// Reads one typed line.
+/// Reads one typed line. Words are split at spaces and commas.
 pub fn parse_line(text: &str, shortcuts: &Shortcuts) -> Result<Line, LineProblem> {
-    let words: Vec<&str> = text.split_whitespace().collect();
-    let Some((first, rest)) = words.split_first() else {
+    if text.chars().any(char::is_control) {
+        return Err(LineProblem::ControlCharacter);
+    }
+    let words: Vec<(usize, &str)> = text
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+        .enumerate()
+        .map(|(index, word)| (index + 1, word))
+        .collect();
+    let Some((&(_, first), rest)) = words.split_first() else {
         return Ok(Line::Empty);
     };
     if rest.is_empty() {
         let lower = Zeroizing::new(first.to_ascii_lowercase());
-        if let Some((_, command)) = COMMAND_WORDS.iter().find(|(w, _)| *w == lower.as_str()) {
+        let bare = lower.trim_end_matches([':', '.', '!']);
+        if let Some((_, command)) = COMMAND_WORDS.iter().find(|(w, _)| *w == bare) {
             return Ok(Line::Command(*command));
         }
+        if ANSWER_WORDS.contains(&bare) {
+            return Err(LineProblem::NoQuestion);
+        }
     }
-    let code = if *first == "-" {
-        None
-    } else if shortcuts.word(first, 1).is_ok() {
+    // `-ik2`: the dash of an anonymous contact, glued to the first item.
+    let glued = first.strip_prefix('-').filter(|after| !after.is_empty());
+    let (code, rest) = if first == "-" {
+        (None, rest.to_vec())
+    } else if let Some(after) = glued {
+        (None, [&[(1, after)], rest].concat())
+    } else if shortcuts.reads_as_supplies(first) {
         return Err(LineProblem::MissingCode);
     } else {
-        Some(RawIdentifier::new((*first).to_owned()))
+        (Some(RawIdentifier::new(first.to_owned())), rest.to_vec())
     };
 
     let mut counts = Counts::default();
     let mut seen = [false; 3];
     let mut naloxone = false;
-    for (index, word) in rest.iter().enumerate() {
-        let position = index + 2;
-        match shortcuts.word(word, position)? {
+    for piece in pieces(&rest)? {
+        let position = piece.position;
+        match shortcuts.word(&piece)? {
             Word::Item(shortcut, quantity) => {
                 if counts.items.iter().any(|(id, _)| *id == shortcut.item_id) {
                     return Err(LineProblem::Repeated(position));
@@ -413,6 +533,7 @@ mod tests {
                 unit: (*unit).into(),
                 retired_on: None,
                 alias: Some((*alias).into()),
+                synonyms: Vec::new(),
             })
             .collect();
         let catalogue = Catalogue {
@@ -519,6 +640,48 @@ mod tests {
         assert_eq!(problem("A1 ik1 used"), LineProblem::ReasonWithoutNaloxone);
         assert_eq!(problem("-"), LineProblem::NothingRecorded);
         assert_eq!(problem("A1 ik-2"), LineProblem::UnknownWord(2));
+        // Forgiving forms keep positions as typed: words split at spaces and commas.
+        assert_eq!(problem("syringe10"), LineProblem::MissingCode);
+        assert_eq!(problem("ik 2"), LineProblem::MissingCode);
+        assert_eq!(problem("- ik 2 3"), LineProblem::UnknownWord(4));
+        assert_eq!(problem("- 2 ik"), LineProblem::UnknownWord(2));
+        assert_eq!(problem("A1,ik2,zz"), LineProblem::UnknownWord(3));
+        assert_eq!(problem("A1 ik2sy10ik1"), LineProblem::Repeated(2));
+        assert_eq!(problem("A1 first 2 nn"), LineProblem::UnknownWord(2));
+        assert_eq!(problem("A1 ik2\x1b[D"), LineProblem::ControlCharacter);
+        assert_eq!(problem("y"), LineProblem::NoQuestion);
+    }
+
+    #[test]
+    fn the_ways_people_type_read_as_the_same_contact() {
+        let counts = contact("A1 ik2 sy10").counts;
+        for text in [
+            "A1 ik 2 sy 10",
+            "A1 ik2sy10",
+            "A1, ik2, sy10",
+            "A1 IK2,SY10",
+            "A1 injection-kit2 syringe 10",
+        ] {
+            assert_eq!(contact(text).counts, counts, "{text}");
+        }
+        assert!(contact("-ik2").code.is_none());
+        assert_eq!(contact("- sy").counts.items, vec![(2, 1)]);
+        assert_eq!(
+            contact("- reversals 2 returned 5").counts,
+            contact("- r2 ret5").counts
+        );
+        for (typed, command) in [
+            ("save", ShiftCommand::Done),
+            ("Done.", ShiftCommand::Done),
+            ("total:", ShiftCommand::Total),
+            ("ls", ShiftCommand::List),
+            ("q", ShiftCommand::Quit),
+        ] {
+            assert!(
+                matches!(parse_line(typed, &shortcuts()), Ok(Line::Command(c)) if c == command),
+                "{typed}"
+            );
+        }
     }
 
     #[test]

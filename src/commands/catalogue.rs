@@ -7,7 +7,7 @@ use crate::catalogue::{Category, normalise_name, normalise_unit};
 use crate::cli::{ItemCommand, SiteCommand, WorkerCommand};
 use crate::contact::WorkerLabel;
 use crate::error::Result;
-use crate::shift::normalise_alias;
+use crate::shift::{normalise_alias, normalise_synonym};
 
 /// `site add|list|retire`
 pub(super) fn run_site(
@@ -108,14 +108,32 @@ pub(super) fn run_item(
                 category.as_str()
             ))
         }
-        ItemCommand::Alias { name, alias } => {
+        ItemCommand::Alias {
+            name,
+            alias,
+            remove,
+        } => {
             let name = normalise_name("item", &name)?;
-            let alias = normalise_alias(&alias)?;
-            store.set_alias(&name, &alias)?;
-            output(writeln!(
-                out,
-                "{name} is now {alias} on shift lines (e.g. {alias}2)"
-            ))
+            let word = alias.trim().to_ascii_lowercase();
+            if remove {
+                store.remove_word(&name, &word)?;
+                return output(writeln!(out, "{word} no longer reads as {name}"));
+            }
+            if word.len() <= 4 {
+                let alias = normalise_alias(&word)?;
+                store.set_alias(&name, &alias)?;
+                output(writeln!(
+                    out,
+                    "{name} is now {alias} on shift lines (e.g. {alias}2)"
+                ))
+            } else {
+                let word = normalise_synonym(&word)?;
+                store.add_synonym(&name, &word)?;
+                output(writeln!(
+                    out,
+                    "{word} now reads as {name} on shift lines (e.g. {word} 2)"
+                ))
+            }
         }
         ItemCommand::List => {
             let items = store.catalogue()?.items;
@@ -131,12 +149,23 @@ pub(super) fn run_item(
                     .retired_on
                     .map(|on| format!("  (retired {on})"))
                     .unwrap_or_default();
+                // The short alias, then the program's own longer words (`nn, narcan`).
+                let words: Vec<&str> = item
+                    .alias
+                    .iter()
+                    .chain(&item.synonyms)
+                    .map(String::as_str)
+                    .collect();
+                let words = if words.is_empty() {
+                    "-".to_owned()
+                } else {
+                    words.join(", ")
+                };
                 let line = format!(
-                    "{:width$}  {:9}  {:unit_width$}  {:5}{retired}",
+                    "{:width$}  {:9}  {:unit_width$}  {words:5}{retired}",
                     item.name,
                     item.category.as_str(),
                     item.unit,
-                    item.alias.as_deref().unwrap_or("-"),
                 );
                 output(writeln!(out, "{}", line.trim_end()))?;
             }

@@ -1,7 +1,11 @@
 //! `kitlog import`: a shift sheet in, one batch saved, or nothing at all.
 
-use std::io::{BufReader, Read, Write};
+use std::fs::File;
+use std::io::{BufReader, IsTerminal, Read, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
 
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use zeroize::Zeroizing;
 
 use super::{Context, output};
@@ -9,13 +13,16 @@ use crate::catalogue::{Catalogue, normalise_name};
 use crate::cli::ImportArgs;
 use crate::code::CodeMaker;
 use crate::contact::{BatchHeader, BatchSource, BatchTally, BatchTotals, Contact, WorkerLabel};
-use crate::error::{Error, Result};
-use crate::import::{SheetDefaults, SheetError, append_canonical, read_sheet};
-use crate::keys::SheetDigester;
+use crate::error::{Error, Result, render_warnings};
+use crate::fiscal::FiscalCalendar;
+use crate::import::{Problem, SheetDefaults, SheetError, append_canonical, read_sheet};
+use crate::keys::{ProgramKey, SheetDigester};
+use crate::store::Store;
 use crate::unlock::Program;
 
-/// Checks everything it can before asking for the passphrase, then reads the sheet and
-/// writes it as it goes, in one transaction that only a sheet without problems commits.
+/// Checks everything it can before asking for the passphrase (once, for every sheet),
+/// then imports each sheet in its own transaction: a sheet with a problem is not
+/// saved, and the others still are.
 pub(super) fn run(args: &ImportArgs, context: &Context, out: &mut impl Write) -> Result<()> {
     if let Some(date) = args.date {
         if date > context.today {
@@ -31,14 +38,11 @@ pub(super) fn run(args: &ImportArgs, context: &Context, out: &mut impl Write) ->
         .as_deref()
         .map(|name| normalise_name("site", name))
         .transpose()?;
-    if args.file.is_dir() {
-        return Err(Error::File {
-            action: "read",
-            path: args.file.clone(),
-            reason: "it is a folder".to_owned(),
-        });
+    // Every sheet must be there before anything is saved: a typo in the last name of
+    // a long list is better found first.
+    for path in &args.files {
+        readable(path)?;
     }
-    let file = std::fs::File::open(&args.file).map_err(|e| Error::file("read", &args.file, &e))?;
 
     let Program { mut store, key, .. } = context.unlock()?;
     let settings = store.settings()?;
@@ -58,74 +62,274 @@ pub(super) fn run(args: &ImportArgs, context: &Context, out: &mut impl Write) ->
         ),
         None => None,
     };
-
-    let mut codes = CodeMaker::new(&key, settings.calendar, settings.code_format.clone())
-        .with_carried(store.carried_epoch_keys()?);
-    let defaults = SheetDefaults {
-        site,
-        date: args.date,
-        today: context.today,
+    let mut importer = Importer {
+        args,
+        interactive: context.passphrase.terminal,
+        header: BatchHeader {
+            source: BatchSource::Import,
+            worker,
+            saved_on: context.today,
+        },
+        defaults: SheetDefaults {
+            site,
+            date: args.date,
+            today: context.today,
+            made_on: Some(store.created_on()?),
+        },
+        codes: CodeMaker::new(&key, settings.calendar, settings.code_format.clone())
+            .with_carried(store.carried_epoch_keys()?),
+        catalogue: &catalogue,
+        calendar: settings.calendar,
+        key: &key,
     };
-    let input = BufReader::with_capacity(1 << 16, file);
-    // Each contact is added up and digested as it is read, so the sheet is never held
-    // whole: memory stays flat however long the sheet is.
-    let tally = Tally {
-        totals: BatchTally::new(&catalogue),
+    if let [path] = args.files.as_slice() {
+        let outcome = importer.import(&mut store, path)?;
+        return output(writeln!(out, "{}", outcome.said(path)));
+    }
+    let mut failed = Vec::new();
+    let mut saved = Vec::new();
+    for path in &args.files {
+        match importer.import(&mut store, path) {
+            Ok(outcome) => {
+                output(writeln!(
+                    out,
+                    "{}: {}",
+                    path.display(),
+                    outcome.said_briefly()
+                ))?;
+                saved.push(path);
+            }
+            Err(error) => {
+                eprintln!("error: {}: {error}", path.display());
+                failed.push(path);
+            }
+        }
+    }
+    if !args.dry_run && !saved.is_empty() {
+        let names: Vec<String> = saved.iter().map(|p| p.display().to_string()).collect();
+        output(writeln!(
+            out,
+            "note: the saved sheets still hold raw participant codes; delete them now\n\
+             \x20 (Linux: shred -u {}; elsewhere delete them and empty the trash)",
+            names.join(" ")
+        ))?;
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::SheetsNotImported {
+            failed: failed.len(),
+            total: args.files.len(),
+        })
+    }
+}
+
+/// A sheet that can be opened: not a folder, there, readable.
+fn readable(path: &Path) -> Result<File> {
+    if path.is_dir() {
+        return Err(Error::File {
+            action: "read",
+            path: path.to_owned(),
+            reason: "it is a folder".to_owned(),
+        });
+    }
+    File::open(path).map_err(|e| Error::file("read", path, &e))
+}
+
+/// What every sheet of one command shares.
+struct Importer<'a, 'k> {
+    args: &'a ImportArgs,
+    /// A person at a terminal, who can confirm a sheet with warnings.
+    interactive: bool,
+    header: BatchHeader,
+    defaults: SheetDefaults<'a>,
+    codes: CodeMaker<'k>,
+    catalogue: &'a Catalogue,
+    calendar: FiscalCalendar,
+    key: &'k ProgramKey,
+}
+
+/// What became of one sheet.
+enum Outcome {
+    Saved(i64, BatchTotals),
+    Checked(BatchTotals),
+}
+
+impl Outcome {
+    /// What a single sheet's import says.
+    fn said(&self, path: &Path) -> String {
+        let path = path.display();
+        match self {
+            Outcome::Saved(batch, totals) => format!(
+                "saved batch {batch}: {totals}\n\
+                 note: {path} still holds raw participant codes; delete it now that it is saved\n\
+                 \x20 (Linux: shred -u {path}; elsewhere delete it and empty the trash)"
+            ),
+            Outcome::Checked(totals) => {
+                format!("dry run: the sheet is fine; it would save {totals}\nnothing was saved")
+            }
+        }
+    }
+
+    /// One line per sheet when there are several.
+    fn said_briefly(&self) -> String {
+        match self {
+            Outcome::Saved(batch, totals) => format!("saved batch {batch}: {totals}"),
+            Outcome::Checked(totals) => format!("fine (dry run); it would save {totals}"),
+        }
+    }
+}
+
+impl Importer<'_, '_> {
+    /// Imports one sheet whole or not at all. Warnings are printed; unless `--yes`,
+    /// a sheet with warnings is rolled back and, at a terminal, saved again only once
+    /// the worker says so.
+    fn import(&mut self, store: &mut Store, path: &Path) -> Result<Outcome> {
+        if self.args.dry_run {
+            let (totals, warnings) = self.check(store, path)?;
+            eprint!("{}", render_warnings(&warnings));
+            return Ok(Outcome::Checked(totals));
+        }
+        match self.save(store, path, self.args.yes) {
+            Ok((outcome, warnings)) => {
+                // Saved with --yes: the warnings still go on record in the output.
+                eprint!("{}", render_warnings(&warnings));
+                Ok(outcome)
+            }
+            Err(Error::ImportUnconfirmed(warnings)) => {
+                eprint!("{}", render_warnings(&warnings));
+                let question = format!("save {} anyway? [y/N] ", path.display());
+                if !self.interactive || !confirm(&question)? {
+                    return Err(Error::ImportUnconfirmed(warnings));
+                }
+                self.save(store, path, true).map(|(outcome, _)| outcome)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The sheet, checked as the import checks it, nothing written.
+    fn check(&mut self, store: &Store, path: &Path) -> Result<(BatchTotals, Vec<Problem>)> {
+        let sheet = Sheet {
+            input: progress(readable(path)?),
+            catalogue: self.catalogue,
+            defaults: self.defaults,
+            codes: &mut self.codes,
+        };
+        dry_run(store, sheet, tally(self.catalogue, self.key), self.calendar)
+    }
+
+    /// Contacts are written as they are read, inside one transaction that is rolled
+    /// back on the first error, or at the end when warnings are not accepted.
+    fn save(
+        &mut self,
+        store: &mut Store,
+        path: &Path,
+        accept_warnings: bool,
+    ) -> Result<(Outcome, Vec<Problem>)> {
+        let input = progress(readable(path)?);
+        let tally = tally(self.catalogue, self.key);
+        let (catalogue, defaults, codes) = (self.catalogue, self.defaults, &mut self.codes);
+        let (batch, (totals, warnings)) = store.save_batch_with(&self.header, |writer| {
+            let sheet = Sheet {
+                input,
+                catalogue,
+                defaults,
+                codes,
+            };
+            let (totals, digest, warnings) =
+                sheet.read_beside(tally, |contact| writer.add(contact))?;
+            if !warnings.is_empty() && !accept_warnings {
+                return Err(Error::ImportUnconfirmed(warnings));
+            }
+            writer.set_sheet_digest(digest);
+            Ok((totals, warnings))
+        })?;
+        Ok((Outcome::Saved(batch, totals), warnings))
+    }
+}
+
+/// Each contact is added up and digested as it is read, so the sheet is never held
+/// whole: memory stays flat however long the sheet is.
+fn tally<'c>(catalogue: &'c Catalogue, key: &ProgramKey) -> Tally<'c> {
+    Tally {
+        totals: BatchTally::new(catalogue),
         digest: key.sheet_digester(),
         canonical: Zeroizing::new(Vec::with_capacity(128)),
-    };
-
-    if args.dry_run {
-        let sheet = Sheet {
-            input,
-            catalogue: &catalogue,
-            defaults,
-            codes: &mut codes,
-        };
-        let totals = dry_run(&store, sheet, tally, settings.calendar)?;
-        return output(writeln!(
-            out,
-            "dry run: the sheet is fine; it would save {totals}\nnothing was saved"
-        ));
     }
-    // Contacts are written as they are read, inside one transaction that is rolled back
-    // on the first error: the sheet is still saved whole or not at all.
-    let header = BatchHeader {
-        source: BatchSource::Import,
-        worker,
-        saved_on: context.today,
-    };
-    let (batch, totals) = store.save_batch_with(&header, |writer| {
-        let sheet = Sheet {
-            input,
-            catalogue: &catalogue,
-            defaults,
-            codes: &mut codes,
-        };
-        let (totals, digest) = sheet.read_beside(tally, |contact| writer.add(contact))?;
-        writer.set_sheet_digest(digest);
-        Ok(totals)
-    })?;
-    let path = args.file.display();
-    output(writeln!(
-        out,
-        "saved batch {batch}: {totals}\n\
-         note: {path} still holds raw participant codes; delete it now that it is saved\n\
-         \x20 (Linux: shred -u {path}; elsewhere delete it and empty the trash)"
+}
+
+/// Asks on standard error, reads the answer from standard input.
+fn confirm(question: &str) -> Result<bool> {
+    eprint!("{question}");
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|e| Error::Output(e.kind()))?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
     ))
+}
+
+/// The sheet's bytes, counted into a progress bar on standard error. The bar appears
+/// only after a second (a small sheet never flickers one) and only on a terminal:
+/// a 5,000,000-contact import once sat silent for half a minute.
+fn progress(file: File) -> Progress<BufReader<File>> {
+    let length = file.metadata().map_or(0, |m| m.len());
+    let bar = ProgressBar::with_draw_target(Some(length), ProgressDrawTarget::hidden());
+    if let Ok(style) =
+        ProgressStyle::with_template("{wide_bar} {percent}% of {total_bytes}, {eta} left")
+    {
+        bar.set_style(style);
+    }
+    Progress {
+        inner: BufReader::with_capacity(1 << 16, file),
+        bar,
+        started: Instant::now(),
+        shown: false,
+    }
+}
+
+/// A reader that moves a progress bar; see [`progress`].
+struct Progress<R> {
+    inner: R,
+    bar: ProgressBar,
+    started: Instant,
+    shown: bool,
+}
+
+impl<R: Read> Read for Progress<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        self.bar.inc(read as u64);
+        if !self.shown && self.started.elapsed() > Duration::from_secs(1) {
+            self.shown = true;
+            if std::io::stderr().is_terminal() {
+                self.bar.set_draw_target(ProgressDrawTarget::stderr());
+            }
+        }
+        Ok(read)
+    }
+}
+
+impl<R> Drop for Progress<R> {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
 }
 
 /// Every check the import makes, in its order, writing nothing: the sheet, then a
 /// duplicate, then a closed year (a dry run once passed a sheet the import refused).
 fn dry_run<R: Read + Send>(
-    store: &crate::store::Store,
+    store: &Store,
     sheet: Sheet<'_, '_, R>,
     tally: Tally<'_>,
-    calendar: crate::fiscal::FiscalCalendar,
-) -> Result<BatchTotals> {
+    calendar: FiscalCalendar,
+) -> Result<(BatchTotals, Vec<Problem>)> {
     let closed = store.closed_years()?;
     let mut first_closed = None;
-    let (totals, digest) = sheet.read_beside(tally, |contact| {
+    let (totals, digest, warnings) = sheet.read_beside(tally, |contact| {
         if first_closed.is_none() && closed.contains(&contact.fiscal_year.start_year()) {
             first_closed = Some(contact.day);
         }
@@ -137,7 +341,7 @@ fn dry_run<R: Read + Send>(
     if let Some(day) = first_closed {
         return Err(Error::YearClosed(calendar.year_of(day).to_string()));
     }
-    Ok(totals)
+    Ok((totals, warnings))
 }
 
 /// What is added up over a sheet's contacts as they stream past.
@@ -181,13 +385,13 @@ impl<R: Read + Send> Sheet<'_, '_, R> {
     /// Reads, checks and hashes the sheet on a second thread while this one hands its
     /// contacts to `write`: parsing and hashing cost about as much as SQLite's writing,
     /// so on two cores a big import takes the time of the slower, not of both. Returns
-    /// the totals and the keyed digest, or the first failure: every problem of the
-    /// sheet, or the writer's error.
+    /// the totals, the keyed digest and the warnings, or the first failure: every
+    /// problem of the sheet, or the writer's error.
     fn read_beside(
         self,
         mut tally: Tally<'_>,
         mut write: impl FnMut(&Contact) -> Result<()>,
-    ) -> Result<(BatchTotals, [u8; 32])> {
+    ) -> Result<(BatchTotals, [u8; 32], Vec<Problem>)> {
         let Sheet {
             input,
             catalogue,
@@ -212,7 +416,10 @@ impl<R: Read + Send> Sheet<'_, '_, R> {
                     // A failed send means the writer failed; its error is the one reported.
                     let _ = sender.send(chunk);
                 }
-                read.map(|_| tally.finish())
+                read.map(|read| {
+                    let (totals, digest) = tally.finish();
+                    (totals, digest, read.warnings)
+                })
             });
             let mut written = Ok(());
             'chunks: for chunk in &receiver {

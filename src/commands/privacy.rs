@@ -72,6 +72,12 @@ const STORED: &[(&str, &str)] = &[
     ("item.unit", "what one counts (kit, pipe, strip)"),
     ("item.retired_on", "day the item was retired, if it was"),
     ("item.alias", "short name on kitlog shift lines (ik, sp)"),
+    (
+        "item_synonym",
+        "the program's own words for items on shift lines (narcan)",
+    ),
+    ("item_synonym.word", "the word, 5 to 24 letters or dashes"),
+    ("item_synonym.item_id", "the item it reads as"),
     ("batch", "what was saved in one go: one import or one shift"),
     ("batch.id", "batch number"),
     ("batch.saved_on", "day it was saved (no time of day)"),

@@ -9,6 +9,9 @@
 use std::io::{BufRead, Write};
 
 use chrono::NaiveDate;
+use rustyline::error::ReadlineError;
+use rustyline::history::MemHistory;
+use rustyline::{Config, Editor};
 use zeroize::Zeroizing;
 
 use super::Context;
@@ -24,17 +27,49 @@ use crate::store::{Draft, Store};
 use crate::text::Count;
 use crate::unlock::Program;
 
-/// Runs the session on this process's standard input.
+/// Runs the session on this process's standard input: through a line editor at a
+/// terminal, line by line from a pipe.
 pub(super) fn run(args: &ShiftArgs, context: &Context, out: &mut impl Write) -> Result<()> {
     let stdin = std::io::stdin();
-    let mut input = stdin.lock();
+    let mut piped = stdin.lock();
+    let interactive = context.passphrase.terminal;
+    let input = if interactive {
+        Input::Editor(Box::new(line_editor()?))
+    } else {
+        Input::Piped(&mut piped)
+    };
     let mut session = Session {
-        input: &mut input,
+        input,
         out,
-        interactive: context.passphrase.terminal,
+        interactive,
         color: context.color,
+        kept: None,
     };
     session.run(args, context)
+}
+
+/// The editor of a worker at a terminal: arrows, Home/End, Ctrl-A/E, and Up for the
+/// session's earlier lines. Its history lives in this process's memory only: the
+/// crate is built without its file-history feature, so no line (codes included)
+/// can reach a history file.
+fn line_editor() -> Result<Editor<(), MemHistory>> {
+    let config = Config::builder()
+        .auto_add_history(false)
+        .history_ignore_dups(true)
+        .map_err(|_| Error::Output(std::io::ErrorKind::Other))?
+        .max_history_size(500)
+        .map_err(|_| Error::Output(std::io::ErrorKind::Other))?
+        .build();
+    Editor::with_history(config, MemHistory::new())
+        .map_err(|_| Error::Output(std::io::ErrorKind::Other))
+}
+
+/// Where the session's answers come from.
+enum Input<'a, R> {
+    /// A person at a terminal, typing into a line editor.
+    Editor(Box<Editor<(), MemHistory>>),
+    /// A pipe or a file: one line an answer, exactly as given.
+    Piped(&'a mut R),
 }
 
 /// The shift being typed and what it needs, once the questions are answered.
@@ -56,12 +91,15 @@ impl Shift {
 
 /// The conversation: where lines come from, where answers go.
 struct Session<'a, R, W> {
-    input: &'a mut R,
+    input: Input<'a, R>,
     out: &'a mut W,
     /// A person at a terminal, who can be asked again.
     interactive: bool,
     /// ANSI colour for problems and confirmations.
     color: bool,
+    /// Contacts kept in the draft so far; `None` before the draft exists. Said when
+    /// the session ends early, so the worker knows what is waiting.
+    kept: Option<i64>,
 }
 
 impl<R: BufRead, W: Write> Session<'_, R, W> {
@@ -134,13 +172,13 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
             today: context.today,
         };
         loop {
+            self.kept = Some(shift.draft.contacts);
             let prompt = format!("contact {}> ", shift.draft.contacts + 1);
-            let Some(text) = self.ask(&prompt)? else {
-                return Err(Error::ShiftInterrupted(shift.draft.contacts));
-            };
+            let text = self.ask(&prompt)?;
             let finished = match parse_line(&text, &shift.shortcuts) {
                 Err(problem) => self.problem(&problem.to_string()).map(|()| false)?,
                 Ok(Line::Empty) => false,
+                Ok(Line::Contact(line)) if self.stray_word(&line)? => false,
                 Ok(Line::Contact(line)) => {
                     self.keep(&mut shift, &line, &mut codes).map(|()| false)?
                 }
@@ -150,6 +188,22 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
                 return Ok(());
             }
         }
+    }
+
+    /// A code with nothing handed out: a visit with no supplies is rare, a stray word
+    /// (`y`, `ls`, a typo) is not, and it would be counted as a participant. Asks;
+    /// `true` when the line is to be dropped.
+    fn stray_word(&mut self, line: &ContactLine) -> Result<bool> {
+        if line.code.is_none() || line.counts.records_something() {
+            return Ok(false);
+        }
+        if self.confirm(
+            "  this line is a code and nothing else; keep it as a visit with no supplies? [y/N] ",
+        )? {
+            return Ok(false);
+        }
+        self.say("  not kept")?;
+        Ok(true)
     }
 
     /// Salts the code and keeps the line in the draft.
@@ -278,9 +332,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
         closed: &[i32],
     ) -> Result<NaiveDate> {
         loop {
-            let answer = self
-                .ask(&format!("date of the shift [{today}]: "))?
-                .ok_or(Error::ShiftInterrupted(0))?;
+            let answer = self.ask(&format!("date of the shift [{today}]: "))?;
             let day = match parse_spoken_day(&answer, today) {
                 Ok(day) if closed.contains(&calendar.year_of(day).start_year()) => {
                     Err(Error::YearClosed(calendar.year_of(day).to_string()))
@@ -311,9 +363,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
             self.say(&format!("  {:>2}  {}", index + 1, site.name))?;
         }
         loop {
-            let answer = self
-                .ask("site (number or name): ")?
-                .ok_or(Error::ShiftInterrupted(0))?;
+            let answer = self.ask("site (number or name): ")?;
             let answer = answer.trim().to_ascii_lowercase();
             if let Ok(number) = answer.parse::<usize>() {
                 if let Some(site) = number.checked_sub(1).and_then(|i| sites.get(i)) {
@@ -348,9 +398,7 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
             self.say(&format!("  {:>2}  {label}", index + 1))?;
         }
         loop {
-            let answer = self
-                .ask("worker (number or label; Enter for none): ")?
-                .ok_or(Error::ShiftInterrupted(0))?;
+            let answer = self.ask("worker (number or label; Enter for none): ")?;
             if answer.trim().is_empty() {
                 return Ok(None);
             }
@@ -371,25 +419,52 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
         }
     }
 
-    /// Prints `prompt`, reads one line; `None` at the end of input. The line is wiped
-    /// when dropped: it may hold a participant's code.
-    fn ask(&mut self, prompt: &str) -> Result<Option<Zeroizing<String>>> {
-        self.write(prompt)?;
-        self.out.flush().map_err(|e| Error::Output(e.kind()))?;
-        let mut line = Zeroizing::new(String::new());
-        let read = self
-            .input
-            .read_line(&mut line)
-            .map_err(|e| Error::Output(e.kind()))?;
-        if !self.interactive {
-            // Piped input is not echoed by a terminal; end the prompt's line ourselves.
-            self.write("\n")?;
+    /// Prints `prompt`, reads one line. The end of input and Ctrl-C end the session
+    /// with a sentence saying what was kept. The line is wiped when dropped: it may
+    /// hold a participant's code (the editor's own copies in its history are not,
+    /// and live until the process exits; it cannot be dumped, see `hardening`).
+    fn ask(&mut self, prompt: &str) -> Result<Zeroizing<String>> {
+        match &mut self.input {
+            Input::Editor(editor) => {
+                self.out.flush().map_err(|e| Error::Output(e.kind()))?;
+                match editor.readline(prompt) {
+                    Ok(line) => {
+                        if !line.trim().is_empty() {
+                            let _ = editor.add_history_entry(line.as_str());
+                        }
+                        Ok(Zeroizing::new(line))
+                    }
+                    Err(ReadlineError::Interrupted) => Err(Error::ShiftStopped(self.kept)),
+                    Err(ReadlineError::Eof) => Err(Error::ShiftInterrupted(self.kept)),
+                    Err(ReadlineError::Io(e)) => Err(Error::Output(e.kind())),
+                    Err(_) => Err(Error::Output(std::io::ErrorKind::Other)),
+                }
+            }
+            Input::Piped(input) => {
+                let mut line = Zeroizing::new(String::new());
+                self.out
+                    .write_all(prompt.as_bytes())
+                    .and_then(|()| self.out.flush())
+                    .map_err(|e| Error::Output(e.kind()))?;
+                let read = input
+                    .read_line(&mut line)
+                    .map_err(|e| Error::Output(e.kind()))?;
+                // Piped input is not echoed by a terminal; end the prompt's line ourselves.
+                self.write("\n")?;
+                if read == 0 {
+                    return Err(Error::ShiftInterrupted(self.kept));
+                }
+                // The line's own end is no part of the answer (a control character
+                // inside it is, and is refused).
+                let end = line.trim_end_matches(['\n', '\r']).len();
+                line.truncate(end);
+                Ok(line)
+            }
         }
-        Ok((read > 0).then_some(line))
     }
 
     fn confirm(&mut self, question: &str) -> Result<bool> {
-        let answer = self.ask(question)?.ok_or(Error::ShiftInterrupted(0))?;
+        let answer = self.ask(question)?;
         Ok(matches!(
             answer.trim().to_ascii_lowercase().as_str(),
             "y" | "yes"

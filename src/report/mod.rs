@@ -275,6 +275,7 @@ mod tests {
             unit: "kit".into(),
             retired_on: None,
             alias: None,
+            synonyms: Vec::new(),
         };
         Catalogue {
             sites: vec![site(1, "van"), site(2, "drop-in"), site(3, "tiny")],

@@ -38,9 +38,24 @@ impl Store {
                     unit: row.get(3)?,
                     retired_on: row.get(4)?,
                     alias: row.get(5)?,
+                    synonyms: Vec::new(),
                 })
             })?
+            .collect::<rusqlite::Result<Vec<Item>>>()?;
+        let mut synonyms = self
+            .conn
+            .prepare("SELECT item_id, word FROM item_synonym ORDER BY word")?;
+        let synonyms = synonyms
+            .query_map([], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut items = items;
+        for (item_id, word) in synonyms {
+            if let Some(item) = items.iter_mut().find(|i| i.id == item_id) {
+                item.synonyms.push(word);
+            }
+        }
         Ok(Catalogue { sites, items })
     }
 
@@ -94,6 +109,7 @@ impl Store {
         unit: &str,
         alias: Option<&str>,
     ) -> Result<()> {
+        self.check_word_free(name, name)?;
         if let Some(alias) = alias {
             self.check_alias_free(alias, name)?;
         }
@@ -119,6 +135,86 @@ impl Store {
             });
         }
         Ok(())
+    }
+
+    /// Adds `word` (checked by [`crate::shift::normalise_synonym`]) as another name
+    /// of the item `name` on shift lines; adding it again is harmless.
+    pub fn add_synonym(&mut self, name: &str, word: &str) -> Result<()> {
+        let item = self.item_id(name)?;
+        if let Some(holder) = self.item_named(word)? {
+            return Err(Error::AliasTaken {
+                alias: word.to_owned(),
+                holder,
+            });
+        }
+        self.check_word_free(word, name)?;
+        self.conn.execute(
+            "INSERT OR IGNORE INTO item_synonym (word, item_id) VALUES (?1, ?2)",
+            params![word, item],
+        )?;
+        Ok(())
+    }
+
+    /// Takes `word` away from the item `name`: one of its longer words, or its
+    /// short alias (the item is then typed by name or longer word only).
+    pub fn remove_word(&mut self, name: &str, word: &str) -> Result<()> {
+        let item = self.item_id(name)?;
+        let removed = self.conn.execute(
+            "DELETE FROM item_synonym WHERE word = ?1 AND item_id = ?2",
+            params![word, item],
+        )? + self.conn.execute(
+            "UPDATE item SET alias = NULL WHERE alias = ?1 AND id = ?2",
+            params![word, item],
+        )?;
+        if removed == 0 {
+            return Err(Error::NotAWordOf {
+                word: word.to_owned(),
+                name: name.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    fn item_id(&self, name: &str) -> Result<i64> {
+        self.conn
+            .query_row("SELECT id FROM item WHERE name = ?1", [name], |row| {
+                row.get(0)
+            })
+            .optional()?
+            .ok_or_else(|| Error::NotInCatalogue {
+                kind: "item",
+                name: name.to_owned(),
+            })
+    }
+
+    fn item_named(&self, name: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT name FROM item WHERE name = ?1", [name], |row| {
+                row.get(0)
+            })
+            .optional()?)
+    }
+
+    /// Refuses a word that is already another item's longer word: a shift line
+    /// could not tell the two apart.
+    fn check_word_free(&self, word: &str, name: &str) -> Result<()> {
+        let holder: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT item.name FROM item_synonym JOIN item ON item.id = item_synonym.item_id
+                 WHERE item_synonym.word = ?1 AND item.name <> ?2",
+                params![word, name],
+                |row| row.get(0),
+            )
+            .optional()?;
+        match holder {
+            Some(holder) => Err(Error::AliasTaken {
+                alias: word.to_owned(),
+                holder,
+            }),
+            None => Ok(()),
+        }
     }
 
     fn check_alias_free(&self, alias: &str, name: &str) -> Result<()> {

@@ -60,6 +60,16 @@ impl Store {
         Ok(())
     }
 
+    /// The day `kitlog init` made the program.
+    pub fn created_on(&self) -> Result<NaiveDate> {
+        let day: String =
+            self.conn
+                .query_row("SELECT created_on FROM program WHERE id = 1", [], |row| {
+                    row.get(0)
+                })?;
+        day.parse().map_err(|_| Error::Damaged)
+    }
+
     /// The program's settings.
     pub fn settings(&self) -> Result<Settings> {
         let (min_cell, format, key_check): (u32, Option<String>, Vec<u8>) = self.conn.query_row(

@@ -392,3 +392,58 @@ fn a_duplicate_item_is_refused_in_plain_english() {
         "error: there is already an item called syringe\n",
     );
 }
+
+/// A program's own word for an item (`narcan`) reads on shift lines like its alias;
+/// it cannot be another item's word or name, or a word a shift line already uses, and
+/// it can be taken back.
+#[test]
+fn an_item_takes_the_programs_own_words() {
+    let kit = Kitlog::initialised();
+    kit.run(&["item", "alias", "naloxone-nasal", "Narcan"])
+        .success()
+        .stdout("narcan now reads as naloxone-nasal on shift lines (e.g. narcan 2)\n");
+    kit.run(&["item", "alias", "naloxone-nasal", "nasal-spray"])
+        .success();
+    assert!(
+        kit.stdout(&["item", "list"])
+            .contains("\nnaloxone-nasal       naloxone   kit        nn, narcan, nasal-spray\n")
+    );
+    kit.refused(
+        &["item", "alias", "naloxone-injectable", "narcan"],
+        "error: the alias narcan already belongs to naloxone-nasal\n",
+    );
+    kit.refused(
+        &["item", "alias", "naloxone-injectable", "syringe"],
+        "error: the alias syringe already belongs to syringe\n",
+    );
+    kit.refused(
+        &["item", "add", "narcan", "--category", "naloxone"],
+        "error: the alias narcan already belongs to naloxone-nasal\n",
+    );
+    for word in ["reversals", "returned", "finish", "totals"] {
+        kit.refused(
+            &["item", "alias", "syringe", word],
+            &format!(
+                "error: \"{word}\" already means something on a shift line; choose another alias\n"
+            ),
+        );
+    }
+    kit.refused(
+        &["item", "alias", "syringe", "needle-and-syringe-for-injecting"],
+        "error: an alias is 1 to 4 lowercase letters (ik, typed ik2), or a longer word of 5 to 24 letters or dashes (narcan)\n",
+    );
+    kit.run(&["item", "alias", "naloxone-nasal", "nasal-spray", "--remove"])
+        .success()
+        .stdout("nasal-spray no longer reads as naloxone-nasal\n");
+    kit.refused(
+        &["item", "alias", "naloxone-nasal", "nasal-spray", "--remove"],
+        "error: nasal-spray is not a word for naloxone-nasal; kitlog item list shows each item's words\n",
+    );
+    // The short alias can go too; the item is then typed by name or longer word.
+    kit.run(&["item", "alias", "naloxone-nasal", "nn", "--remove"])
+        .success();
+    assert!(
+        kit.stdout(&["item", "list"])
+            .contains("\nnaloxone-nasal       naloxone   kit        narcan\n")
+    );
+}

@@ -10,6 +10,10 @@ use tempfile::TempDir;
 /// The passphrase every test program is created with.
 pub const PASSPHRASE: &str = "correct horse battery staple";
 
+/// The day the tests' programs are made (`Kitlog::bare`): before every sheet of the
+/// tests, however old, so that no import warns of a date long before the program.
+pub const MADE_ON: &str = "2020-01-01";
+
 /// A sheet in `examples/shifts/`, as a path from the package root.
 pub fn example(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -45,9 +49,16 @@ impl Kitlog {
 
     /// A program made by `kitlog init` alone: the seeded catalogue and no sites, for
     /// tests of the catalogue itself.
+    ///
+    /// The program is made on [`MADE_ON`], before any sheet of the tests: an import
+    /// warns of dates long before the program existed.
     pub fn bare() -> Self {
         let kit = Kitlog::new();
-        kit.run(&["init"]).success();
+        kit.command()
+            .env("KITLOG_TODAY", MADE_ON)
+            .arg("init")
+            .assert()
+            .success();
         kit
     }
 

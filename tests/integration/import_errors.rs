@@ -673,7 +673,7 @@ fn a_missing_file_is_refused() {
         .code(2)
         .stdout("")
         .stderr(predicates::str::starts_with(
-            "error: the following required arguments were not provided:\n  <FILE>\n",
+            "error: the following required arguments were not provided:\n  <FILE>...\n",
         ));
     assert_eq!(kit.stored_bytes(), before);
     assert_eq!(kit.files(), vec!["program.db", "program.db.keys"]);

@@ -6,7 +6,7 @@ use std::path::Path;
 use assert_cmd::Command;
 use chrono::{Datelike, NaiveDate};
 
-use crate::harness::{Kitlog, PASSPHRASE, plain_sql, refusal, today};
+use crate::harness::{Kitlog, MADE_ON, PASSPHRASE, plain_sql, refusal, today};
 
 /// The second line of `init`'s summary, for a program whose fiscal year starts in
 /// `start_month`, computed from today as the binary sees it.
@@ -259,7 +259,11 @@ fn a_passphrase_file_others_can_read_is_warned_about() {
 fn a_passphrase_file_and_the_environment_give_the_same_passphrase() {
     let kit = Kitlog::new();
     let file = private(kit.sheet("passphrase.txt", "a passphrase kept in a file\n"));
-    passphrase_from(&kit, &file).arg("init").assert().success();
+    passphrase_from(&kit, &file)
+        .env("KITLOG_TODAY", MADE_ON)
+        .arg("init")
+        .assert()
+        .success();
     passphrase_from(&kit, &file)
         .args(["site", "add", "downtown-van"])
         .assert()
@@ -295,7 +299,11 @@ fn a_passphrase_file_and_the_environment_give_the_same_passphrase() {
 #[test]
 fn a_code_format_refuses_codes_that_do_not_fit() {
     let kit = Kitlog::new();
-    kit.run(&["init", "--code-format", "AAAAA9999"]).success();
+    kit.command()
+        .env("KITLOG_TODAY", MADE_ON)
+        .args(["init", "--code-format", "AAAAA9999"])
+        .assert()
+        .success();
     kit.run(&["site", "add", "downtown-van"]).success();
     assert_eq!(kit.sql("SELECT code_format FROM program"), "AAAAA9999\n");
     let sheet = kit.sheet(

@@ -26,6 +26,8 @@ mod disclosure;
 mod import;
 /// `kitlog import` on bad sheets and arguments: exact problems, nothing written.
 mod import_errors;
+/// `kitlog import` warnings (confirmed or refused) and several sheets in one command.
+mod import_sheets;
 /// `kitlog init`: creating programs, settings, passphrases, refusing to overwrite.
 mod init;
 /// `kitlog passphrase …`: key slots, codes unchanged, revoked passphrases refused.
@@ -46,6 +48,8 @@ mod robustness;
 mod seized;
 /// `kitlog shift`, piped and in a pseudo-terminal.
 mod shift;
+/// `kitlog shift` as tired people type: forgiving lines, stray words, the line editor, Ctrl-C.
+mod shift_editing;
 /// A release opened in LibreOffice Calc, headless: rows, numbers and the notes block.
 mod spreadsheet;
 /// `kitlog batches` and `kitlog void`.

@@ -3,7 +3,7 @@
 
 use assert_cmd::Command;
 
-use crate::harness::{Kitlog, PASSPHRASE, contains, today};
+use crate::harness::{Kitlog, MADE_ON, PASSPHRASE, contains, today};
 
 const NEW: &str = "a brand new passphrase";
 const SECOND: &str = "second worker passphrase";
@@ -146,7 +146,7 @@ fn added_passphrases_give_the_same_codes_and_removed_ones_leave_no_trace() {
     assert_eq!(
         String::from_utf8(listed).unwrap(),
         format!(
-            "label      set on\ninitial    {0}\nworker-jd  {0}\n",
+            "label      set on\ninitial    {MADE_ON}\nworker-jd  {0}\n",
             today()
         )
     );

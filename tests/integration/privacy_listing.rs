@@ -18,7 +18,7 @@ fn privacy_lists_every_table_without_a_program_or_passphrase() {
         .clone();
     let text = String::from_utf8(output).unwrap();
     assert!(text.starts_with(
-        "kitlog stores these fields in a program, and nothing else (schema 4):\n\n\
+        "kitlog stores these fields in a program, and nothing else (schema 5):\n\n\
          program: the program's settings; one row\n\
          \x20 id                    INTEGER  always 1\n"
     ));

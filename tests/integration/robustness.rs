@@ -35,6 +35,7 @@ fn catalogue() -> Catalogue {
                 unit: (*unit).to_owned(),
                 retired_on: None,
                 alias: Some((*alias).to_owned()),
+                synonyms: Vec::new(),
             })
             .collect(),
     }
@@ -55,10 +56,12 @@ fn read(input: &[u8], defaults: bool) -> Result<u64, Vec<Problem>> {
         site: defaults.then(|| &catalogue.sites[0]),
         date: defaults.then(|| NaiveDate::from_ymd_opt(2025, 6, 1).unwrap()),
         today: today(),
+        made_on: None,
     };
     read_sheet(input, &catalogue, defaults, &mut codes, |_| {
         Ok::<(), std::convert::Infallible>(())
     })
+    .map(|read| read.contacts)
     .map_err(|error| match error {
         SheetError::Problems(problems) => problems,
         SheetError::Sink(never) => match never {},

@@ -81,7 +81,7 @@ fn bad_lines_are_explained_without_echo_and_nothing_is_lost() {
     assert!(stdout.contains("    1 (code): injection-kit 1, naloxone-nasal 1, reason used\n"));
     assert_eq!(
         stderr,
-        "error: the input ended before done; 1 contact typed so far is kept: kitlog shift --resume\n"
+        "error: the input ended before done; 1 contact typed so far is kept: kitlog shift --resume carries on\n"
     );
     assert!(!output.status.success());
     // The kept line is in the database, salted: the raw code is nowhere.
@@ -247,11 +247,13 @@ fn a_full_shift_at_a_terminal() {
     transcript.push_str(&pty.exp_string("saved batch 1").unwrap());
     transcript.push_str(&pty.exp_eof().unwrap());
     // rexpect turns the terminal's own echo off, so everything in the transcript was
-    // written by kitlog: neither the passphrase nor the code is ever printed back.
+    // written by kitlog: the passphrase is never printed back, and the code only by
+    // the line editor while it is being typed, on the prompt's own line.
     assert!(!transcript.contains(PASSPHRASE), "{transcript}");
-    assert!(
-        !transcript.to_lowercase().contains("zqxsentinel41"),
-        "{transcript}"
+    assert_code_only_as_typed(
+        &transcript,
+        "zqxsentinel41",
+        &["ZQXSENTINEL41 ik2 nn1 conf", "ZQXSENTINEL41 zz9"],
     );
     assert!(
         transcript.contains("kept 1 (code): injection-kit 2, naloxone-nasal 1, reason confiscated")
@@ -284,4 +286,50 @@ fn a_shift_killed_at_a_terminal_is_resumed() {
             "resumed: 2 contacts kept so far\ncontact 3> \n    1 (code): injection-kit 2\n    2 (code): stem-pipe 1, reversals 1\n",
         ))
         .stdout(predicates::str::contains("saved batch 1: 2 contacts (0 anonymous) at downtown-van"));
+}
+
+/// Every piece of terminal output (split at line ends and carriage returns, escape
+/// sequences removed) that shows `code` is the line editor drawing one of the lines
+/// typed (`typed`), whole or in part, after its prompt: kitlog itself never prints
+/// a code back.
+fn assert_code_only_as_typed(transcript: &str, code: &str, typed: &[&str]) {
+    let plain = strip_escapes(transcript).to_lowercase();
+    let mut shown = 0;
+    for piece in plain.split(['\r', '\n']) {
+        if piece.contains(code) {
+            let drawn = piece.split_once("> ").map_or(piece, |(_, after)| after);
+            assert!(
+                typed
+                    .iter()
+                    .any(|line| line.to_lowercase().starts_with(drawn.trim_end())),
+                "code outside the line being typed: {piece:?}"
+            );
+            shown += 1;
+        }
+    }
+    assert!(
+        shown > 0,
+        "the editor never showed the line being typed: {plain:?}"
+    );
+}
+
+/// `transcript` without ANSI escape sequences (CSI: ESC [ parameters final-byte).
+fn strip_escapes(transcript: &str) -> String {
+    let mut plain = String::new();
+    let mut chars = transcript.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        plain.push(c);
+    }
+    plain
 }
