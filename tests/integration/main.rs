@@ -28,6 +28,8 @@ mod import;
 mod import_errors;
 /// `kitlog init`: creating programs, settings, passphrases, refusing to overwrite.
 mod init;
+/// `kitlog month`: the month-end check per site and day; usual days, missing days.
+mod month;
 /// `kitlog passphrase …`: key slots, codes unchanged, revoked passphrases refused.
 mod passphrase;
 /// One test per privacy rule of the README's privacy model, named after it.
