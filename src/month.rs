@@ -47,7 +47,8 @@ impl Month {
         Month(FiscalCalendar::default().period_of(PeriodKind::Month, day))
     }
 
-    /// Reads `YYYY-MM` (surrounding spaces allowed), or [`Error::MonthUnreadable`].
+    /// Reads `YYYY-MM` (surrounding spaces allowed), from 1990 on (see
+    /// [`crate::contact::earliest_day`]), or [`Error::MonthUnreadable`].
     pub fn parse(text: &str) -> Result<Self> {
         let text = text.trim();
         let bytes = text.as_bytes();
@@ -62,7 +63,9 @@ impl Month {
         }
         let year: i32 = text[..4].parse().map_err(|_| Error::MonthUnreadable)?;
         let month: u32 = text[5..].parse().map_err(|_| Error::MonthUnreadable)?;
+        // Before kitlog's earliest day is a typo (`0026-11`), as it is in a sheet.
         NaiveDate::from_ymd_opt(year, month, 1)
+            .filter(|first| *first >= crate::contact::earliest_day())
             .map(Month::of)
             .ok_or(Error::MonthUnreadable)
     }
@@ -350,6 +353,8 @@ mod tests {
             "2026-11-01",
             "november",
             "+202-11",
+            "0026-11",
+            "1989-12",
             "２０２６-11",
         ] {
             assert!(
