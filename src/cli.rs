@@ -55,6 +55,9 @@ pub enum Command {
     Batches(BatchesArgs),
     /// Void a batch, or one contact of it; it leaves the reports but stays in the audit trail.
     Void(VoidArgs),
+    /// Month-end check: per site and shift day, the shifts saved, drafts waiting, and
+    /// usual days that look missing.
+    Month(MonthArgs),
     /// Aggregate CSV for funders, by fiscal period; small cells hidden as x.
     Report(ReportArgs),
     /// This period against the previous one, per category, as text bars; small cells hidden.
@@ -92,6 +95,16 @@ pub struct BatchesArgs {
     /// List this batch's contacts: number, day, site, coded or anonymous, what was
     /// handed out (to find the one to void with `kitlog void BATCH --contact N`).
     pub batch: Option<i64>,
+}
+
+/// `kitlog month`
+#[derive(Debug, Args)]
+pub struct MonthArgs {
+    /// The month to check, as YYYY-MM [default: this month]. A site's usual days are
+    /// the weekdays it had counted contacts on in at least half of the weeks it was
+    /// active (and at least twice) in the 8 weeks before the month.
+    #[arg(value_name = "YYYY-MM")]
+    pub month: Option<String>,
 }
 
 /// `kitlog worker …`

@@ -380,6 +380,21 @@ pub enum Error {
         today: NaiveDate,
     },
 
+    /// `kitlog month` with an argument that is not a month. Not echoed: whatever was
+    /// typed there could be anything, a participant's code included.
+    #[error("write the month as YYYY-MM, e.g. 2026-11, or leave it out for this month")]
+    MonthUnreadable,
+
+    /// `kitlog month` for a month that has not begun: it would list nothing, and an
+    /// empty check could be read as "nothing is missing".
+    #[error("{month} has not begun yet (today is {today}); check this month or an earlier one")]
+    MonthNotBegun {
+        /// The month asked for, `YYYY-MM`.
+        month: String,
+        /// Today.
+        today: NaiveDate,
+    },
+
     /// `kitlog worker add` with a label already listed.
     #[error("the worker label {0} is already listed; see kitlog worker list")]
     WorkerExists(String),

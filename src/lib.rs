@@ -18,6 +18,7 @@
 //! - [`contact`]: one contact (and its counts), batches, voids, per-contact limits.
 //! - [`fiscal`]: days, fiscal years, quarters, months, ISO weeks.
 //! - [`import`]: shift-sheet CSV to contacts, or every problem with line and column.
+//! - [`month`]: the month-end check: usual days of a site, days that look missing.
 //! - [`measures`]: the one list of the numbers a report cell has.
 //! - [`report`]: contacts to report rows: `query` (from the store), `builder`
 //!   (counting), `relations` (what a reader can add up), `csv`.
@@ -40,6 +41,7 @@ pub mod issued;
 pub mod keyfile;
 pub mod keys;
 pub mod measures;
+pub mod month;
 pub mod passphrase;
 pub mod report;
 pub mod shift;

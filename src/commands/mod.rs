@@ -21,6 +21,7 @@ mod close_year;
 mod codes;
 mod import;
 mod init;
+mod month;
 mod passphrase;
 mod privacy;
 mod releases;
@@ -70,6 +71,7 @@ impl Command {
             Command::Import(args) => import::run(&args, context, out),
             Command::Batches(args) => batches::run(&args, context, out),
             Command::Void(args) => void::run(&args, context, out),
+            Command::Month(args) => month::run(&args, context, out),
             Command::Report(args) => report::run(&args, context, out),
             Command::Summary(args) => summary::run(&args, context, out),
             Command::Releases(args) => releases::run(&args, context, out),

@@ -10,7 +10,8 @@
 //! (settings, the fiscal calendar), `legacy` (converting an unencrypted file),
 //! `rotation` (carried code keys, re-encryption),
 //! `catalogue`, `writer` (saving a
-//! batch), `batches` (listing, voids), `drafts` (the shift being typed), `reads`
+//! batch), `batches` (listing, voids), `drafts` (the shift being typed), `month` (counts
+//! per site, day and batch for `kitlog month`), `reads`
 //! (what reports stream), `retention` (closed years), `health` (check, backup).
 
 use std::path::{Path, PathBuf};
@@ -29,6 +30,7 @@ mod drafts;
 mod health;
 mod ledger;
 mod legacy;
+mod month;
 mod program;
 mod reads;
 mod retention;

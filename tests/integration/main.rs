@@ -30,6 +30,8 @@ mod import_errors;
 mod import_sheets;
 /// `kitlog init`: creating programs, settings, passphrases, refusing to overwrite.
 mod init;
+/// `kitlog month`: the month-end check per site and day; usual days, missing days.
+mod month;
 /// `kitlog passphrase …`: key slots, codes unchanged, revoked passphrases refused.
 mod passphrase;
 /// One test per privacy rule of the README's privacy model, named after it.

@@ -537,11 +537,12 @@ fn every_command_needs_the_passphrase_and_a_wrong_one_writes_nothing() {
     let kit = Kitlog::initialised().on("2027-04-15");
     kit.import(&example("2026-11-20-downtown-van.csv"), &[])
         .success();
-    let commands: [&[&str]; 14] = [
+    let commands: [&[&str]; 15] = [
         &["site", "list"],
         &["site", "add", "north-route"],
         &["item", "list"],
         &["batches"],
+        &["month", "2026-11"],
         &["void", "1", "--reason", "test"],
         &["report", "--period", "month"],
         &["summary"],
