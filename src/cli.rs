@@ -60,6 +60,12 @@ pub enum Command {
     Month(MonthArgs),
     /// Aggregate CSV for funders, by fiscal period; small cells hidden as x.
     Report(ReportArgs),
+    /// Fill a funder's form from a template: a release like a report, as CSV or a
+    /// workbook (.xlsx) with notes.
+    Fill(FillArgs),
+    /// The funders' forms kitlog can fill: the shipped templates and the program's own.
+    #[command(subcommand)]
+    Template(TemplateCommand),
     /// This period against the previous one, per category, as text bars; small cells hidden.
     Summary(SummaryArgs),
     /// The ledger: every report released, and each one exactly as it was sent.
@@ -284,6 +290,43 @@ pub struct ReportArgs {
     /// Start the file with a UTF-8 byte-order mark, for older Excel
     #[arg(long)]
     pub bom: bool,
+}
+
+/// `kitlog fill`
+#[derive(Debug, Args)]
+pub struct FillArgs {
+    /// The template's name, as `kitlog template list` shows it
+    pub template: String,
+    /// First period: the one containing this day [default: the first contact]
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
+    pub from: Option<NaiveDate>,
+    /// Last period: the one containing this day [default: the last contact]
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
+    pub to: Option<NaiveDate>,
+    /// Who the release goes to, e.g. ontario-naloxone (kept in the ledger)
+    #[arg(long = "for", value_name = "LABEL")]
+    pub recipient: Option<String>,
+    /// The number a per-person row divides by, when the template asks for one
+    #[arg(long, value_name = "N")]
+    pub denominator: Option<f64>,
+    /// Write to this file (atomically): a workbook when it ends in .xlsx, else CSV
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Replace the --out file if it exists
+    #[arg(long, requires = "out")]
+    pub force: bool,
+}
+
+/// `kitlog template …`
+#[derive(Debug, Subcommand)]
+pub enum TemplateCommand {
+    /// List the templates: name, period, title.
+    List,
+    /// Print a template (TOML), to read or to copy as the start of a program's own.
+    Show {
+        /// The template's name.
+        name: String,
+    },
 }
 
 /// `kitlog close-year`

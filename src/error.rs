@@ -326,6 +326,34 @@ pub enum Error {
         total: usize,
     },
 
+    /// `kitlog fill` or `template show` named no template.
+    #[error("there is no template called {0}; kitlog template list shows them")]
+    NoSuchTemplate(String),
+
+    /// A template that cannot be read as one.
+    #[error("the template {name} cannot be used: {reason}")]
+    TemplateUnreadable {
+        /// The template's name.
+        name: String,
+        /// What is wrong, from the TOML reader or kitlog's checks.
+        reason: String,
+    },
+
+    /// A template counting items or categories the program does not have.
+    #[error(
+        "the template {name} counts {unknown}, which this program does not have; add the item, or copy the template and change its rows"
+    )]
+    TemplateNamesUnknown {
+        /// The template's name.
+        name: String,
+        /// The names, comma-separated.
+        unknown: String,
+    },
+
+    /// A template that divides by a number only the coordinator knows.
+    #[error("this form needs --denominator: {0}")]
+    DenominatorNeeded(String),
+
     /// Importing the same sheet again would count everything twice.
     #[error(
         "this shift sheet was already imported as batch {0}; nothing was saved (void that batch first if it was wrong)"

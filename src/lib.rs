@@ -48,5 +48,6 @@ pub mod shift;
 pub mod spoken_day;
 pub mod store;
 pub mod suppression;
+pub mod template;
 pub mod text;
 pub mod unlock;

@@ -19,6 +19,7 @@ mod batches;
 mod catalogue;
 mod close_year;
 mod codes;
+mod fill;
 mod import;
 mod init;
 mod month;
@@ -73,6 +74,8 @@ impl Command {
             Command::Void(args) => void::run(&args, context, out),
             Command::Month(args) => month::run(&args, context, out),
             Command::Report(args) => report::run(&args, context, out),
+            Command::Fill(args) => fill::run_fill(&args, context, out),
+            Command::Template(command) => fill::run_template(command, context, out),
             Command::Summary(args) => summary::run(&args, context, out),
             Command::Releases(args) => releases::run(&args, context, out),
             Command::Shift(args) => shift::run(&args, context, out),

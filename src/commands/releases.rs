@@ -32,14 +32,21 @@ pub(super) fn run(args: &ReleasesArgs, context: &Context, out: &mut impl Write) 
         })
         .collect();
     let width = periods.iter().map(String::len).max().unwrap_or(7).max(7);
+    // A form's breakdown names its template: the column grows to fit it.
+    let by = releases
+        .iter()
+        .map(|r| r.breakdown.len())
+        .max()
+        .unwrap_or(13)
+        .max(13);
     output(writeln!(
         out,
-        "{:>3}  {:10}  {:11}  {:width$}  {:13}  {:>4}  {:>6}  for",
+        "{:>3}  {:10}  {:11}  {:width$}  {:by$}  {:>4}  {:>6}  for",
         "#", "made", "period", "periods", "by", "rows", "hidden"
     ))?;
     for (release, periods) in releases.iter().zip(&periods) {
         let line = format!(
-            "{:>3}  {:10}  {:11}  {periods:width$}  {:13}  {:>4}  {:>6}  {}",
+            "{:>3}  {:10}  {:11}  {periods:width$}  {:by$}  {:>4}  {:>6}  {}",
             release.id,
             release.made_on,
             release.kind,

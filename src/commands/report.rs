@@ -131,7 +131,7 @@ impl ReportArgs {
 
 /// Temp file in the same folder, synced, then renamed over `path`: a reader never
 /// sees half a report, and a crash leaves the old file (or none), never a torn one.
-fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+pub(super) fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     let folder = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => std::path::Path::new("."),

@@ -22,6 +22,8 @@ mod concurrent;
 mod crash;
 /// Random programs and release sequences against the independent attacker.
 mod disclosure;
+/// `kitlog fill` and `kitlog template`: funders' forms from templates, as CSV and workbooks.
+mod fill;
 /// `kitlog import` on good sheets: output, defaults, spreadsheet quirks, duplicates.
 mod import;
 /// `kitlog import` on bad sheets and arguments: exact problems, nothing written.

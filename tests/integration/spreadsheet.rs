@@ -12,7 +12,7 @@ use crate::report::with_examples;
 
 /// Runs `soffice --headless ARGS` in `dir`, with its profile in `dir` too (never the
 /// user's), and returns what it wrote to stdout.
-fn soffice(dir: &Path, args: &[&str]) -> String {
+pub fn soffice(dir: &Path, args: &[&str]) -> String {
     let profile = format!(
         "-env:UserInstallation=file://{}",
         dir.join("profile").display()
@@ -34,7 +34,7 @@ fn soffice(dir: &Path, args: &[&str]) -> String {
 
 /// A CSV's records, without trailing empty cells and without empty rows: what a
 /// spreadsheet's export pads is not a difference.
-fn records(text: &str) -> Vec<Vec<String>> {
+pub fn records(text: &str) -> Vec<Vec<String>> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
