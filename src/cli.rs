@@ -345,6 +345,10 @@ pub struct SummaryArgs {
     /// The last period that is over is compared with the one before it
     #[arg(long, value_enum, default_value = "month")]
     pub period: PeriodArg,
+    /// Instead, write a one-page HTML summary of this fiscal year so far (charts and
+    /// numbers, no scripts, prints on one page) to this file
+    #[arg(long, value_name = "FILE", conflicts_with = "period")]
+    pub html: Option<PathBuf>,
 }
 
 /// `kitlog releases [show N]`

@@ -29,6 +29,7 @@
 //! - [`error`]: every failure as the sentence the user reads.
 
 pub mod catalogue;
+pub mod chart;
 pub mod cli;
 pub mod code;
 pub mod commands;

@@ -29,6 +29,7 @@ mod releases;
 mod report;
 mod shift;
 mod summary;
+mod summary_page;
 mod void;
 
 /// What every command may depend on, gathered once in `cli::run`.

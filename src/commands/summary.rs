@@ -21,6 +21,9 @@ const BAR_WIDTH: u64 = 40;
 
 /// Decides the two periods' table by category, records it and draws it.
 pub(super) fn run(args: &SummaryArgs, context: &Context, out: &mut impl Write) -> Result<()> {
+    if let Some(path) = &args.html {
+        return super::summary_page::run(path, context, out);
+    }
     let mut store = context.unlock()?.store;
     let calendar = store.settings()?.calendar;
     let kind = args.period.into();

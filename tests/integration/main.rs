@@ -56,5 +56,7 @@ mod shift;
 mod shift_editing;
 /// A release opened in LibreOffice Calc, headless: rows, numbers and the notes block.
 mod spreadsheet;
+/// `kitlog summary --html`: one self-contained page, one release, one printed page.
+mod summary_page;
 /// `kitlog batches` and `kitlog void`.
 mod void;

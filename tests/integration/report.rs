@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::harness::{Kitlog, example};
 
-const SHEETS: [&str; 5] = [
+pub const SHEETS: [&str; 5] = [
     "2026-10-28-east-drop-in.csv",
     "2026-11-16-downtown-van.csv",
     "2026-11-18-east-drop-in.csv",
