@@ -581,3 +581,23 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod readme {
+    /// The template of the README's "Writing a template" reads, so a coordinator who
+    /// copies it starts from something that works.
+    #[test]
+    fn the_readme_example_reads() {
+        let readme = include_str!("../README.md");
+        let start = readme
+            .find("### Writing a template")
+            .expect("the README section");
+        let block = readme[start..]
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("a toml block");
+        let template = super::Template::parse("readme", block).unwrap();
+        assert_eq!(template.rows.len(), 5);
+    }
+}
