@@ -158,7 +158,12 @@ fn measure(kitlog: &Path, contacts: u64, runs: u32) -> Result<Figures, Box<dyn s
             let _ = std::fs::remove_file(path);
         }
         new_program(kitlog, &db)?;
-        let kitlog_run = timed(kitlog_command(kitlog, &db).arg("import").arg(&sheet))?;
+        let kitlog_run = timed(
+            kitlog_command(kitlog, &db)
+                .arg("import")
+                .arg("--yes")
+                .arg(&sheet),
+        )?;
         import = Some(best(import, kitlog_run));
         let sqlite_run = timed(
             Command::new("sqlite3")
