@@ -1,6 +1,8 @@
 //! `kitlog import` of what is probably, but not surely, a mistake (warnings, confirmed
 //! or refused), and of several sheets in one command.
 
+use std::fmt::Write as _;
+
 use rexpect::session::spawn_command;
 
 use crate::harness::{Kitlog, PASSPHRASE, contains, not_imported};
@@ -155,4 +157,31 @@ fn several_sheets_ask_for_the_passphrase_once() {
     assert!(!rest.contains("Passphrase"), "{rest}");
     assert!(rest.contains("saved batch 2"), "{rest}");
     assert_eq!(kit.sql("SELECT count(*) FROM batch"), "2\n");
+}
+
+/// A long import shows a progress bar on a terminal (and, as every other test of
+/// import shows by its exact standard error, nothing when stderr is not one).
+#[test]
+fn a_long_import_shows_its_progress_at_a_terminal() {
+    let kit = Kitlog::initialised();
+    // A million contacts: several seconds of reading even on a fast machine.
+    let mut sheet = String::from("date,site,code,injection-kit\n");
+    for n in 0..1_000_000 {
+        writeln!(
+            sheet,
+            "2026-11-20,downtown-van,CODE{}X,{}",
+            n % 5000,
+            1 + n % 3
+        )
+        .unwrap();
+    }
+    let sheet = kit.sheet("long.csv", sheet);
+    let mut command = kit.process();
+    command.arg("import").arg(&sheet);
+    let mut pty = spawn_command(command, Some(120_000)).expect("spawn");
+    pty.exp_string("Passphrase: ").expect("passphrase");
+    pty.send_line(PASSPHRASE).expect("send");
+    pty.exp_string("% of ").expect("a progress bar");
+    pty.exp_string("saved batch 1: 1000000 contacts")
+        .expect("saved");
 }
