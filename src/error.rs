@@ -350,6 +350,12 @@ pub enum Error {
         unknown: String,
     },
 
+    /// `kitlog fill` over a range with no ended period holding contacts.
+    #[error(
+        "there is nothing to fill: no {0} in the range has both ended and got contacts; nothing was released"
+    )]
+    NothingToFill(&'static str),
+
     /// A template that divides by a number only the coordinator knows.
     #[error("this form needs --denominator: {0}")]
     DenominatorNeeded(String),

@@ -101,6 +101,9 @@ pub(super) fn run_fill(args: &FillArgs, context: &Context, out: &mut impl Write)
     }
     let (prepared, number, form, csv) = store.write(|store| {
         let prepared = prepare(store, &request)?;
+        if prepared.periods.is_empty() {
+            return Err(Error::NothingToFill(template.kind.as_str()));
+        }
         let number = store.next_release()?;
         let form = template.fill(&prepared.periods, &prepared.rows, args.denominator);
         let notes = notes(&template, &prepared, number, &request);

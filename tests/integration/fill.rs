@@ -117,6 +117,10 @@ fn every_shipped_template_gives_the_right_numbers() {
         "error: this form needs --denominator: people who inject drugs in the area (the coordinator's estimate)\n",
     );
     kit.refused(
+        &["fill", "ontario-nsp-annual", "--from", "2027-04-01", "--to", "2027-04-02"],
+        "error: there is nothing to fill: no fiscal-year in the range has both ended and got contacts; nothing was released\n",
+    );
+    kit.refused(
         &["fill", "no-such-form"],
         "error: there is no template called no-such-form; kitlog template list shows them\n",
     );
