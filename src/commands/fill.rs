@@ -29,18 +29,17 @@ pub(super) fn run_template(
     match command {
         TemplateCommand::List => {
             for (name, text, own) in all_templates(&context.db)? {
-                let template =
-                    Template::parse(&name, &text).map_err(|problem| Error::TemplateUnreadable {
-                        name: name.clone(),
-                        reason: problem.0,
-                    })?;
                 let whose = if own { "  (the program's own)" } else { "" };
-                output(writeln!(
-                    out,
-                    "{name:28} {:11} {}{whose}",
-                    template.kind.as_str(),
-                    template.title
-                ))?;
+                // One bad file of the program's own must not hide the others.
+                let line = match Template::parse(&name, &text) {
+                    Ok(template) => format!(
+                        "{name:28} {:11} {}{whose}",
+                        template.kind.as_str(),
+                        template.title
+                    ),
+                    Err(problem) => format!("{name:28} cannot be used: {}{whose}", problem.0),
+                };
+                output(writeln!(out, "{line}"))?;
             }
             output(writeln!(
                 out,

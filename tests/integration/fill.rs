@@ -258,6 +258,9 @@ fn a_programs_own_template_is_listed_and_filled() {
         "title = \"Bad\"\nperiod = \"fortnight\"\nby = \"item\"\n[[row]]\nlabel = \"a\"\nmeasure = \"quantity\"\n",
     )
     .unwrap();
+    assert!(kit.stdout(&["template", "list"]).contains(
+        "bad                          cannot be used: period is \"fortnight\"; write week, month, quarter or fiscal-year  (the program's own)\n"
+    ));
     kit.refused(
         &["fill", "bad"],
         "error: the template bad cannot be used: period is \"fortnight\"; write week, month, quarter or fiscal-year\n",
