@@ -259,7 +259,7 @@ const STORED: &[(&str, &str)] = &[
     ("release.hidden_cells", "rows with a hidden number"),
     (
         "release.content",
-        "the CSV exactly as released (aggregate numbers only)",
+        "the report, form or summary page exactly as released (aggregate numbers only)",
     ),
     ("contact_item", "what one contact received"),
     ("contact_item.contact_id", "the contact"),

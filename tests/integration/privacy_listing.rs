@@ -29,7 +29,7 @@ fn privacy_lists_every_table_without_a_program_or_passphrase() {
         "\n  naloxone_confiscated  naloxone kits replacing one confiscated (by police, say)\n",
         "\ndecided_period: each period a release was decided for, counted once and frozen\n",
         "\n  hidden                INTEGER  which of the numbers every release shows as x\n",
-        "\n  content               BLOB     the CSV exactly as released (aggregate numbers only)\n",
+        "\n  content               BLOB     the report, form or summary page exactly as released (aggregate numbers only)\n",
     ] {
         assert!(text.contains(line), "missing: {line}");
     }
