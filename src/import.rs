@@ -750,8 +750,9 @@ fn read_header(
         } else if let Some(item) = catalogue
             .items
             .iter()
-            .position(|item| header_key(&item.name) == key)
+            .position(|item| header_key(&item.name) == key || item.synonyms.contains(&key))
         {
+            // The program's own words for an item head its column too (`Narcan`).
             Field::Item(item)
         } else {
             problems.push(Problem {

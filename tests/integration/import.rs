@@ -211,3 +211,30 @@ fn a_long_sheet_with_a_late_problem_saves_nothing() {
     );
     assert_eq!(kit.stored_bytes(), saved);
 }
+
+/// The program's own word for an item heads its column as well as its name does; the
+/// two together are one column twice.
+#[test]
+fn a_programs_own_word_for_an_item_heads_its_column() {
+    let kit = Kitlog::initialised();
+    kit.run(&["item", "alias", "naloxone-nasal", "narcan"])
+        .success();
+    let sheet = kit.sheet(
+        "words.csv",
+        "date,site,code,Narcan\n2026-11-20,downtown-van,,2\n",
+    );
+    kit.import(&sheet, &[])
+        .success()
+        .stdout(predicates::str::contains("naloxone-nasal 2"));
+    let twice = kit.sheet(
+        "twice.csv",
+        "date,site,code,naloxone-nasal,narcan\n2026-11-21,downtown-van,,1,1\n",
+    );
+    kit.import_refused(
+        &twice,
+        &[],
+        &crate::harness::refusal(&[
+            "line 1, column 5 (E): the column appears twice (first as column 4); keep one",
+        ]),
+    );
+}
