@@ -356,6 +356,12 @@ pub enum Error {
     )]
     NothingToFill(&'static str),
 
+    /// `kitlog summary --html` before any month of the fiscal year with contacts ended.
+    #[error(
+        "there is nothing to summarise: no month of {0} with contacts has ended yet; nothing was released"
+    )]
+    NothingToSummarise(String),
+
     /// A template that divides by a number only the coordinator knows.
     #[error("this form needs --denominator: {0}")]
     DenominatorNeeded(String),

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 
-use super::report::write_atomically;
+use super::report::{left_out_notes, write_atomically};
 use super::{Context, output};
 use crate::catalogue::normalise_name;
 use crate::cli::{FillArgs, TemplateCommand};
@@ -111,11 +111,8 @@ pub(super) fn run_fill(args: &FillArgs, context: &Context, out: &mut impl Write)
         record(store, &prepared, &request, &breakdown, &csv)?;
         Ok((prepared, number, form, csv))
     })?;
-    for period in &prepared.left_out {
-        eprintln!(
-            "note: {} is not over yet, so it is left out; fill the form once it has ended and its sheets are in",
-            period.label
-        );
+    for note in left_out_notes(&prepared) {
+        eprintln!("note: {note}");
     }
     eprintln!(
         "release {number}: {} filled ({} of its cells hidden)",
@@ -218,6 +215,7 @@ fn notes(template: &Template, prepared: &Prepared, number: i64, request: &Reques
         ),
         "participants are distinct codes within a fiscal year: an estimate, since people misremember their codes".to_owned(),
     ];
+    notes.extend(left_out_notes(prepared));
     if let Some(funder) = &template.funder {
         notes.insert(0, format!("for: {funder}"));
     }

@@ -9,7 +9,7 @@ use crate::cli::ReportArgs;
 use crate::error::{Error, Result};
 use crate::fiscal::PeriodKind;
 use crate::report::Dimensions;
-use crate::report::release::{Request, prepare, record, render};
+use crate::report::release::{Prepared, Request, prepare, record, render};
 use crate::text::Count;
 
 /// What spreadsheets look for to read a CSV file as UTF-8.
@@ -61,24 +61,8 @@ pub(super) fn run(args: &ReportArgs, context: &Context, out: &mut impl Write) ->
         }
         Ok((prepared, number, bytes))
     })?;
-    for period in &prepared.left_out {
-        eprintln!(
-            "note: {} is not over yet, so it is left out; report a period once it has ended and its sheets are in",
-            period.label
-        );
-    }
-    if prepared.held_back > 0 {
-        eprintln!(
-            "note: {} saved or voided after these days were first reported {} held back (a late sheet is left out, a void does not apply), so that this release agrees with the earlier ones",
-            Count(prepared.held_back, "contact"),
-            Count(prepared.held_back, "contact").verb_be()
-        );
-    }
-    if !prepared.fell_back.is_empty() {
-        eprintln!(
-            "note: in {}, some cells could not be protected one by one, so more is hidden there, up to everything that may be",
-            prepared.fell_back.join(", ")
-        );
+    for note in left_out_notes(&prepared) {
+        eprintln!("note: {note}");
     }
     match number {
         Some(number) => eprintln!(
@@ -120,6 +104,36 @@ pub(super) fn run(args: &ReportArgs, context: &Context, out: &mut impl Write) ->
         }
         None => output(out.write_all(&bytes)),
     }
+}
+
+/// What a release leaves out or hides more bluntly than usual, one sentence each:
+/// said on stderr by every command that releases (a report, a form, the summary
+/// page), so that no undercount is silent.
+pub(super) fn left_out_notes(prepared: &Prepared) -> Vec<String> {
+    let mut notes: Vec<String> = prepared
+        .left_out
+        .iter()
+        .map(|period| {
+            format!(
+                "{} is not over yet, so it is left out; release a period once it has ended and its sheets are in",
+                period.label
+            )
+        })
+        .collect();
+    if prepared.held_back > 0 {
+        notes.push(format!(
+            "{} saved or voided after these days were first reported {} held back (a late sheet is left out, a void does not apply), so that this release agrees with the earlier ones",
+            Count(prepared.held_back, "contact"),
+            Count(prepared.held_back, "contact").verb_be()
+        ));
+    }
+    if !prepared.fell_back.is_empty() {
+        notes.push(format!(
+            "in {}, some cells could not be protected one by one, so more is hidden there, up to everything that may be",
+            prepared.fell_back.join(", ")
+        ));
+    }
+    notes
 }
 
 impl ReportArgs {

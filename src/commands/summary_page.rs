@@ -10,13 +10,13 @@ use std::path::Path;
 
 use chrono::Days;
 
-use super::report::write_atomically;
+use super::report::{left_out_notes, write_atomically};
 use super::{Context, output};
 use crate::chart::{Series, escape, grouped_bars};
 use crate::error::{Error, Result};
 use crate::fiscal::{Period, PeriodKind};
 use crate::measures::Measure;
-use crate::report::release::{Request, prepare, record};
+use crate::report::release::{Prepared, Request, prepare, record};
 use crate::report::{ALL, Dimensions, ItemLevel, ReportRow, SUPPRESSED};
 
 /// The categories, in the order the page shows them.
@@ -45,9 +45,17 @@ pub(super) fn run(path: &Path, context: &Context, out: &mut impl Write) -> Resul
     let open = calendar.period_of(PeriodKind::Month, context.today);
     let last = calendar.period_of(PeriodKind::Month, open.start - Days::new(1));
     let year = calendar.year_of(last.start);
+    // From the first month with contacts, never an empty month before it: a month
+    // released is decided for good, and an empty one would keep its zeros when the
+    // paper sheets of that month are entered later.
+    let first = store
+        .live_day_range()?
+        .map(|(first, _)| first.max(year.first_day()))
+        .filter(|first| *first <= last.end)
+        .ok_or(Error::NothingToSummarise(year.to_string()))?;
     let request = Request {
         kind: PeriodKind::Month,
-        from: Some(year.first_day()),
+        from: Some(first),
         to: Some(last.end),
         dimensions: Dimensions {
             site: true,
@@ -57,18 +65,11 @@ pub(super) fn run(path: &Path, context: &Context, out: &mut impl Write) -> Resul
         recipient: None,
         today: context.today,
     };
-    let (number, page) = store.write(|store| {
+    let (number, page, notes) = store.write(|store| {
         let prepared = prepare(store, &request)?;
         let number = store.next_release()?;
-        let heading = format!("{year}, {} to {}", year.first_day(), last.end);
-        let page = page(
-            &heading,
-            &prepared.periods,
-            &prepared.rows,
-            prepared.min_cell,
-            number,
-            context,
-        );
+        let heading = format!("{year}, {} to {}", first, last.end);
+        let page = page(&heading, &prepared, number, context);
         record(
             store,
             &prepared,
@@ -76,8 +77,11 @@ pub(super) fn run(path: &Path, context: &Context, out: &mut impl Write) -> Resul
             "site,category (summary page)",
             page.as_bytes(),
         )?;
-        Ok((number, page))
+        Ok((number, page, left_out_notes(&prepared)))
     })?;
+    for note in notes {
+        eprintln!("note: {note}");
+    }
     write_atomically(path, page.as_bytes()).map_err(|cause| Error::ReleaseNotWritten {
         number,
         cause: Box::new(cause),
@@ -104,14 +108,8 @@ fn value(
 }
 
 /// The page: a heading, four charts each with its table, and the notes.
-fn page(
-    heading: &str,
-    periods: &[Period],
-    rows: &[ReportRow],
-    min_cell: u32,
-    number: i64,
-    context: &Context,
-) -> String {
+fn page(heading: &str, prepared: &Prepared, number: i64, context: &Context) -> String {
+    let (periods, rows, min_cell) = (&prepared.periods, &prepared.rows, prepared.min_cell);
     let months: Vec<String> = periods.iter().map(|p| p.label.clone()).collect();
     let per_month = |site: &str, item: &str, measure: Measure| -> Vec<Option<u64>> {
         periods
@@ -177,8 +175,8 @@ fn page(
         "<p class=\"lead\">kitlog release {number}, made {}. {SUPPRESSED} = hidden: a count about fewer than {min_cell} contacts or participants, or one hidden so that such a count cannot be worked out from this or any other release.</p>",
         context.today
     );
-    if periods.is_empty() {
-        html.push_str("<p>No month of this fiscal year has both ended and got contacts yet.</p>\n");
+    for note in left_out_notes(prepared) {
+        let _ = writeln!(html, "<p class=\"lead\">Note: {}.</p>", escape(&note));
     }
     section(
         &mut html,

@@ -104,9 +104,10 @@ fn the_summary_page_is_one_release_on_one_page() {
     for record in reader.records() {
         let record = record.unwrap();
         let cell = |name: &str| &record[headers.iter().position(|h| h == name).unwrap()];
+        // The page starts at the first month with contacts: October.
         let month = match cell("period") {
-            "2026-10" => 6,
-            "2026-11" => 7,
+            "2026-10" => 0,
+            "2026-11" => 1,
             _ => continue,
         };
         let (site, category) = (cell("site"), cell("category"));
@@ -181,4 +182,34 @@ fn rendered_on_one_page(dir: &Path, path: &Path) {
     let pages = count(b"/Type /Page") - count(b"/Type /Pages") + count(b"/Type/Page")
         - count(b"/Type/Pages");
     assert_eq!(pages, 1, "the summary prints on one page");
+}
+
+/// The page releases no empty month before the first contact: a month released is
+/// decided for good, and would keep its zeros when its paper sheets come in later.
+#[test]
+fn the_summary_page_never_freezes_a_month_before_the_first_contact() {
+    let kit = crate::harness::Kitlog::initialised().on("2026-12-05");
+    kit.refused(
+        &["summary", "--html", "empty.html"],
+        "error: there is nothing to summarise: no month of FY2026-27 with contacts has ended yet; nothing was released\n",
+    );
+    let october = kit.sheet(
+        "october.csv",
+        "date,site,code,injection-kit\n2026-10-05,downtown-van,,1\n",
+    );
+    kit.import(&october, &[]).success();
+    kit.run(&["summary", "--html", "page.html"]).success();
+    let page = std::fs::read_to_string(kit.path("page.html")).unwrap();
+    assert!(
+        page.contains("FY2026-27, 2026-10-05 to 2026-11-30"),
+        "{page}"
+    );
+    assert!(!page.contains("2026-07"));
+    // Released: October and November only, no empty month before them.
+    assert!(
+        kit.stdout(&["releases"])
+            .contains("  month        2026-10 to 2026-11  site,category (summary page)"),
+        "{}",
+        kit.stdout(&["releases"])
+    );
 }
