@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 
-use crate::import::Problem;
+use crate::import::{Problem, Warnings};
 use crate::text::{Count, article};
 
 /// Result with kitlog's [`Error`].
@@ -308,9 +308,9 @@ pub enum Error {
     /// A sheet with warnings that nobody confirmed (off a terminal, without `--yes`).
     #[error(
         "the shift sheet has {} (above); nothing was saved: check it, or import it again with --yes to save it as it is",
-        Count::of(.0.len(), "warning")
+        Count(.0.count, "warning")
     )]
-    ImportUnconfirmed(Vec<Problem>),
+    ImportUnconfirmed(Warnings),
 
     /// Some of several sheets were not imported; each said why.
     #[error(
@@ -362,6 +362,10 @@ pub enum Error {
     )]
     NothingToSummarise(String),
 
+    /// `--denominator` that is no number of people.
+    #[error("--denominator is a number of people: write a number above 0")]
+    DenominatorInvalid,
+
     /// A template that divides by a number only the coordinator knows.
     #[error("this form needs --denominator: {0}")]
     DenominatorNeeded(String),
@@ -392,6 +396,10 @@ pub enum Error {
     /// (`None`: it ended before the shift began, so there is no draft).
     #[error("the input ended before done; {}", kept_sentence(*.0))]
     ShiftInterrupted(Option<i64>),
+
+    /// A script answered a yes-or-no question with something else.
+    #[error("a yes-or-no question got another answer; {}", kept_sentence(*.0))]
+    ShiftAnswerUnclear(Option<i64>),
 
     /// Ctrl-C at a shift prompt: the worker stopped on purpose, and is told where the
     /// typed lines are.
@@ -583,10 +591,18 @@ fn render_problems(problems: &[Problem]) -> String {
 /// A sheet's warnings, one line per distinct warning with its lines, each starting
 /// `warning:`.
 #[must_use]
-pub fn render_warnings(warnings: &[Problem]) -> String {
+pub fn render_warnings(warnings: &Warnings) -> String {
     let mut out = String::new();
-    for group in group_problems(warnings) {
+    for group in group_problems(&warnings.kept) {
         let _ = writeln!(out, "warning: {group}");
+    }
+    let more = warnings.count - warnings.kept.len() as u64;
+    if more > 0 {
+        let _ = writeln!(
+            out,
+            "warning: ... and {} on later lines",
+            Count(more, "more warning")
+        );
     }
     out
 }

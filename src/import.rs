@@ -251,7 +251,7 @@ impl fmt::Display for ProblemKind {
                 "the code is a small number alone; is it a count typed in the code column?",
             ),
             ProblemKind::SpreadsheetNumberAsCode => f.write_str(
-                "the code looks turned into a number by a spreadsheet (like 1.00E+05), so the real code is lost; check the paper sheet, and format the code column as text",
+                "the code looks turned into a number by a spreadsheet (like 1.00E+05), so the real code is lost: saved, the contact counts as anonymous; format the code column as text",
             ),
             ProblemKind::MissingSite => {
                 f.write_str("the site is empty; fill it in, or give the site with --site")
@@ -302,13 +302,40 @@ pub struct SheetDefaults<'a> {
     pub made_on: Option<NaiveDate>,
 }
 
+/// A sheet's warnings: the first ones kept, to say with their lines, and all of them
+/// counted. A sheet of a million rows warned on every one holds no million problems.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Warnings {
+    /// The first [`Warnings::KEPT`], in line order.
+    pub kept: Vec<Problem>,
+    /// Every warning of the sheet.
+    pub count: u64,
+}
+
+impl Warnings {
+    /// How many are kept to be said line by line.
+    pub const KEPT: usize = 500;
+
+    fn add(&mut self, more: Vec<Problem>) {
+        self.count += more.len() as u64;
+        let room = Self::KEPT.saturating_sub(self.kept.len());
+        self.kept.extend(more.into_iter().take(room));
+    }
+
+    /// No warning at all.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
 /// A sheet read through without problems.
 #[derive(Debug, Default)]
 pub struct SheetRead {
     /// Contacts read.
     pub contacts: u64,
     /// What looks wrong but may be right, for the worker to confirm.
-    pub warnings: Vec<Problem>,
+    pub warnings: Warnings,
 }
 
 /// Why a sheet was not read through.
@@ -458,7 +485,7 @@ pub fn read_sheet<E>(
     };
 
     let mut contacts = 0u64;
-    let mut warnings = Vec::new();
+    let mut warnings = Warnings::default();
     let mut line = header_line;
     loop {
         match reader.read_byte_record(&mut record) {
@@ -481,9 +508,9 @@ pub fn read_sheet<E>(
             defaults,
         };
         match row.read(&record, codes) {
-            Ok((mut contact, mut row_warnings)) => {
+            Ok((mut contact, row_warnings)) => {
                 contacts += 1;
-                warnings.append(&mut row_warnings);
+                warnings.add(row_warnings);
                 if problems.is_empty() {
                     contact.counts.items.sort_unstable();
                     sink(&contact).map_err(SheetError::Sink)?;
@@ -986,7 +1013,13 @@ impl RowReader<'_> {
                     }
                     seen.code = true;
                     if let Some(warning) = code_warning(text) {
+                        let lost = warning == ProblemKind::SpreadsheetNumberAsCode;
                         self.problem(problems, self.column(Field::Code, 0), warning);
+                        if lost {
+                            // The mantissa of different codes can be the same: hashed,
+                            // it would merge different people into one participant.
+                            continue;
+                        }
                     }
                     let result = match day {
                         Some(day) => codes.code_for(&raw, day).map(Some),

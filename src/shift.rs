@@ -440,6 +440,14 @@ fn set_once(
     Ok(())
 }
 
+/// What marks an anonymous contact: `-`, and the dashes keyboards and word processors
+/// put in its place (hyphen, non-breaking hyphen, figure dash, en and em dashes,
+/// horizontal bar, minus, small and full-width hyphen-minus).
+const DASHES: [char; 10] = [
+    '-', '\u{2010}', '\u{2011}', '\u{2012}', '\u{2013}', '\u{2014}', '\u{2015}', '\u{2212}',
+    '\u{FE63}', '\u{FF0D}',
+];
+
 /// Reads one typed line. Words are split at spaces and commas.
 pub fn parse_line(text: &str, shortcuts: &Shortcuts) -> Result<Line, LineProblem> {
     if text.chars().any(char::is_control) {
@@ -464,11 +472,12 @@ pub fn parse_line(text: &str, shortcuts: &Shortcuts) -> Result<Line, LineProblem
             return Err(LineProblem::NoQuestion);
         }
     }
-    // `-ik2`: the dash of an anonymous contact, glued to the first item.
-    let glued = first.strip_prefix('-').filter(|after| !after.is_empty());
-    let (code, rest) = if first == "-" {
+    // `-ik2`: the dash of an anonymous contact, glued to the first item. Any dash
+    // counts: a word processor or a phone keyboard turns `-` into `–`.
+    let after_dash = first.strip_prefix(DASHES);
+    let (code, rest) = if after_dash == Some("") {
         (None, rest.to_vec())
-    } else if let Some(after) = glued {
+    } else if let Some(after) = after_dash {
         (None, [&[(1, after)], rest].concat())
     } else if shortcuts.reads_as_supplies(first) {
         return Err(LineProblem::MissingCode);
@@ -665,6 +674,10 @@ mod tests {
             assert_eq!(contact(text).counts, counts, "{text}");
         }
         assert!(contact("-ik2").code.is_none());
+        for dash in ["\u{2013}", "\u{2014}", "\u{2212}"] {
+            assert!(contact(&format!("{dash}ik2 sy10")).code.is_none(), "{dash}");
+            assert!(contact(&format!("{dash} ik2")).code.is_none(), "{dash}");
+        }
         assert_eq!(contact("- sy").counts.items, vec![(2, 1)]);
         assert_eq!(
             contact("- reversals 2 returned 5").counts,

@@ -188,8 +188,15 @@ pub struct TemplateProblem(pub String);
 impl Template {
     /// Reads and checks a template's TOML text.
     pub fn parse(name: &str, text: &str) -> Result<Template, TemplateProblem> {
-        let file: TemplateFile =
-            toml::from_str(text).map_err(|e| TemplateProblem(e.message().to_owned()))?;
+        let file: TemplateFile = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+            TemplateProblem(match line {
+                Some(line) => format!("line {line}: {}", e.message()),
+                None => e.message().to_owned(),
+            })
+        })?;
         let kind = PeriodKind::ALL
             .into_iter()
             .find(|k| k.as_str() == file.period)
@@ -335,8 +342,10 @@ impl Template {
                 for (index, label) in labels.iter().enumerate() {
                     let part = match (index.checked_sub(1).map(|i| bands[i]), bands.get(index)) {
                         (None, Some(upper)) => format!("{label} below {upper}"),
-                        (Some(lower), Some(upper)) => format!("{label} {lower} to {upper}"),
-                        (Some(lower), None) => format!("{label} above {lower}"),
+                        (Some(lower), Some(upper)) => {
+                            format!("{label} from {lower} to below {upper}")
+                        }
+                        (Some(lower), None) => format!("{label} from {lower}"),
                         (None, None) => label.clone(),
                     };
                     parts.push(part);
@@ -377,6 +386,19 @@ fn row_source(
         if factor == 0 {
             return Err("a factor of 0 would hide the counts".to_owned());
         }
+        let people_or_visits = matches!(
+            measure,
+            Measure::Contacts
+                | Measure::Participants
+                | Measure::NewParticipants
+                | Measure::AnonymousContacts
+        );
+        if people_or_visits && row.of.len() > 1 {
+            return Err(
+                "contacts and participants do not add up across items (one visit or person can take several); count one item, or leave of out for every item"
+                    .to_owned(),
+            );
+        }
         return Ok(Source::Count {
             measure,
             of: row.of.clone(),
@@ -396,7 +418,8 @@ fn row_source(
         return Ok(Source::PerDenominator(key(of)?));
     }
     let of = key(row.band_of.as_ref().expect("one source is given"))?;
-    let ascending = row.bands.windows(2).all(|w| w[0] < w[1]);
+    let ascending =
+        row.bands.iter().all(|b| b.is_finite()) && row.bands.windows(2).all(|w| w[0] < w[1]);
     if row.bands.is_empty() || !ascending || row.band_labels.len() != row.bands.len() + 1 {
         return Err("band_of needs ascending bands and one more band_labels than bands".to_owned());
     }
@@ -426,7 +449,7 @@ fn cell<'f>(
             } else {
                 of.iter().map(String::as_str).collect()
             };
-            let mut total = 0u64;
+            let mut total = Some(0u64);
             for name in names {
                 let found = rows
                     .iter()
@@ -435,12 +458,15 @@ fn cell<'f>(
                     // A release has no row for what nobody was given: that is a 0.
                     None => {}
                     Some(row) => match row.value(*measure) {
-                        Some(value) => total += value,
+                        Some(value) => total = total.and_then(|t| t.checked_add(value)),
                         None => return Cell::Hidden,
                     },
                 }
             }
-            Cell::Count(total * u64::from(*factor))
+            // Beyond u64 is no count a form can print.
+            total
+                .and_then(|t| t.checked_mul(u64::from(*factor)))
+                .map_or(Cell::NotApplicable, Cell::Count)
         }
         Source::Ratio {
             numerator,
@@ -451,7 +477,9 @@ fn cell<'f>(
             _ => Cell::Hidden,
         },
         Source::PerDenominator(of) => match (earlier(*of).number(), denominator) {
-            (Some(value), Some(people)) if people > 0.0 => Cell::Decimal(round1(value / people)),
+            (Some(value), Some(people)) if people > 0.0 && (value / people).is_finite() => {
+                Cell::Decimal(round1(value / people))
+            }
             (Some(_), _) => Cell::NotApplicable,
             (None, _) => Cell::Hidden,
         },
@@ -519,6 +547,18 @@ mod tests {
                 .contains("colour")
         );
         assert_eq!(problem(""), "it has no [[row]]");
+        assert!(
+            problem("[[row]]\nlabel = \"a\"\nmeasure = \"participants\"\nof = [\"a\", \"b\"]\n")
+                .starts_with("row 1: contacts and participants do not add up across items")
+        );
+        assert_eq!(
+            problem(
+                "[[row]]\nkey = \"k\"\nlabel = \"a\"\nmeasure = \"quantity\"\n[[row]]\nlabel = \"b\"\nband_of = \"k\"\nbands = [nan]\nband_labels = [\"x\", \"y\"]\n"
+            ),
+            "row 2: band_of needs ascending bands and one more band_labels than bands"
+        );
+        // TOML's own mistakes say their line.
+        assert!(problem("[[row]]\nlabel = \"a\nmeasure = 1\n").starts_with("line 5: "));
     }
 
     /// Hidden numbers hide every cell worked out from them; a ratio over zero is n/a;

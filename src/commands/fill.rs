@@ -28,16 +28,23 @@ pub(super) fn run_template(
 ) -> Result<()> {
     match command {
         TemplateCommand::List => {
-            for (name, text, own) in all_templates(&context.db)? {
-                let whose = if own { "  (the program's own)" } else { "" };
-                // One bad file of the program's own must not hide the others.
-                let line = match Template::parse(&name, &text) {
+            for found in all_templates(&context.db) {
+                let whose = if found.own {
+                    "  (the program's own)"
+                } else {
+                    ""
+                };
+                let name = &found.name;
+                let line = match found.template() {
                     Ok(template) => format!(
                         "{name:28} {:11} {}{whose}",
                         template.kind.as_str(),
                         template.title
                     ),
-                    Err(problem) => format!("{name:28} cannot be used: {}{whose}", problem.0),
+                    Err(Error::TemplateUnreadable { reason, .. }) => {
+                        format!("{name:28} cannot be used: {reason}{whose}")
+                    }
+                    Err(other) => return Err(other),
                 };
                 output(writeln!(out, "{line}"))?;
             }
@@ -48,19 +55,22 @@ pub(super) fn run_template(
             ))
         }
         TemplateCommand::Show { name } => {
-            let (_, text, _) = find(&context.db, &name)?;
-            output(write!(out, "{text}"))
+            let found = find(&context.db, &name)?;
+            found.template()?;
+            output(write!(out, "{}", found.text.unwrap_or_default()))
         }
     }
 }
 
 /// `kitlog fill TEMPLATE`: decides and records the release, then writes the form.
 pub(super) fn run_fill(args: &FillArgs, context: &Context, out: &mut impl Write) -> Result<()> {
-    let (name, text, _) = find(&context.db, &args.template)?;
-    let template = Template::parse(&name, &text).map_err(|problem| Error::TemplateUnreadable {
-        name: name.clone(),
-        reason: problem.0,
-    })?;
+    let template = find(&context.db, &args.template)?.template()?;
+    if args
+        .denominator
+        .is_some_and(|people| !people.is_finite() || people <= 0.0)
+    {
+        return Err(Error::DenominatorInvalid);
+    }
     if let (Some(what), None) = (&template.denominator, args.denominator) {
         return Err(Error::DenominatorNeeded(what.clone()));
     }
@@ -124,8 +134,10 @@ pub(super) fn run_fill(args: &FillArgs, context: &Context, out: &mut impl Write)
     };
     let bytes = if workbook {
         let notes = notes(&template, &prepared, number, &request);
-        form_workbook(&template, &form, &notes)
-            .map_err(|_| Error::Output(std::io::ErrorKind::Other))?
+        form_workbook(&template, &form, &notes).map_err(|_| Error::ReleaseNotWritten {
+            number,
+            cause: Box::new(Error::Output(std::io::ErrorKind::Other)),
+        })?
     } else {
         csv
     };
@@ -141,37 +153,69 @@ pub(super) fn run_fill(args: &FillArgs, context: &Context, out: &mut impl Write)
     ))
 }
 
+/// A template found: shipped, or a file of the program's own.
+struct Found {
+    name: String,
+    /// Its text, or why the file could not be read (one bad file must not hide the
+    /// others, nor the shipped templates).
+    text: std::result::Result<String, String>,
+    own: bool,
+}
+
+impl Found {
+    /// The template, read and checked.
+    fn template(&self) -> Result<Template> {
+        let unreadable = |reason: String| Error::TemplateUnreadable {
+            name: self.name.clone(),
+            reason,
+        };
+        let text = self
+            .text
+            .as_ref()
+            .map_err(|reason| unreadable(reason.clone()))?;
+        Template::parse(&self.name, text).map_err(|problem| unreadable(problem.0))
+    }
+}
+
 /// Every template: the shipped ones, then the program's own (which may replace a
-/// shipped one of the same name). `(name, text, own)`.
-fn all_templates(db: &Path) -> Result<Vec<(String, String, bool)>> {
-    let mut templates: Vec<(String, String, bool)> = SHIPPED
+/// shipped one of the same name).
+fn all_templates(db: &Path) -> Vec<Found> {
+    let mut templates: Vec<Found> = SHIPPED
         .iter()
-        .map(|(name, text)| ((*name).to_owned(), (*text).to_owned(), false))
+        .map(|(name, text)| Found {
+            name: (*name).to_owned(),
+            text: Ok((*text).to_owned()),
+            own: false,
+        })
         .collect();
-    let folder = own_folder(db);
-    let Ok(entries) = std::fs::read_dir(&folder) else {
-        return Ok(templates);
+    let Ok(entries) = std::fs::read_dir(own_folder(db)) else {
+        return templates;
     };
     let mut own: Vec<PathBuf> = entries
         .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.extension().is_some_and(|e| e == "toml"))
+        .filter(|path| path.is_file() && path.extension().is_some_and(|e| e == "toml"))
         .collect();
     own.sort();
     for path in own {
         let Some(name) = path.file_stem().and_then(|s| s.to_str()) else {
             continue;
         };
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::file("read", &path, &e))?;
-        templates.retain(|(shipped, _, _)| shipped != name);
-        templates.push((name.to_owned(), text, true));
+        let text = std::fs::read_to_string(&path)
+            .map_err(|_| "the file cannot be read as UTF-8 text".to_owned());
+        templates.retain(|found| found.name != name);
+        templates.push(Found {
+            name: name.to_owned(),
+            text,
+            own: true,
+        });
     }
-    Ok(templates)
+    templates
 }
 
-fn find(db: &Path, name: &str) -> Result<(String, String, bool)> {
-    all_templates(db)?
+fn find(db: &Path, name: &str) -> Result<Found> {
+    all_templates(db)
         .into_iter()
-        .find(|(candidate, _, _)| candidate == name)
+        .find(|found| found.name == name)
         .ok_or_else(|| Error::NoSuchTemplate(name.to_owned()))
 }
 

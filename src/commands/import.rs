@@ -15,9 +15,10 @@ use crate::code::CodeMaker;
 use crate::contact::{BatchHeader, BatchSource, BatchTally, BatchTotals, Contact, WorkerLabel};
 use crate::error::{Error, Result, render_warnings};
 use crate::fiscal::FiscalCalendar;
-use crate::import::{Problem, SheetDefaults, SheetError, append_canonical, read_sheet};
+use crate::import::{SheetDefaults, SheetError, Warnings, append_canonical, read_sheet};
 use crate::keys::{ProgramKey, SheetDigester};
 use crate::store::Store;
+use crate::text::Count;
 use crate::unlock::Program;
 
 /// Checks everything it can before asking for the passphrase (once, for every sheet),
@@ -106,7 +107,7 @@ pub(super) fn run(args: &ImportArgs, context: &Context, out: &mut impl Write) ->
         }
     }
     if !args.dry_run && !saved.is_empty() {
-        let names: Vec<String> = saved.iter().map(|p| p.display().to_string()).collect();
+        let names: Vec<String> = saved.iter().map(|p| shell_word(p)).collect();
         output(writeln!(
             out,
             "note: the saved sheets still hold raw participant codes; delete them now\n\
@@ -152,22 +153,43 @@ struct Importer<'a, 'k> {
 /// What became of one sheet.
 enum Outcome {
     Saved(i64, BatchTotals),
-    Checked(BatchTotals),
+    /// A dry run: what would be saved, and how many warnings the import will ask about.
+    Checked(BatchTotals, u64),
+}
+
+/// `path` as one word for a POSIX shell, quoted when it needs to be: the `shred -u`
+/// hint must not shred `my` and `sheet.csv` for `my sheet.csv`.
+fn shell_word(path: &Path) -> String {
+    let text = path.display().to_string();
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@=".contains(c));
+    if plain {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
 }
 
 impl Outcome {
     /// What a single sheet's import says.
     fn said(&self, path: &Path) -> String {
+        let shell = shell_word(path);
         let path = path.display();
         match self {
             Outcome::Saved(batch, totals) => format!(
                 "saved batch {batch}: {totals}\n\
                  note: {path} still holds raw participant codes; delete it now that it is saved\n\
-                 \x20 (Linux: shred -u {path}; elsewhere delete it and empty the trash)"
+                 \x20 (Linux: shred -u {shell}; elsewhere delete it and empty the trash)"
             ),
-            Outcome::Checked(totals) => {
+            Outcome::Checked(totals, 0) => {
                 format!("dry run: the sheet is fine; it would save {totals}\nnothing was saved")
             }
+            Outcome::Checked(totals, warnings) => format!(
+                "dry run: the sheet is fine apart from {} (above), which the import asks about (--yes accepts them); it would save {totals}\nnothing was saved",
+                Count(*warnings, "warning")
+            ),
         }
     }
 
@@ -175,7 +197,11 @@ impl Outcome {
     fn said_briefly(&self) -> String {
         match self {
             Outcome::Saved(batch, totals) => format!("saved batch {batch}: {totals}"),
-            Outcome::Checked(totals) => format!("fine (dry run); it would save {totals}"),
+            Outcome::Checked(totals, 0) => format!("fine (dry run); it would save {totals}"),
+            Outcome::Checked(totals, warnings) => format!(
+                "fine (dry run) apart from {}; it would save {totals}",
+                Count(*warnings, "warning")
+            ),
         }
     }
 }
@@ -188,7 +214,7 @@ impl Importer<'_, '_> {
         if self.args.dry_run {
             let (totals, warnings) = self.check(store, path)?;
             eprint!("{}", render_warnings(&warnings));
-            return Ok(Outcome::Checked(totals));
+            return Ok(Outcome::Checked(totals, warnings.count));
         }
         match self.save(store, path, self.args.yes) {
             Ok((outcome, warnings)) => {
@@ -209,7 +235,7 @@ impl Importer<'_, '_> {
     }
 
     /// The sheet, checked as the import checks it, nothing written.
-    fn check(&mut self, store: &Store, path: &Path) -> Result<(BatchTotals, Vec<Problem>)> {
+    fn check(&mut self, store: &Store, path: &Path) -> Result<(BatchTotals, Warnings)> {
         let sheet = Sheet {
             input: progress(readable(path)?),
             catalogue: self.catalogue,
@@ -226,7 +252,7 @@ impl Importer<'_, '_> {
         store: &mut Store,
         path: &Path,
         accept_warnings: bool,
-    ) -> Result<(Outcome, Vec<Problem>)> {
+    ) -> Result<(Outcome, Warnings)> {
         let input = progress(readable(path)?);
         let tally = tally(self.catalogue, self.key);
         let (catalogue, defaults, codes) = (self.catalogue, self.defaults, &mut self.codes);
@@ -326,7 +352,7 @@ fn dry_run<R: Read + Send>(
     sheet: Sheet<'_, '_, R>,
     tally: Tally<'_>,
     calendar: FiscalCalendar,
-) -> Result<(BatchTotals, Vec<Problem>)> {
+) -> Result<(BatchTotals, Warnings)> {
     let closed = store.closed_years()?;
     let mut first_closed = None;
     let (totals, digest, warnings) = sheet.read_beside(tally, |contact| {
@@ -391,7 +417,7 @@ impl<R: Read + Send> Sheet<'_, '_, R> {
         self,
         mut tally: Tally<'_>,
         mut write: impl FnMut(&Contact) -> Result<()>,
-    ) -> Result<(BatchTotals, [u8; 32], Vec<Problem>)> {
+    ) -> Result<(BatchTotals, [u8; 32], Warnings)> {
         let Sheet {
             input,
             catalogue,

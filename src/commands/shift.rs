@@ -463,12 +463,16 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
         }
     }
 
+    /// A yes or no; Enter is no. From a script, any other answer stops the session
+    /// (its lines kept): it is more likely the next contact line than an answer.
     fn confirm(&mut self, question: &str) -> Result<bool> {
         let answer = self.ask(question)?;
-        Ok(matches!(
-            answer.trim().to_ascii_lowercase().as_str(),
-            "y" | "yes"
-        ))
+        match answer.trim().to_ascii_lowercase().as_str() {
+            "y" | "yes" => Ok(true),
+            "" | "n" | "no" => Ok(false),
+            _ if !self.interactive => Err(Error::ShiftAnswerUnclear(self.kept)),
+            _ => Ok(false),
+        }
     }
 
     fn say(&mut self, text: &str) -> Result<()> {

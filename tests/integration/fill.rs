@@ -113,6 +113,10 @@ fn every_shipped_template_gives_the_right_numbers() {
         );
     }
     kit.refused(
+        &["fill", "unaids-syringes-per-pwid", "--denominator", "0"],
+        "error: --denominator is a number of people: write a number above 0\n",
+    );
+    kit.refused(
         &["fill", "unaids-syringes-per-pwid"],
         "error: this form needs --denominator: people who inject drugs in the area (the coordinator's estimate)\n",
     );
@@ -261,6 +265,11 @@ fn a_programs_own_template_is_listed_and_filled() {
     assert!(kit.stdout(&["template", "list"]).contains(
         "bad                          cannot be used: period is \"fortnight\"; write week, month, quarter or fiscal-year  (the program's own)\n"
     ));
+    // A file that is not text is listed as unusable; the others still work.
+    std::fs::write(folder.join("binary.toml"), b"\xff\xfe\x00junk").unwrap();
+    let listed = kit.stdout(&["template", "list"]);
+    assert!(listed.contains("binary                       cannot be used: the file cannot be read as UTF-8 text  (the program's own)\n"), "{listed}");
+    assert!(listed.contains("ontario-nsp-annual "), "{listed}");
     kit.refused(
         &["fill", "bad"],
         "error: the template bad cannot be used: period is \"fortnight\"; write week, month, quarter or fiscal-year\n",

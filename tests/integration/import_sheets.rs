@@ -18,7 +18,7 @@ const DOUBTFUL: &str = "date,site,code,injection-kit\n\
 /// The same warnings, however they end: each said once with its lines, never with
 /// the cell's text.
 const WARNINGS: &str = "warning: line 2, column \"code\": the code is a small number alone; is it a count typed in the code column?\n\
-warning: lines 3 and 4, column \"code\": the code looks turned into a number by a spreadsheet (like 1.00E+05), so the real code is lost; check the paper sheet, and format the code column as text\n\
+warning: lines 3 and 4, column \"code\": the code looks turned into a number by a spreadsheet (like 1.00E+05), so the real code is lost: saved, the contact counts as anonymous; format the code column as text\n\
 warning: line 5, column \"date\": the date is more than a year before this program was made (2026-11-25); check the year\n";
 
 /// A program made on `day`, which is also today.
@@ -47,12 +47,18 @@ fn warnings_stop_a_script_unless_it_says_yes() {
         .success()
         .stderr(WARNINGS.to_owned())
         .stdout(predicates::str::starts_with(
-            "dry run: the sheet is fine; it would save 4 contacts",
+            "dry run: the sheet is fine apart from 4 warnings (above), which the import asks about (--yes accepts them); it would save 4 contacts (2 anonymous)",
         ));
     let saved = kit.import(&sheet, &["--yes"]).success();
     let output = saved.get_output();
     assert_eq!(String::from_utf8_lossy(&output.stderr), WARNINGS);
     assert_eq!(kit.sql("SELECT count(*) FROM contact"), "4\n");
+    // The two codes a spreadsheet mangled are saved as anonymous contacts: hashed,
+    // their mantissas would have made them one participant.
+    assert_eq!(
+        kit.sql("SELECT count(*) FROM contact WHERE code IS NULL"),
+        "2\n"
+    );
     for stream in [&output.stdout, &output.stderr] {
         assert!(!contains(stream, b"4.56") && !contains(stream, b"4,56"));
     }
@@ -184,4 +190,31 @@ fn a_long_import_shows_its_progress_at_a_terminal() {
     pty.exp_string("% of ").expect("a progress bar");
     pty.exp_string("saved batch 1: 1000000 contacts")
         .expect("saved");
+}
+
+/// A sheet warned on every row says the first warnings with their lines and counts
+/// the rest; a sheet's name with a space is quoted in the `shred` hint.
+#[test]
+fn many_warnings_are_counted_and_odd_names_quoted() {
+    let kit = made_on("2026-11-25");
+    let mut sheet = String::from("date,site,code,injection-kit\n");
+    for n in 0..600 {
+        // A code of a small number alone on every row, the lines apart.
+        writeln!(sheet, "2026-11-20,downtown-van,{},1", n % 10).unwrap();
+        writeln!(sheet, "2026-11-20,downtown-van,,1").unwrap();
+    }
+    let path = kit.sheet("my sheet.csv", sheet);
+    let output = kit.import(&path, &["--yes"]).success();
+    let output = output.get_output();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 2, "{stderr}");
+    assert!(
+        stderr.ends_with("warning: ... and 100 more warnings on later lines\n"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(&format!("(Linux: shred -u '{}';", path.display())),
+        "{stdout}"
+    );
 }

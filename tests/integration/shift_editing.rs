@@ -234,3 +234,20 @@ fn ctrl_c_says_the_draft_is_kept_and_how_to_resume() {
     pty.exp_eof().expect("ends");
     assert_eq!(kit.sql("SELECT count(*) FROM shift_draft"), "0\n");
 }
+
+/// From a script, a yes-or-no question answered with anything else (the next contact
+/// line, say) stops the session with its lines kept, rather than dropping that line.
+#[test]
+fn a_script_that_answers_a_question_with_a_contact_stops() {
+    let kit = Kitlog::initialised();
+    let (stdout, stderr, saved) = piped_shift(&kit, &[], "\n1\n\n- ik2\nREDCAT\nB2 ik2\n");
+    assert!(!saved);
+    assert!(
+        stdout.contains("keep it as a visit with no supplies? [y/N] \n"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stderr,
+        "error: a yes-or-no question got another answer; 1 contact typed so far is kept: kitlog shift --resume carries on\n"
+    );
+}
