@@ -115,7 +115,7 @@ pub(super) fn left_out_notes(prepared: &Prepared) -> Vec<String> {
         .iter()
         .map(|period| {
             format!(
-                "{} is not over yet, so it is left out; release a period once it has ended and its sheets are in",
+                "{} is not over yet, so it is left out; report a period once it has ended and its sheets are in",
                 period.label
             )
         })

@@ -463,14 +463,17 @@ impl<R: BufRead, W: Write> Session<'_, R, W> {
         }
     }
 
-    /// A yes or no; Enter is no. From a script, any other answer stops the session
-    /// (its lines kept): it is more likely the next contact line than an answer.
+    /// A yes or no; Enter is no. From a script in the middle of a shift, any other
+    /// answer stops the session (its lines kept): it is more likely the next contact
+    /// line than an answer. Elsewhere (throwing a draft away) it is a no.
     fn confirm(&mut self, question: &str) -> Result<bool> {
         let answer = self.ask(question)?;
         match answer.trim().to_ascii_lowercase().as_str() {
             "y" | "yes" => Ok(true),
             "" | "n" | "no" => Ok(false),
-            _ if !self.interactive => Err(Error::ShiftAnswerUnclear(self.kept)),
+            _ if !self.interactive && self.kept.is_some() => {
+                Err(Error::ShiftAnswerUnclear(self.kept))
+            }
             _ => Ok(false),
         }
     }
