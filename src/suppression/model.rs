@@ -547,6 +547,18 @@ impl Universe {
                 }
                 let additive = is_additive(measure)
                     || (measure == Measure::NewParticipants && row == Row::All && key == Key::All);
+                if measure == Measure::NewParticipants && !additive {
+                    // A person new in a part is new in the whole, and new in one part
+                    // only (their first contact of the year is in one): the parts'
+                    // new participants add up to at most the whole's.
+                    let mut terms: Vec<(Option<EntryId>, i64)> = fine
+                        .iter()
+                        .map(|f| (self.entry(*f, row, key, measure), -1))
+                        .collect();
+                    terms.push((self.entry(coarse, row, key, measure), 1));
+                    push(out, terms, 0, false);
+                    continue;
+                }
                 let upper_only = measure == Measure::Participants;
                 if !additive && !upper_only {
                     continue;
