@@ -89,6 +89,16 @@ pub enum Command {
     },
     /// Print the man page (roff): `kitlog man > ~/.local/share/man/man1/kitlog.1`.
     Man,
+    /// Enrol and manage the program's laptops (the coordinator's), or join one.
+    #[command(subcommand)]
+    Device(DeviceCommand),
+    /// Write this laptop's next bundle into a folder (USB stick, shared drive, Syncthing).
+    Send(FolderArgs),
+    /// Merge every bundle in a folder; running it again is harmless.
+    Receive(FolderArgs),
+    /// Receive from a folder, then send into it; `kitlog sync status` shows each
+    /// laptop's last bundle, gaps, and flags to review.
+    Sync(SyncArgs),
     /// Print fresh random participant codes for cards (for programs made with
     /// `--code-format issued`); kitlog keeps no list of them.
     #[command(subcommand)]
@@ -337,6 +347,10 @@ pub struct CloseYearArgs {
     /// Confirm without a prompt (needed when not at a terminal)
     #[arg(long)]
     pub yes: bool,
+    /// Close even though some enrolled laptops have not sent a bundle made after the
+    /// year ended (their late contacts of the year will be refused)
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `kitlog summary`
@@ -398,6 +412,47 @@ pub enum PassphraseCommand {
         #[arg(long)]
         rotate: bool,
     },
+}
+
+/// `kitlog device`
+#[derive(Debug, Subcommand)]
+pub enum DeviceCommand {
+    /// Enrol a worker's laptop: writes its enrolment file and shows a one-time
+    /// passphrase to tell the worker in person (never send it with the file).
+    Add {
+        /// A name for the laptop, like van-2 (never a person's name).
+        label: String,
+        /// Where to write the enrolment file (default: kitlog-enrol-LABEL.kle here).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// On a new laptop: make its program from the coordinator's enrolment file
+    /// (asks the one-time passphrase, then a passphrase of the worker's own).
+    Join {
+        /// The enrolment file.
+        file: PathBuf,
+    },
+    /// The program's laptops: role, when enrolled, their last bundle.
+    List,
+    /// Refuse a laptop's bundles from now on (lost, stolen, or no longer used).
+    Revoke {
+        /// The laptop's label.
+        label: String,
+    },
+}
+
+/// `kitlog send DIR`, `kitlog receive DIR`
+#[derive(Debug, Args)]
+pub struct FolderArgs {
+    /// The folder bundles travel through.
+    pub dir: PathBuf,
+}
+
+/// `kitlog sync DIR | status`
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The folder to receive from and send into, or `status`.
+    pub target: PathBuf,
 }
 
 /// `kitlog backup`

@@ -490,6 +490,87 @@ pub enum Error {
     )]
     CloseNotConfirmed,
 
+    /// `passphrase remove --rotate` on a program with several laptops.
+    #[error(
+        "the program key cannot be rotated once laptops are enrolled: they all share it; remove the passphrase without --rotate, and revoke a lost laptop with kitlog device revoke"
+    )]
+    RotationWithDevices,
+
+    /// `send`, `receive` or `sync` on a program that has no devices.
+    #[error(
+        "this program lives on this laptop only: enrol another with kitlog device add LABEL first"
+    )]
+    NotEnrolled,
+
+    /// A bundle's image is not what kitlog writes (checked after its seal opened).
+    #[error("the bundle opened but its content is not what kitlog writes; nothing of it was merged")]
+    BundleDamaged,
+
+    /// A worker's bundle reached another worker, or the coordinator's reached itself.
+    #[error("this bundle is not for this laptop")]
+    BundleNotForThisDevice,
+
+    /// `device add` with a label already in use.
+    #[error("there is already a device called {0}; see kitlog device list")]
+    DeviceExists(String),
+
+    /// `device revoke` named no device.
+    #[error("there is no device called {0}; see kitlog device list")]
+    NoSuchDevice(String),
+
+    /// `device revoke` named the coordinator.
+    #[error("the coordinator's own laptop cannot be revoked")]
+    CoordinatorNotRevocable,
+
+    /// `device revoke` of a device already revoked.
+    #[error("{0} is already revoked")]
+    DeviceRevoked(String),
+
+    /// A command only the coordinator may run, on a worker's laptop.
+    #[error("{0} is the coordinator's to do; on a worker's laptop it arrives in the coordinator's bundle")]
+    CoordinatorOnly(&'static str),
+
+    /// `device add` label is not a short name.
+    #[error("a device label is 1 to 24 letters, digits or dashes, like van-2; it names a laptop, never a person")]
+    InvalidDeviceLabel,
+
+    /// `device join` on a file that is not an enrolment file, or one that is damaged.
+    #[error("{} is not a kitlog enrolment file, or it was changed; ask the coordinator for a new one", .0.display())]
+    NotAnEnrolment(PathBuf),
+
+    /// The one-time passphrase did not open the enrolment file.
+    #[error("that one-time passphrase does not open this enrolment file; nothing was written (check it with the coordinator, letter by letter)")]
+    WrongEnrolmentPassphrase,
+
+    /// Some bundles of a `receive` were refused.
+    #[error(
+        "{failed} of {total} {} could not be merged (see above); the others were",
+        if *.total == 1 { "bundle" } else { "bundles" }
+    )]
+    BundlesRefused {
+        /// Bundles refused.
+        failed: usize,
+        /// Bundles read.
+        total: usize,
+    },
+
+    /// `close-year` before every worker laptop has sent a bundle made after the year.
+    #[error(
+        "not closed: {devices} {} not sent a bundle made after {last_day}, so some of {year}'s contacts may still be on {}; run kitlog receive when they have, or close anyway with --force",
+        if .count == &1 { "has" } else { "have" },
+        if .count == &1 { "that laptop" } else { "those laptops" }
+    )]
+    DevicesNotHeardFrom {
+        /// The year.
+        year: String,
+        /// Its last day.
+        last_day: NaiveDate,
+        /// Labels of the devices, comma-separated.
+        devices: String,
+        /// How many.
+        count: usize,
+    },
+
     /// `void` named a batch that does not exist.
     #[error("there is no batch {0}; see kitlog batches")]
     NoSuchBatch(i64),

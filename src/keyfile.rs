@@ -72,17 +72,23 @@ pub fn read_pending_key_file(db: &Path) -> Result<Option<Vec<KeySlot>>> {
 
 fn read_slots(db: &Path, path: &Path) -> Result<Vec<KeySlot>> {
     let path = path.to_owned();
-    let file = match std::fs::File::open(&path) {
-        Ok(file) => file,
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(Error::NoKeyFile(db.to_owned()));
         }
         Err(e) => return Err(Error::file("read", &path, &e)),
     };
-    let damaged = || Error::DamagedKeyFile(path.clone());
+    decode_slots(&bytes).ok_or(Error::DamagedKeyFile(path))
+}
+
+/// Slots from the key file's CSV form; `None` if any row is damaged or there is none.
+/// Also how an enrolment file carries its one slot.
+#[must_use]
+pub fn decode_slots(bytes: &[u8]) -> Option<Vec<KeySlot>> {
     let mut slots = Vec::new();
-    for row in csv::Reader::from_reader(file).deserialize::<Row>() {
-        let row = row.map_err(|_| damaged())?;
+    for row in csv::Reader::from_reader(bytes).deserialize::<Row>() {
+        let row = row.ok()?;
         let kdf = match row.kdf.as_str() {
             ARGON2ID => Kdf::Argon2id {
                 memory_kib: row.memory_kib,
@@ -92,28 +98,60 @@ fn read_slots(db: &Path, path: &Path) -> Result<Vec<KeySlot>> {
             PBKDF2 if row.memory_kib == 0 && row.lanes == 0 => Kdf::Pbkdf2 {
                 iterations: row.passes,
             },
-            _ => return Err(damaged()),
+            _ => return None,
         };
         // A cost outside the sane range is refused here, before any work: cheap costs
         // help a guesser, absurd ones hang kitlog.
         if !kdf.is_sane() {
-            return Err(damaged());
+            return None;
         }
         slots.push(KeySlot {
             label: row.label,
             created_on: row.created_on,
             kdf,
-            salt: from_hex(&row.salt).ok_or_else(damaged)?,
-            nonce: from_hex(&row.nonce).ok_or_else(damaged)?,
-            sealed_key: from_hex(&row.sealed_key).ok_or_else(damaged)?,
-            public_key: from_hex(&row.public_key).ok_or_else(damaged)?,
-            wrapped_key: from_hex(&row.wrapped_key).ok_or_else(damaged)?,
+            salt: from_hex(&row.salt)?,
+            nonce: from_hex(&row.nonce)?,
+            sealed_key: from_hex(&row.sealed_key)?,
+            public_key: from_hex(&row.public_key)?,
+            wrapped_key: from_hex(&row.wrapped_key)?,
         });
     }
     if slots.is_empty() {
-        return Err(damaged());
+        return None;
     }
-    Ok(slots)
+    Some(slots)
+}
+
+/// The key file's CSV form of `slots`.
+#[must_use]
+pub fn encode_slots(slots: &[KeySlot]) -> Vec<u8> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    for slot in slots {
+        let (kdf, memory_kib, passes, lanes) = match slot.kdf {
+            Kdf::Argon2id {
+                memory_kib,
+                passes,
+                lanes,
+            } => (ARGON2ID, memory_kib, passes, lanes),
+            Kdf::Pbkdf2 { iterations } => (PBKDF2, 0, iterations, 0),
+        };
+        writer
+            .serialize(Row {
+                label: slot.label.clone(),
+                created_on: slot.created_on.clone(),
+                kdf: kdf.to_owned(),
+                memory_kib,
+                passes,
+                lanes,
+                salt: to_hex(&slot.salt),
+                nonce: to_hex(&slot.nonce),
+                sealed_key: to_hex(&slot.sealed_key),
+                public_key: to_hex(&slot.public_key),
+                wrapped_key: to_hex(&slot.wrapped_key),
+            })
+            .expect("strings and numbers always serialise");
+    }
+    writer.into_inner().expect("a Vec never fails to flush")
 }
 
 /// Writes `slots` as the key file of the program at `db`, whole: a synced temp file
@@ -168,35 +206,7 @@ fn write_slots(path: &Path, slots: &[KeySlot], new: bool) -> Result<()> {
         .suffix(".tmp")
         .tempfile_in(&folder)
         .map_err(|e| fail(&e))?;
-    {
-        let mut writer = csv::Writer::from_writer(temp.as_file_mut());
-        for slot in slots {
-            let (kdf, memory_kib, passes, lanes) = match slot.kdf {
-                Kdf::Argon2id {
-                    memory_kib,
-                    passes,
-                    lanes,
-                } => (ARGON2ID, memory_kib, passes, lanes),
-                Kdf::Pbkdf2 { iterations } => (PBKDF2, 0, iterations, 0),
-            };
-            writer
-                .serialize(Row {
-                    label: slot.label.clone(),
-                    created_on: slot.created_on.clone(),
-                    kdf: kdf.to_owned(),
-                    memory_kib,
-                    passes,
-                    lanes,
-                    salt: to_hex(&slot.salt),
-                    nonce: to_hex(&slot.nonce),
-                    sealed_key: to_hex(&slot.sealed_key),
-                    public_key: to_hex(&slot.public_key),
-                    wrapped_key: to_hex(&slot.wrapped_key),
-                })
-                .map_err(|e| fail(&std::io::Error::other(e)))?;
-        }
-        writer.flush().map_err(|e| fail(&e))?;
-    }
+    std::io::Write::write_all(temp.as_file_mut(), &encode_slots(slots)).map_err(|e| fail(&e))?;
     temp.as_file().sync_all().map_err(|e| fail(&e))?;
     if new {
         temp.persist_noclobber(&path).map_err(|e| {

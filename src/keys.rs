@@ -75,6 +75,8 @@ const WRAP_CONTEXT: &[u8] = b"kitlog key wrap v1";
 const CHECK_MESSAGE: &[u8] = b"kitlog key check";
 const EPOCH_SALT: &[u8] = b"kitlog epoch key v1";
 const SHEET_DIGEST_CONTEXT: &[u8] = b"kitlog sheet digest v1";
+const CONTENT_DIGEST_CONTEXT: &[u8] = b"kitlog batch content v1";
+const SUBKEY_SALT: &[u8] = b"kitlog subkey v1";
 
 /// A passphrase as typed. Wiped on drop; never printed.
 pub struct Passphrase(Zeroizing<String>);
@@ -96,6 +98,13 @@ impl Passphrase {
             return Err(Error::PassphraseWeak);
         }
         Ok(())
+    }
+
+    /// The text, to show a one-time passphrase kitlog itself made (enrolment); never
+    /// used for one a person typed.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 
     /// Compares two typings in constant time (HMAC verify), as age and atuin do.
@@ -263,6 +272,16 @@ impl fmt::Debug for DatabaseKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("DatabaseKey(<redacted>)")
     }
+}
+
+/// 16 fresh random bytes from the operating system: the id of a batch, a void or a
+/// device, the same on every device of the program and unguessable.
+pub fn random_id() -> Result<[u8; 16]> {
+    let mut id = [0; 16];
+    SystemRandom::new()
+        .fill(&mut id)
+        .map_err(|_| Error::Randomness)?;
+    Ok(id)
 }
 
 impl ProgramKey {
@@ -436,6 +455,29 @@ impl ProgramKey {
             .and_then(|okm| okm.fill(&mut out.0))
             .expect("HKDF-SHA256 can always fill 32 bytes");
         out
+    }
+
+    /// A key for one purpose (`purpose` names it and its version), derived with
+    /// HKDF-SHA256: what seals bundles and enrolment files, so that the program key
+    /// itself never encrypts anything that leaves the program file.
+    #[must_use]
+    pub fn subkey(&self, purpose: &'static [u8]) -> Zeroizing<[u8; KEY_LEN]> {
+        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, SUBKEY_SALT).extract(&self.0);
+        let mut out = Zeroizing::new([0u8; KEY_LEN]);
+        prk.expand(&[purpose], hkdf::HKDF_SHA256)
+            .and_then(|okm| okm.fill(out.as_mut()))
+            .expect("HKDF-SHA256 can always fill 32 bytes");
+        out
+    }
+
+    /// Keyed digest of a batch's content as it travels between devices: the same
+    /// batch id arriving again with other content is flagged, never merged.
+    #[must_use]
+    pub fn content_digester(&self) -> SheetDigester {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, &self.0);
+        let mut context = hmac::Context::with_key(&key);
+        context.update(CONTENT_DIGEST_CONTEXT);
+        SheetDigester(context)
     }
 
     /// Keyed digest of a sheet's parsed content. Keyed, because the content holds codes

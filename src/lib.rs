@@ -23,6 +23,8 @@
 //! - [`report`]: contacts to report rows: `query` (from the store), `builder`
 //!   (counting), `relations` (what a reader can add up), `csv`.
 //! - [`suppression`]: which report cells to hide so no small group can be recovered.
+//! - [`sync`]: several laptops, one program: sealed, signed bundles and enrolment
+//!   files (the records in them are written and merged by `store::exchange`).
 //! - [`store`]: the SQLite database, the only module with SQL, one concern a file.
 //! - [`text`]: counts and articles in messages.
 //! - [`unlock`]: key file, passphrase, program key, encrypted database, in that order.
@@ -49,6 +51,7 @@ pub mod shift;
 pub mod spoken_day;
 pub mod store;
 pub mod suppression;
+pub mod sync;
 pub mod template;
 pub mod text;
 pub mod unlock;

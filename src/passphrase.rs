@@ -49,6 +49,15 @@ impl PassphraseSource {
         self.read_unattended()
     }
 
+    /// The one-time passphrase of an enrolment file (`kitlog device join`): prompted
+    /// as such on a terminal, else read like any passphrase.
+    pub fn read_one_time(&self) -> Result<Passphrase> {
+        if self.terminal {
+            return prompt("One-time passphrase from the coordinator: ");
+        }
+        self.read_unattended()
+    }
+
     /// A new passphrase: on a terminal typed twice and compared, and never too short.
     pub fn read_new(&self) -> Result<Passphrase> {
         let passphrase = if self.terminal {

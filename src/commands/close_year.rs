@@ -10,6 +10,8 @@ use crate::error::{Error, Result};
 use crate::fiscal::{FiscalCalendar, FiscalYear, PeriodKind};
 use crate::report::ledger::Visibility;
 use crate::report::query::year_cells;
+use crate::store::Store;
+use crate::sync::Role;
 
 /// Freezes every table a report or summary can ask for, unsuppressed, then erases.
 pub(super) fn run(args: &CloseYearArgs, context: &Context, out: &mut impl Write) -> Result<()> {
@@ -24,6 +26,15 @@ pub(super) fn run(args: &CloseYearArgs, context: &Context, out: &mut impl Write)
     }
     if store.closed_years()?.contains(&year.start_year()) {
         return Err(Error::YearClosed(year.to_string()));
+    }
+    let unheard = unheard_devices(&store, year)?;
+    if !unheard.is_empty() && !args.force {
+        return Err(Error::DevicesNotHeardFrom {
+            year: year.to_string(),
+            last_day: year.last_day(),
+            count: unheard.len(),
+            devices: unheard.join(", "),
+        });
     }
     if !args.yes {
         if !context.passphrase.terminal {
@@ -45,6 +56,30 @@ pub(super) fn run(args: &CloseYearArgs, context: &Context, out: &mut impl Write)
         }
     }
 
+    let (erased, kept) = close(&mut store, year.start_year(), context.today)?;
+    if !unheard.is_empty() {
+        output(writeln!(
+            out,
+            "note: closed with --force before {} sent a bundle made after {}; their contacts of {year} not yet received will be refused",
+            unheard.join(", "),
+            year.last_day()
+        ))?;
+    }
+    output(writeln!(
+        out,
+        "closed {year}: erased {erased} participant codes and kept {kept} report cells; its reports read exactly as before\n\
+         note: backups made before now still hold its codes; destroy them once they are no longer needed"
+    ))
+}
+
+/// Closes the fiscal year starting in `start_year`: freezes every table a report or
+/// summary can ask for, unsuppressed, then erases its codes. Also how a worker's laptop
+/// follows the coordinator's close (`kitlog receive`). Returns (codes erased, cells kept).
+pub(super) fn close(store: &mut Store, start_year: i32, today: NaiveDate) -> Result<(usize, usize)> {
+    let calendar = store.settings()?.calendar;
+    let first = NaiveDate::from_ymd_opt(start_year, calendar.start_month(), 1)
+        .ok_or(Error::Damaged)?;
+    let year = calendar.year_of(first);
     // The whole cube a report can be cut from, for every period kind, with nothing
     // hidden (what to hide is decided when a period is released), counted as earlier
     // releases counted it: days already reported as they were then.
@@ -55,7 +90,7 @@ pub(super) fn run(args: &CloseYearArgs, context: &Context, out: &mut impl Write)
             visibility.freeze(&decided.period, decided.version);
         }
     }
-    let (erased, kept) = store.close_year(year.start_year(), context.today, |store| {
+    store.close_year(year.start_year(), today, |store| {
         let mut cells = Vec::new();
         for kind in PeriodKind::ALL {
             cells.extend(year_cells(
@@ -68,12 +103,27 @@ pub(super) fn run(args: &CloseYearArgs, context: &Context, out: &mut impl Write)
             )?);
         }
         Ok(cells)
-    })?;
-    output(writeln!(
-        out,
-        "closed {year}: erased {erased} participant codes and kept {kept} report cells; its reports read exactly as before\n\
-         note: backups made before now still hold its codes; destroy them once they are no longer needed"
-    ))
+    })
+}
+
+/// On the coordinator's laptop, the enrolled worker laptops (not revoked) that have
+/// not sent a bundle made after `year` ended: some of its contacts may still be there.
+/// On a worker's laptop, closing is refused: it follows the coordinator's close.
+fn unheard_devices(store: &Store, year: FiscalYear) -> Result<Vec<String>> {
+    let Some(me) = store.this_device()? else {
+        return Ok(Vec::new());
+    };
+    if me.role == Role::Worker {
+        return Err(Error::CoordinatorOnly("closing a year"));
+    }
+    let last_day = year.last_day().to_string();
+    Ok(store
+        .devices()?
+        .into_iter()
+        .filter(|d| d.role == Role::Worker && d.revoked_on.is_none())
+        .filter(|d| d.last_made_on.as_ref().is_none_or(|made| *made <= last_day))
+        .map(|d| d.label)
+        .collect())
 }
 
 /// `FY2025-26`, `FY2025`, `2025-26` or `2025`: the year starting in 2025.

@@ -159,7 +159,7 @@ enum Outcome {
 
 /// `path` as one word for a POSIX shell, quoted when it needs to be: the `shred -u`
 /// hint must not shred `my` and `sheet.csv` for `my sheet.csv`.
-fn shell_word(path: &Path) -> String {
+pub(super) fn shell_word(path: &Path) -> String {
     let text = path.display().to_string();
     let plain = !text.is_empty()
         && text

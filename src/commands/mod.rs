@@ -19,6 +19,7 @@ mod batches;
 mod catalogue;
 mod close_year;
 mod codes;
+mod device;
 mod fill;
 mod import;
 mod init;
@@ -30,6 +31,7 @@ mod report;
 mod shift;
 mod summary;
 mod summary_page;
+mod sync;
 mod void;
 
 /// What every command may depend on, gathered once in `cli::run`.
@@ -83,6 +85,10 @@ impl Command {
             Command::CloseYear(args) => close_year::run(&args, context, out),
             Command::Passphrase(command) => passphrase::run(command, context, out),
             Command::Backup(args) => backup::run_backup(&args, context, out),
+            Command::Device(command) => device::run(command, context, out),
+            Command::Send(args) => sync::send(&args.dir, context, out),
+            Command::Receive(args) => sync::receive(&args.dir, context, out),
+            Command::Sync(args) => sync::sync(&args.target, context, out),
             Command::Check => backup::run_check(context, out),
             Command::Privacy => privacy::run(context, out),
             Command::Codes(command) => codes::run(&command, out),

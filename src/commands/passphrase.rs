@@ -108,6 +108,11 @@ fn remove(label: &str, rotate: bool, context: &Context, out: &mut impl Write) ->
         return Err(Error::LastKeySlot(label));
     }
     if rotate {
+        // Every laptop of the program shares its key: a new one here would part this
+        // laptop from the others (bundles would no longer open, codes would differ).
+        if program.store.this_device()?.is_some() {
+            return Err(Error::RotationWithDevices);
+        }
         return remove_and_rotate(&label, program, context, out);
     }
     let left = rewrite(&mut program, context, |slots| {

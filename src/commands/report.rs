@@ -71,6 +71,9 @@ pub(super) fn run(args: &ReportArgs, context: &Context, out: &mut impl Write) ->
             prepared.hidden_cells(),
             prepared.hidden_contacts()
         ),
+        None if prepared.on_worker => eprintln!(
+            "note: this laptop holds only the contacts the coordinator has not yet acknowledged; this report covers those only, is not a release and is not recorded"
+        ),
         None if prepared.min_cell == 1 => eprintln!(
             "note: --min-cell 1 hides nothing; this report is for the program's own use, never for publication, and is not a release"
         ),

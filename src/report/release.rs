@@ -57,13 +57,16 @@ pub struct Prepared {
     /// Periods whose decision failed closed: cells it could not protect one by one,
     /// so it hid more bluntly (see [`crate::suppression::Decision`]).
     pub fell_back: Vec<String>,
+    /// Made on a worker's laptop, which holds only what the coordinator has not yet
+    /// acknowledged: never a release (the program's ledger is the coordinator's).
+    pub on_worker: bool,
 }
 
 impl Prepared {
     /// Whether this report is a release: at or above the program's threshold.
     #[must_use]
     pub fn is_release(&self) -> bool {
-        self.min_cell >= self.program_min_cell
+        !self.on_worker && self.min_cell >= self.program_min_cell
     }
 
     /// Rows with at least one hidden count.
@@ -91,7 +94,10 @@ pub fn prepare(store: &mut Store, request: &Request) -> Result<Prepared> {
     if min_cell == 0 {
         return Err(Error::MinCellZero);
     }
-    let keeps = min_cell >= program_min_cell;
+    let on_worker = store
+        .this_device()?
+        .is_some_and(|me| me.role == crate::sync::Role::Worker);
+    let keeps = !on_worker && min_cell >= program_min_cell;
     let calendar = settings.calendar;
     let kind = request.kind;
     // --from and --to select whole periods: the ones containing those days.
@@ -108,6 +114,7 @@ pub fn prepare(store: &mut Store, request: &Request) -> Result<Prepared> {
             stricter: Vec::new(),
             held_back: 0,
             fell_back: Vec::new(),
+            on_worker,
         });
     };
     let first = calendar.period_of(kind, from);
@@ -159,6 +166,7 @@ pub fn prepare(store: &mut Store, request: &Request) -> Result<Prepared> {
             stricter,
             held_back: 0,
             fell_back: Vec::new(),
+            on_worker,
         });
     };
     let mut planner = Planner::new(store, (start, end), min_cell, keeps, request.today)?;
@@ -179,6 +187,7 @@ pub fn prepare(store: &mut Store, request: &Request) -> Result<Prepared> {
         stricter,
         held_back,
         fell_back,
+        on_worker,
     })
 }
 
@@ -249,6 +258,9 @@ pub fn render(prepared: &Prepared, request: &Request, number: Option<i64>) -> Re
             }
             notes.push(line);
         }
+        None if prepared.on_worker => notes.push(
+            "NOT A RELEASE: made on a worker's laptop, which holds only the contacts the coordinator has not yet acknowledged; the program's reports are the coordinator's".to_owned(),
+        ),
         None => notes.push(format!(
             "NOT A RELEASE: made at min-cell {}, below the program's {}, for the program's own checks only; do not send it",
             prepared.min_cell, prepared.program_min_cell

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 
 /// The number of the next void, program-wide: voids are numbered in order so that a
 /// period decided before a void can be counted as it was (see `store::reads`).
-const NEXT_VOID: &str = "(SELECT coalesce(max(seq), 0) + 1 FROM
+pub(super) const NEXT_VOID: &str = "(SELECT coalesce(max(seq), 0) + 1 FROM
      (SELECT max(void_seq) AS seq FROM batch UNION ALL SELECT max(void_seq) FROM contact))";
 
 impl Store {
@@ -110,6 +110,7 @@ impl Store {
             ),
             params![reason.as_str(), today.to_string(), batch],
         )?;
+        record_void(&tx, batch, None, reason, today)?;
         tx.commit()?;
         Ok(count)
     }
@@ -155,6 +156,7 @@ impl Store {
                 contact: position,
             });
         }
+        record_void(&tx, batch, Some(position), reason, today)?;
         tx.commit()?;
         Ok(())
     }
@@ -169,6 +171,29 @@ pub(super) fn find_import(conn: &Connection, digest: &[u8; 32]) -> Result<Option
             |row| row.get(0),
         )
         .optional()?)
+}
+
+/// Keeps a void as a fact of its own, the form in which it travels to the program's
+/// other devices (see `void_event` in schema.sql).
+fn record_void(
+    conn: &Connection,
+    batch: i64,
+    position: Option<i64>,
+    reason: VoidReason,
+    today: NaiveDate,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO void_event (uid, batch_uid, position, reason, voided_on)
+         SELECT ?1, uid, ?2, ?3, ?4 FROM batch_origin WHERE batch_id = ?5",
+        params![
+            crate::keys::random_id()?.as_slice(),
+            position,
+            reason.as_str(),
+            today.to_string(),
+            batch
+        ],
+    )?;
+    Ok(())
 }
 
 /// How many contacts a batch holds, refusing a batch that does not exist or is voided.

@@ -27,6 +27,7 @@ use crate::keys::DatabaseKey;
 mod batches;
 mod catalogue;
 mod drafts;
+mod exchange;
 mod health;
 mod ledger;
 mod legacy;
@@ -38,6 +39,7 @@ mod rotation;
 mod writer;
 
 pub use drafts::Draft;
+pub use exchange::{Device, Flag, Merged, Outgoing, ThisDevice, enrolment_settings};
 pub use health::{CheckSummary, SchemaTable, describe_schema};
 pub use legacy::{LegacyProgram, encrypt_legacy, is_unencrypted, read_legacy};
 pub use program::{NewProgram, Settings};
@@ -55,6 +57,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_release_ledger.sql"),
     include_str!("../../migrations/0004_key_slots_leave_the_database.sql"),
     include_str!("../../migrations/0005_item_synonyms.sql"),
+    include_str!("../../migrations/0006_devices.sql"),
 ];
 
 /// The schema version this build writes and reads: one per migration.

@@ -42,6 +42,12 @@ impl Store {
             ],
         )?;
         let batch_id = tx.last_insert_rowid();
+        // Its identity on every device of the program, made now (never at draft time,
+        // so a draft resumed twice cannot give two batches one id).
+        tx.execute(
+            "INSERT INTO batch_origin (batch_id, uid) VALUES (?1, ?2)",
+            params![batch_id, crate::keys::random_id()?.as_slice()],
+        )?;
         // Contact ids are given here rather than by SQLite, so that item lines can be
         // written many to a statement without asking for each contact's id. Inside the
         // IMMEDIATE transaction nobody else writes, and max + 1 is what SQLite would pick.
