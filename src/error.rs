@@ -503,7 +503,9 @@ pub enum Error {
     NotEnrolled,
 
     /// A bundle's image is not what kitlog writes (checked after its seal opened).
-    #[error("the bundle opened but its content is not what kitlog writes; nothing of it was merged")]
+    #[error(
+        "the bundle opened but its content is not what kitlog writes; nothing of it was merged"
+    )]
     BundleDamaged,
 
     /// A worker's bundle reached another worker, or the coordinator's reached itself.
@@ -527,11 +529,15 @@ pub enum Error {
     DeviceRevoked(String),
 
     /// A command only the coordinator may run, on a worker's laptop.
-    #[error("{0} is the coordinator's to do; on a worker's laptop it arrives in the coordinator's bundle")]
+    #[error(
+        "{0} is the coordinator's to do; on a worker's laptop it arrives in the coordinator's bundle"
+    )]
     CoordinatorOnly(&'static str),
 
     /// `device add` label is not a short name.
-    #[error("a device label is 1 to 24 letters, digits or dashes, like van-2; it names a laptop, never a person")]
+    #[error(
+        "a device label is 1 to 24 letters, digits or dashes, like van-2; it names a laptop, never a person"
+    )]
     InvalidDeviceLabel,
 
     /// `device join` on a file that is not an enrolment file, or one that is damaged.
@@ -539,7 +545,9 @@ pub enum Error {
     NotAnEnrolment(PathBuf),
 
     /// The one-time passphrase did not open the enrolment file.
-    #[error("that one-time passphrase does not open this enrolment file; nothing was written (check it with the coordinator, letter by letter)")]
+    #[error(
+        "that one-time passphrase does not open this enrolment file; nothing was written (check it with the coordinator, letter by letter)"
+    )]
     WrongEnrolmentPassphrase,
 
     /// Some bundles of a `receive` were refused.

@@ -172,8 +172,7 @@ pub fn seal_bundle(
 
 /// The header of a bundle, read without the key: magic, length and format first.
 pub fn read_bundle_header(bytes: &[u8]) -> Result<BundleHeader, BundleRefusal> {
-    if bytes.len() < HEADER_LEN + NONCE_LEN + TAG_LEN + SIGNATURE_LEN
-        || &bytes[..4] != BUNDLE_MAGIC
+    if bytes.len() < HEADER_LEN + NONCE_LEN + TAG_LEN + SIGNATURE_LEN || &bytes[..4] != BUNDLE_MAGIC
     {
         return Err(BundleRefusal::NotABundle);
     }
@@ -225,7 +224,11 @@ pub fn seal_enrolment(key: &ProgramKey, slot: &[u8], image: &[u8]) -> Result<Vec
     let mut head = Vec::with_capacity(10 + slot.len());
     head.extend_from_slice(ENROL_MAGIC);
     head.extend_from_slice(&ENROL_FORMAT.to_be_bytes());
-    head.extend_from_slice(&u32::try_from(slot.len()).map_err(|_| Error::Damaged)?.to_be_bytes());
+    head.extend_from_slice(
+        &u32::try_from(slot.len())
+            .map_err(|_| Error::Damaged)?
+            .to_be_bytes(),
+    );
     head.extend_from_slice(slot);
     let nonce = random_nonce()?;
     let mut sealed = Vec::with_capacity(image.len() + TAG_LEN);
@@ -291,9 +294,7 @@ pub fn one_time_passphrase() -> Result<Passphrase> {
     let random = SystemRandom::new();
     let mut text = String::with_capacity(23);
     let mut bytes = Zeroizing::new([0u8; 20]);
-    random
-        .fill(bytes.as_mut())
-        .map_err(|_| Error::Randomness)?;
+    random.fill(bytes.as_mut()).map_err(|_| Error::Randomness)?;
     for (index, byte) in bytes.iter().enumerate() {
         if index > 0 && index % 5 == 0 {
             text.push('-');

@@ -75,10 +75,14 @@ pub(super) fn run(args: &CloseYearArgs, context: &Context, out: &mut impl Write)
 /// Closes the fiscal year starting in `start_year`: freezes every table a report or
 /// summary can ask for, unsuppressed, then erases its codes. Also how a worker's laptop
 /// follows the coordinator's close (`kitlog receive`). Returns (codes erased, cells kept).
-pub(super) fn close(store: &mut Store, start_year: i32, today: NaiveDate) -> Result<(usize, usize)> {
+pub(super) fn close(
+    store: &mut Store,
+    start_year: i32,
+    today: NaiveDate,
+) -> Result<(usize, usize)> {
     let calendar = store.settings()?.calendar;
-    let first = NaiveDate::from_ymd_opt(start_year, calendar.start_month(), 1)
-        .ok_or(Error::Damaged)?;
+    let first =
+        NaiveDate::from_ymd_opt(start_year, calendar.start_month(), 1).ok_or(Error::Damaged)?;
     let year = calendar.year_of(first);
     // The whole cube a report can be cut from, for every period kind, with nothing
     // hidden (what to hide is decided when a period is released), counted as earlier

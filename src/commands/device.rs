@@ -90,7 +90,7 @@ fn add(label: &str, file: Option<PathBuf>, context: &Context, out: &mut impl Wri
     }
     let id = random_id()?;
     let (signing_key, public_key) = new_signing_key()?;
-    let image = store.enrolment_image(&id, &label, &signing_key)?;
+    let image = store.enrolment_image(&id, &label, (&signing_key, &public_key), context.today)?;
     let spoken = one_time_passphrase()?;
     let slot = program.key.seal(
         "enrolment",
@@ -201,7 +201,11 @@ fn list(context: &Context, out: &mut impl Write) -> Result<()> {
         "label", "device", "role", "enrolled", "last bundle", "made on"
     ))?;
     for device in devices {
-        let this = if device.id == me.id { " (this laptop)" } else { "" };
+        let this = if device.id == me.id {
+            " (this laptop)"
+        } else {
+            ""
+        };
         output(writeln!(
             out,
             "{:<24} {:<8} {:<11} {:<10} {:<11} {:<11} {}{this}",

@@ -11,8 +11,8 @@ use super::{Context, output};
 use crate::error::{Error, Result};
 use crate::store::{Device, Merged, Store, ThisDevice};
 use crate::sync::{
-    BUNDLE_FORMAT, BUNDLE_SUFFIX, BundleHeader, BundleRefusal, Role, bundle_file_name,
-    open_bundle, read_bundle_header, seal_bundle, short_id,
+    BUNDLE_FORMAT, BUNDLE_SUFFIX, BundleHeader, BundleRefusal, Role, bundle_file_name, open_bundle,
+    read_bundle_header, seal_bundle, short_id,
 };
 use crate::text::Count;
 use crate::unlock::Program;
@@ -41,7 +41,12 @@ fn enrolled(store: &Store) -> Result<ThisDevice> {
     store.this_device()?.ok_or(Error::NotEnrolled)
 }
 
-fn send_with(program: &mut Program, dir: &Path, context: &Context, out: &mut impl Write) -> Result<()> {
+fn send_with(
+    program: &mut Program,
+    dir: &Path,
+    context: &Context,
+    out: &mut impl Write,
+) -> Result<()> {
     let me = enrolled(&program.store)?;
     if !dir.is_dir() {
         return Err(Error::file(
@@ -70,7 +75,8 @@ fn send_with(program: &mut Program, dir: &Path, context: &Context, out: &mut imp
             Count(outgoing.contacts, "contact")
         ),
         Role::Coordinator => {
-            "the device list, catalogue, voids, closed years and acknowledgements for the laptops".to_owned()
+            "the device list, catalogue, voids, closed years and acknowledgements for the laptops"
+                .to_owned()
         }
     };
     output(writeln!(out, "sent {name} into {}: {what}", dir.display()))?;
@@ -150,11 +156,18 @@ fn receive_with(
             Outcome::Refused(reason) => {
                 total += 1;
                 failed += 1;
-                output(writeln!(out, "{name}: refused: {reason}; nothing of it was merged"))?;
+                output(writeln!(
+                    out,
+                    "{name}: refused: {reason}; nothing of it was merged"
+                ))?;
             }
             Outcome::Merged(label, merged) => {
                 total += 1;
-                output(writeln!(out, "{name} from {label}: {}", describe(&merged)))?;
+                output(writeln!(
+                    out,
+                    "{name} from {label}: {}",
+                    describe(&merged, me.role)
+                ))?;
                 for year in &merged.years_to_close {
                     let (erased, _) =
                         super::close_year::close(&mut program.store, *year, context.today)?;
@@ -172,7 +185,11 @@ fn receive_with(
             out,
             "no bundles for this laptop in {}{}",
             dir.display(),
-            if skipped > 0 { " (only its own, or other laptops' for the coordinator)" } else { "" }
+            if skipped > 0 {
+                " (only its own, or other laptops' for the coordinator)"
+            } else {
+                ""
+            }
         ))?;
     } else if known > 0 {
         output(writeln!(
@@ -198,7 +215,8 @@ fn receive_one(
         Ok(header) => header,
         Err(BundleRefusal::NewerFormat(_)) => {
             return Ok(Outcome::Refused(
-                "a newer kitlog made it; update kitlog on this laptop, then receive again".to_owned(),
+                "a newer kitlog made it; update kitlog on this laptop, then receive again"
+                    .to_owned(),
             ));
         }
         Err(_) => return Ok(Outcome::Refused("it is not a kitlog bundle".to_owned())),
@@ -254,9 +272,9 @@ fn already_merged(sender: &Device, seq: u64) -> bool {
     sender.last_seq.is_some_and(|last| seq <= last) && !sender.missing.contains(&seq)
 }
 
-fn describe(merged: &Merged) -> String {
+fn describe(merged: &Merged, me: Role) -> String {
     let mut parts = Vec::new();
-    if merged.new_batches > 0 || merged.known_batches == 0 {
+    if me == Role::Coordinator && (merged.new_batches > 0 || merged.known_batches == 0) {
         parts.push(format!(
             "{} new ({})",
             Count(merged.new_batches, "batch"),
@@ -264,7 +282,10 @@ fn describe(merged: &Merged) -> String {
         ));
     }
     if merged.known_batches > 0 {
-        parts.push(format!("{} already here", Count(merged.known_batches, "batch")));
+        parts.push(format!(
+            "{} already here",
+            Count(merged.known_batches, "batch")
+        ));
     }
     if merged.refused.0 > 0 {
         parts.push(format!(
@@ -283,7 +304,10 @@ fn describe(merged: &Merged) -> String {
         ));
     }
     if merged.new_catalogue > 0 {
-        parts.push(format!("{} new", Count(merged.new_catalogue, "site or item")));
+        parts.push(format!(
+            "{} new",
+            Count(merged.new_catalogue, "site or item")
+        ));
     }
     if merged.erased.0 > 0 {
         parts.push(format!(
@@ -296,6 +320,9 @@ fn describe(merged: &Merged) -> String {
             "{} to review (kitlog sync status)",
             Count(merged.flags, "flag")
         ));
+    }
+    if parts.is_empty() {
+        return "nothing new".to_owned();
     }
     parts.join("; ")
 }

@@ -201,31 +201,50 @@ fn image_bytes(conn: &mut Connection, name: &str) -> Result<Zeroizing<Vec<u8>>> 
     Ok(Zeroizing::new(data.to_vec()))
 }
 
-/// Loads `bytes` as the attached image `name` (read-only) and checks it is whole and
-/// of a format this kitlog reads.
-fn load_image(conn: &mut Connection, name: &str, bytes: &[u8]) -> Result<()> {
-    conn.deserialize_read_exact(name, bytes, bytes.len(), true)
+/// Opens `bytes` as a plain in-memory database and checks it is whole and of a
+/// format this kitlog reads.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "an in-memory image, not a program file"
+)]
+fn open_image(bytes: &[u8]) -> Result<Connection> {
+    let mut conn = Connection::open_in_memory()?;
+    conn.deserialize_read_exact("main", bytes, bytes.len(), true)
         .map_err(|_| Error::BundleDamaged)?;
     let check: String = conn
-        .query_row(&format!("PRAGMA {name}.quick_check"), [], |row| row.get(0))
+        .query_row("PRAGMA quick_check", [], |row| row.get(0))
         .map_err(|_| Error::BundleDamaged)?;
     let version: i64 = conn
-        .pragma_query_value(Some(name), "user_version", |row| row.get(0))
+        .pragma_query_value(None, "user_version", |row| row.get(0))
         .map_err(|_| Error::BundleDamaged)?;
     if check != "ok" || version != IMAGE_FORMAT {
         return Err(Error::BundleDamaged);
     }
-    // Every table must be there, with the columns this kitlog reads.
+    // Every table must be there; a missing column fails the merge's SQL, which rolls back.
     let expected = IMAGE_SCHEMA.matches("CREATE TABLE").count() as i64;
     let tables: i64 = conn.query_row(
-        &format!("SELECT count(*) FROM {name}.sqlite_schema WHERE type = 'table'"),
+        "SELECT count(*) FROM sqlite_schema WHERE type = 'table'",
         [],
         |row| row.get(0),
     )?;
     if tables != expected {
         return Err(Error::BundleDamaged);
     }
-    Ok(())
+    Ok(conn)
+}
+
+/// Loads `bytes` into the attached plain database `name` of the program's connection:
+/// checked in a plain connection first, then copied page by page with SQLite's backup
+/// API (SQLCipher will not read a database deserialised into an encrypted
+/// connection).
+fn load_image(conn: &mut Connection, name: &str, bytes: &[u8]) -> Result<()> {
+    let image = open_image(bytes)?;
+    let backup = rusqlite::backup::Backup::new_with_names(&image, "main", conn, name)?;
+    match backup.step(-1)? {
+        rusqlite::backup::StepResult::Done => Ok(()),
+        // All pages in one step: anything else means the copy did not finish.
+        _ => Err(Error::BundleDamaged),
+    }
 }
 
 fn id_from(blob: &[u8]) -> rusqlite::Result<DeviceId> {
@@ -264,10 +283,7 @@ impl Store {
                         role: role_from(&row.get::<_, String>(1)?)?,
                         signing_key: Zeroizing::new(row.get(2)?),
                         last_sent: row.get::<_, i64>(3)? as u64,
-                        forwarded: (
-                            row.get::<_, i64>(4)? as u64,
-                            row.get::<_, i64>(5)? as u64,
-                        ),
+                        forwarded: (row.get::<_, i64>(4)? as u64, row.get::<_, i64>(5)? as u64),
                     })
                 },
             )
@@ -857,8 +873,10 @@ fn forget_acknowledged(conn: &Connection) -> Result<(u64, u64)> {
             "DELETE FROM batch_origin WHERE batch_id IN (SELECT id FROM temp.gone)",
             [],
         )?;
-        let batches =
-            conn.execute("DELETE FROM batch WHERE id IN (SELECT id FROM temp.gone)", [])? as u64;
+        let batches = conn.execute(
+            "DELETE FROM batch WHERE id IN (SELECT id FROM temp.gone)",
+            [],
+        )? as u64;
         conn.execute(
             "UPDATE this_device SET forwarded_batches = forwarded_batches + ?1,
                                     forwarded_contacts = forwarded_contacts + ?2",
@@ -927,7 +945,10 @@ fn settle_voids(conn: &Connection) -> Result<u64> {
             continue;
         }
         conn.execute(
-            &format!("UPDATE {}", write.replace("{next}", super::batches::NEXT_VOID)),
+            &format!(
+                "UPDATE {}",
+                write.replace("{next}", super::batches::NEXT_VOID)
+            ),
             params![reason, day, batch, position],
         )?;
     }
@@ -942,8 +963,10 @@ impl Store {
         &mut self,
         device: &DeviceId,
         label: &str,
-        signing_key: &[u8],
+        keys: (&[u8], &[u8; 32]),
+        today: NaiveDate,
     ) -> Result<Zeroizing<Vec<u8>>> {
+        let (signing_key, public_key) = keys;
         with_attached(&mut self.conn, "image", |conn| {
             create_image(conn, "image")?;
             conn.execute_batch(
@@ -957,6 +980,16 @@ impl Store {
             conn.execute(
                 "INSERT INTO image.me (device, label, signing_key) VALUES (?1, ?2, ?3)",
                 params![device.as_slice(), label, signing_key],
+            )?;
+            conn.execute(
+                "INSERT INTO image.device (id, label, role, public_key, enrolled_on)
+                 VALUES (?1, ?2, 'worker', ?3, ?4)",
+                params![
+                    device.as_slice(),
+                    label,
+                    public_key.as_slice(),
+                    today.to_string()
+                ],
             )?;
             image_bytes(conn, "image")
         })
@@ -993,13 +1026,8 @@ impl Store {
 
 /// What an enrolment image says about the program, read before the new laptop's
 /// program file exists: its settings, the day it was made, and the laptop's label.
-#[expect(
-    clippy::disallowed_methods,
-    reason = "an in-memory image, not a program file"
-)]
 pub fn enrolment_settings(image: &[u8]) -> Result<(Settings, NaiveDate, String)> {
-    let mut conn = Connection::open_in_memory()?;
-    load_image(&mut conn, "main", image)?;
+    let conn = open_image(image)?;
     let (start, min_cell, code_format, key_check, created_on): (
         u32,
         u32,
@@ -1010,7 +1038,15 @@ pub fn enrolment_settings(image: &[u8]) -> Result<(Settings, NaiveDate, String)>
         .query_row(
             "SELECT fiscal_year_start, min_cell, code_format, key_check, created_on FROM program",
             [],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)),
+            |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                ))
+            },
         )
         .map_err(|_| Error::BundleDamaged)?;
     let label: String = conn
@@ -1028,4 +1064,31 @@ pub fn enrolment_settings(image: &[u8]) -> Result<(Settings, NaiveDate, String)>
     };
     let created_on = crate::fiscal::parse_day(&created_on).map_err(|_| Error::BundleDamaged)?;
     Ok((settings, created_on, label))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::tests::new_store;
+
+    #[test]
+    fn an_enrolment_image_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = new_store(&dir);
+        let image = store
+            .enrolment_image(
+                &[1; 16],
+                "van-2",
+                (b"key", &[2; 32]),
+                "2026-11-22".parse().unwrap(),
+            )
+            .unwrap();
+        assert_eq!(&image[..16], b"SQLite format 3\0");
+        let (_, _, label) = enrolment_settings(&image).unwrap();
+        assert_eq!(label, "van-2");
+        let other = tempfile::tempdir().unwrap();
+        let mut joined = new_store(&other);
+        joined.adopt_enrolment(&image).unwrap();
+        assert_eq!(joined.this_device().unwrap().unwrap().role, Role::Worker);
+    }
 }

@@ -198,7 +198,12 @@ impl Kitlog {
 
     /// The bytes of each blob `sql` selects as `hex(...)`, one row each: stored codes.
     pub fn blobs(&self, sql: &str) -> Vec<Vec<u8>> {
-        self.sql(sql)
+        self.blobs_as(crate::harness::PASSPHRASE, sql)
+    }
+
+    /// [`Kitlog::blobs`] of a program that `passphrase` opens.
+    pub fn blobs_as(&self, passphrase: &str, sql: &str) -> Vec<Vec<u8>> {
+        self.sql_as(passphrase, sql)
             .lines()
             .map(|hex| {
                 (0..hex.len())

@@ -20,6 +20,8 @@ mod codes;
 mod concurrent;
 /// SIGKILL at any moment of `kitlog import` and `kitlog shift`: before or after, never between.
 mod crash;
+/// Several laptops, one program: enrolment, bundles, merging, forgetting, close-year.
+mod devices;
 /// Random programs and release sequences against the independent attacker.
 mod disclosure;
 /// `kitlog fill` and `kitlog template`: funders' forms from templates, as CSV and workbooks.
