@@ -86,7 +86,7 @@ CREATE TABLE acknowledged (
 -- What a merge kept but a person should look at (`kitlog sync status`).
 CREATE TABLE sync_flag (
     id          INTEGER PRIMARY KEY,
-    noted_on    TEXT NOT NULL,
+    flagged_on    TEXT NOT NULL,
     kind        TEXT NOT NULL CHECK (kind IN ('other-content', 'same-sheet', 'item-category', 'closed-year')),
     -- The sending device.
     device      BLOB CHECK (device IS NULL OR length(device) = 16),

@@ -21,6 +21,8 @@
 //!
 //! This module is pure: bytes in, bytes out. Nothing here reads a file or the store.
 
+use std::fmt::Write as _;
+
 use ring::aead;
 use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::{self, Ed25519KeyPair, KeyPair};
@@ -123,7 +125,10 @@ pub fn bundle_file_name(device: &DeviceId, seq: u64) -> String {
 /// messages beside its label.
 #[must_use]
 pub fn short_id(id: &DeviceId) -> String {
-    id[..4].iter().map(|b| format!("{b:02x}")).collect()
+    id[..4].iter().fold(String::with_capacity(8), |mut hex, b| {
+        let _ = write!(hex, "{b:02x}");
+        hex
+    })
 }
 
 /// A new Ed25519 signing key: the PKCS#8 document (kept in the encrypted program file
@@ -285,10 +290,10 @@ pub fn open_enrolment(key: &ProgramKey, bytes: &[u8]) -> Option<Zeroizing<Vec<u8
 
 /// Letters and digits that cannot be misread for one another when read aloud or
 /// copied from a screen (no 0/O, 1/I/L, 5/S, 2/Z, 8/B).
-const SPOKEN_ALPHABET: &[u8; 26] = b"ACDEFGHJKMNPQRTUVWXY345679";
+const SPOKEN_ALPHABET: &[u8; 25] = b"ACDEFGHJKMNPQRTUVWXY34679";
 
-/// A fresh one-time passphrase for an enrolment file: 4 groups of 5 from a 26-symbol
-/// alphabet, about 94 bits, then stretched like any key slot's passphrase. Shown once
+/// A fresh one-time passphrase for an enrolment file: 4 groups of 5 from a 25-symbol
+/// alphabet, about 93 bits, then stretched like any key slot's passphrase. Shown once
 /// on the coordinator's screen and never stored.
 pub fn one_time_passphrase() -> Result<Passphrase> {
     let random = SystemRandom::new();
@@ -299,14 +304,14 @@ pub fn one_time_passphrase() -> Result<Passphrase> {
         if index > 0 && index % 5 == 0 {
             text.push('-');
         }
-        // 256 = 9 × 26 + 22: reject the top values so every symbol is equally likely.
+        // 256 = 10 × 25 + 6: reject the top values so every symbol is equally likely.
         let mut value = *byte;
-        while value >= 234 {
+        while value >= 250 {
             let mut again = [0u8; 1];
             random.fill(&mut again).map_err(|_| Error::Randomness)?;
             value = again[0];
         }
-        text.push(char::from(SPOKEN_ALPHABET[usize::from(value % 26)]));
+        text.push(char::from(SPOKEN_ALPHABET[usize::from(value % 25)]));
     }
     Ok(Passphrase::new(text))
 }
@@ -422,11 +427,15 @@ mod tests {
 
     #[test]
     fn one_time_passphrases_are_long_and_unambiguous() {
-        let text = format!("{:?}", one_time_passphrase().unwrap());
-        // Debug hides it; check the alphabet through a fresh one's length instead.
-        assert!(!text.is_empty());
         let alphabet: std::collections::HashSet<u8> = SPOKEN_ALPHABET.iter().copied().collect();
-        assert_eq!(alphabet.len(), 26);
+        assert_eq!(alphabet.len(), SPOKEN_ALPHABET.len());
+        let passphrase = one_time_passphrase().unwrap();
+        let groups: Vec<&str> = passphrase.as_str().split('-').collect();
+        assert_eq!(groups.len(), 4);
+        for group in groups {
+            assert_eq!(group.len(), 5);
+            assert!(group.bytes().all(|b| alphabet.contains(&b)));
+        }
         for confusable in b"0O1IL5S2Z8B" {
             assert!(!alphabet.contains(confusable));
         }

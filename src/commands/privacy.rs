@@ -265,6 +265,120 @@ const STORED: &[(&str, &str)] = &[
     ("contact_item.contact_id", "the contact"),
     ("contact_item.item_id", "the item"),
     ("contact_item.quantity", "how many"),
+    (
+        "this_device",
+        "this laptop's place among the program's laptops; empty on a program of one laptop",
+    ),
+    ("this_device.id", "always 1"),
+    ("this_device.device", "this laptop's id: 16 random bytes"),
+    ("this_device.role", "coordinator or worker"),
+    (
+        "this_device.signing_key",
+        "this laptop's Ed25519 key that signs its bundles (inside the encrypted file only)",
+    ),
+    (
+        "this_device.last_sent",
+        "number of the last bundle it wrote",
+    ),
+    (
+        "this_device.forwarded_batches",
+        "worker: batches the coordinator acknowledged, then erased here",
+    ),
+    (
+        "this_device.forwarded_contacts",
+        "worker: contacts the coordinator acknowledged, then erased here",
+    ),
+    (
+        "device",
+        "the program's laptops, as the coordinator enrolled them",
+    ),
+    ("device.id", "the laptop's id: 16 random bytes"),
+    (
+        "device.label",
+        "the coordinator's name for the laptop, e.g. van-2; never a person's",
+    ),
+    ("device.role", "coordinator or worker"),
+    (
+        "device.public_key",
+        "the key its bundles' signatures are checked with",
+    ),
+    ("device.enrolled_on", "day it was enrolled"),
+    ("device.revoked_on", "day it was revoked, if it was"),
+    (
+        "batch_origin",
+        "each batch's identity across the program's laptops",
+    ),
+    ("batch_origin.batch_id", "the batch"),
+    (
+        "batch_origin.uid",
+        "its id on every laptop: 16 random bytes made when it was saved",
+    ),
+    (
+        "batch_origin.device",
+        "the laptop that saved it (empty: this one)",
+    ),
+    (
+        "batch_origin.sent_in",
+        "on that laptop, the first bundle that carried it",
+    ),
+    (
+        "batch_origin.content_digest",
+        "keyed digest of its content as received, to notice the same id with other content",
+    ),
+    ("void_event", "every void, as it travels between laptops"),
+    ("void_event.uid", "the void's id: 16 random bytes"),
+    (
+        "void_event.batch_uid",
+        "the batch voided (its id across laptops)",
+    ),
+    (
+        "void_event.position",
+        "the contact voided (empty: the whole batch)",
+    ),
+    ("void_event.reason", "entry-error, duplicate or test"),
+    ("void_event.voided_on", "day it was voided"),
+    (
+        "void_event.device",
+        "the laptop that voided it (empty: this one)",
+    ),
+    (
+        "void_event.sent_in",
+        "on that laptop, the first bundle that carried it",
+    ),
+    ("received", "bundle numbers merged here, per sending laptop"),
+    ("received.device", "the sending laptop"),
+    ("received.seq", "the bundle's number"),
+    ("received.made_on", "day the bundle was made"),
+    ("received.received_on", "day it was merged here"),
+    (
+        "acknowledged",
+        "worker: its bundle numbers the coordinator has merged",
+    ),
+    ("acknowledged.seq", "the bundle's number"),
+    (
+        "sync_flag",
+        "what a merge kept but a person should look at (kitlog sync status)",
+    ),
+    ("sync_flag.id", "row number"),
+    ("sync_flag.flagged_on", "day it was raised"),
+    (
+        "sync_flag.kind",
+        "other-content, same-sheet, item-category or closed-year",
+    ),
+    ("sync_flag.device", "the laptop whose bundle raised it"),
+    (
+        "sync_flag.batch_uid",
+        "the batch concerned (its id across laptops)",
+    ),
+    ("sync_flag.other_uid", "same-sheet: the other batch"),
+    (
+        "sync_flag.item",
+        "item-category: the item (a catalogue name)",
+    ),
+    (
+        "sync_flag.contacts",
+        "closed-year: how many contacts were refused",
+    ),
 ];
 
 /// What each report label column means; the measure columns are explained where they

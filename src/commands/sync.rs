@@ -3,6 +3,7 @@
 //! only reads and writes `*.klb` files in it, and running any of these twice is
 //! harmless.
 
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -248,14 +249,11 @@ fn receive_one(
     if already_merged(sender, header.seq) {
         return Ok(Outcome::Known);
     }
-    let image = match open_bundle(&program.key, &sender.public_key, &bytes) {
-        Ok(image) => image,
-        Err(_) => {
-            return Ok(Outcome::Refused(format!(
-                "its seal or signature does not check (changed, cut short, or not made by {})",
-                sender.label
-            )));
-        }
+    let Ok(image) = open_bundle(&program.key, &sender.public_key, &bytes) else {
+        return Ok(Outcome::Refused(format!(
+            "its seal or signature does not check (changed, cut short, or not made by {})",
+            sender.label
+        )));
     };
     match program.store.merge_bundle(sender, &image, context.today) {
         Ok(merged) => Ok(Outcome::Merged(sender.label.clone(), merged)),
@@ -356,18 +354,21 @@ fn status(store: &Store, out: &mut impl Write) -> Result<()> {
     for device in devices.iter().filter(|d| d.id != me.id) {
         let mut line = format!("{} ({}): ", device.label, device.role.as_str());
         match (device.last_seq, &device.last_made_on) {
-            (Some(seq), Some(day)) => line.push_str(&format!("last bundle {seq}, made {day}")),
+            (Some(seq), Some(day)) => {
+                let _ = write!(line, "last bundle {seq}, made {day}");
+            }
             _ => line.push_str("no bundle merged yet"),
         }
         if !device.missing.is_empty() {
             let list: Vec<String> = device.missing.iter().map(u64::to_string).collect();
-            line.push_str(&format!(
+            let _ = write!(
+                line,
                 "; not arrived: {} (a later bundle from it makes them good)",
                 list.join(", ")
-            ));
+            );
         }
         if let Some(day) = &device.revoked_on {
-            line.push_str(&format!("; revoked on {day}"));
+            let _ = write!(line, "; revoked on {day}");
         }
         output(writeln!(out, "{line}"))?;
     }
@@ -399,7 +400,7 @@ fn status(store: &Store, out: &mut impl Write) -> Result<()> {
             ),
             other => other.to_owned(),
         };
-        output(writeln!(out, "  {}: {text}", flag.noted_on))?;
+        output(writeln!(out, "  {}: {text}", flag.flagged_on))?;
     }
     Ok(())
 }

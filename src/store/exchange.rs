@@ -141,7 +141,7 @@ pub struct Merged {
 #[derive(Debug, Clone)]
 pub struct Flag {
     /// Day it was raised.
-    pub noted_on: String,
+    pub flagged_on: String,
     /// What it is about.
     pub kind: String,
     /// The sending device's label.
@@ -203,10 +203,6 @@ fn image_bytes(conn: &mut Connection, name: &str) -> Result<Zeroizing<Vec<u8>>> 
 
 /// Opens `bytes` as a plain in-memory database and checks it is whole and of a
 /// format this kitlog reads.
-#[expect(
-    clippy::disallowed_methods,
-    reason = "an in-memory image, not a program file"
-)]
 fn open_image(bytes: &[u8]) -> Result<Connection> {
     let mut conn = Connection::open_in_memory()?;
     conn.deserialize_read_exact("main", bytes, bytes.len(), true)
@@ -416,7 +412,7 @@ impl Store {
     /// Flags raised by merges, oldest first.
     pub fn sync_flags(&self) -> Result<Vec<Flag>> {
         let mut statement = self.conn.prepare(
-            "SELECT f.noted_on, f.kind, d.label,
+            "SELECT f.flagged_on, f.kind, d.label,
                     (SELECT batch_id FROM batch_origin WHERE uid = f.batch_uid),
                     (SELECT batch_id FROM batch_origin WHERE uid = f.other_uid),
                     f.item, f.contacts
@@ -425,7 +421,7 @@ impl Store {
         let flags = statement
             .query_map([], |row| {
                 Ok(Flag {
-                    noted_on: row.get(0)?,
+                    flagged_on: row.get(0)?,
                     kind: row.get(1)?,
                     device: row.get(2)?,
                     batch: row.get(3)?,
@@ -666,7 +662,7 @@ impl Store {
                     merged.erased = forget_acknowledged(conn)?;
                 }
                 merged.flags = conn.query_row(
-                    "SELECT count(*) FROM sync_flag WHERE noted_on = ?1 AND device IS ?2",
+                    "SELECT count(*) FROM sync_flag WHERE flagged_on = ?1 AND device IS ?2",
                     params![today.to_string(), sender.id.as_slice()],
                     |row| row.get::<_, i64>(0),
                 )? as u64;
@@ -687,7 +683,7 @@ fn merge_catalogue(conn: &Connection, sender: &Device, today: NaiveDate) -> Resu
         |row| row.get(0),
     )?;
     conn.execute(
-        "INSERT INTO sync_flag (noted_on, kind, device, item)
+        "INSERT INTO sync_flag (flagged_on, kind, device, item)
          SELECT ?1, 'item-category', ?2, b.name FROM bundle.item b JOIN item i ON i.name = b.name
           WHERE i.category != b.category
             AND NOT EXISTS (SELECT 1 FROM sync_flag f WHERE f.kind = 'item-category' AND f.item = b.name)",
@@ -720,18 +716,18 @@ fn merge_batches(
     today: NaiveDate,
     merged: &mut Merged,
 ) -> Result<()> {
-    let day = today.to_string();
-    let from = sender.id.as_slice();
     const KNOWN: &str = "EXISTS (SELECT 1 FROM batch_origin o WHERE o.uid = bb.uid)";
     const CLOSED: &str = "EXISTS (SELECT 1 FROM bundle.contact c JOIN closed_year y
                                    ON y.fiscal_year = c.fiscal_year WHERE c.batch_uid = bb.uid)";
+    let day = today.to_string();
+    let from = sender.id.as_slice();
     merged.known_batches = conn.query_row(
         &format!("SELECT count(*) FROM bundle.batch bb WHERE {KNOWN}"),
         [],
         |row| row.get::<_, i64>(0),
     )? as u64;
     conn.execute(
-        "INSERT INTO sync_flag (noted_on, kind, device, batch_uid)
+        "INSERT INTO sync_flag (flagged_on, kind, device, batch_uid)
          SELECT ?1, 'other-content', ?2, bb.uid
            FROM bundle.batch bb JOIN batch_origin o ON o.uid = bb.uid
           WHERE o.content_digest IS NOT bb.content_digest
@@ -751,7 +747,7 @@ fn merge_batches(
     merged.refused = (refused as u64, refused_contacts as u64);
     conn.execute(
         &format!(
-            "INSERT INTO sync_flag (noted_on, kind, device, batch_uid, contacts)
+            "INSERT INTO sync_flag (flagged_on, kind, device, batch_uid, contacts)
              SELECT ?1, 'closed-year', ?2, bb.uid,
                     (SELECT count(*) FROM bundle.contact c WHERE c.batch_uid = bb.uid)
                FROM bundle.batch bb
@@ -789,7 +785,7 @@ fn insert_incoming(conn: &Connection, from: &[u8], day: &str, merged: &mut Merge
     )?;
     // One sheet imported on two laptops: both kept, flagged for the coordinator to void one.
     conn.execute(
-        "INSERT INTO sync_flag (noted_on, kind, device, batch_uid, other_uid)
+        "INSERT INTO sync_flag (flagged_on, kind, device, batch_uid, other_uid)
          SELECT ?1, 'same-sheet', ?2, i.uid, o2.uid
            FROM temp.incoming i JOIN batch b ON b.id = i.id
            JOIN batch b2 ON b2.sheet_digest = b.sheet_digest AND b2.id < b.id

@@ -98,6 +98,18 @@ const RULES: &[(&str, &str)] = &[
                   WHERE date(day) IS NOT day OR date(voided_on) IS NOT voided_on)",
     ),
     (
+        "every batch has its id across the program's laptops, and every void is kept as an event",
+        "SELECT (SELECT count(*) FROM batch b
+                  WHERE NOT EXISTS (SELECT 1 FROM batch_origin o WHERE o.batch_id = b.id))
+              + (SELECT count(*) FROM batch b JOIN batch_origin o ON o.batch_id = b.id
+                  WHERE b.voided_reason IS NOT NULL AND NOT EXISTS
+                        (SELECT 1 FROM void_event e WHERE e.batch_uid = o.uid AND e.position IS NULL))
+              + (SELECT count(*) FROM contact c JOIN batch_origin o ON o.batch_id = c.batch_id
+                  WHERE c.voided_reason IS NOT NULL AND NOT EXISTS
+                        (SELECT 1 FROM void_event e WHERE e.batch_uid = o.uid
+                                                      AND e.position = c.position))",
+    ),
+    (
         "every contact's batch, site and items exist",
         "SELECT count(*) FROM pragma_foreign_key_check",
     ),

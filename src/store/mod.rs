@@ -450,13 +450,63 @@ mod tests {
 
     /// An encrypted program of version 4 (before item synonyms) gains the table and
     /// ends with exactly the current schema.
+    /// Undoes migration 0006, to make a version 5 file from a fresh one.
+    const DROP_SCHEMA_6: &str =
+        "DROP TABLE this_device; DROP TABLE device; DROP TABLE batch_origin;
+        DROP TABLE void_event; DROP TABLE received; DROP TABLE acknowledged; DROP TABLE sync_flag;";
+
+    #[test]
+    fn a_program_of_version_5_gets_batch_ids_and_its_voids_as_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = new_store(&dir);
+        store
+            .connection()
+            .execute_batch(&format!(
+                "{DROP_SCHEMA_6}
+                 INSERT INTO site (id, name) VALUES (1, 'van');
+                 INSERT INTO batch (id, saved_on, source) VALUES (1, '2026-11-20', 'import');
+                 INSERT INTO batch (id, saved_on, source, voided_reason, voided_on, void_seq)
+                      VALUES (2, '2026-11-20', 'shift', 'test', '2026-11-21', 1);
+                 INSERT INTO contact (batch_id, position, day, fiscal_year, site_id, voided_reason,
+                                      voided_on, void_seq)
+                      VALUES (1, 1, '2026-11-19', 2026, 1, 'entry-error', '2026-11-22', 2);
+                 PRAGMA user_version = 5;"
+            ))
+            .unwrap();
+        drop(store);
+        let store = Store::open(&dir.path().join("p.db"), &DatabaseKey::fixed()).unwrap();
+        let (ids, distinct, sixteen): (i64, i64, i64) = store
+            .connection()
+            .query_row(
+                "SELECT count(*), count(DISTINCT uid), sum(length(uid) = 16) FROM batch_origin",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!((ids, distinct, sixteen), (2, 2, 2));
+        let voids: String = store
+            .connection()
+            .query_row(
+                "SELECT group_concat(o.batch_id || ':' || coalesce(e.position, '-') || ':' || e.reason
+                                     || ':' || e.voided_on, ' ')
+                   FROM (SELECT * FROM void_event ORDER BY voided_on) e
+                   JOIN batch_origin o ON o.uid = e.batch_uid",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(voids, "2:-:test:2026-11-21 1:1:entry-error:2026-11-22");
+    }
+
     #[test]
     fn an_encrypted_program_of_version_4_is_migrated() {
         let dir = tempfile::tempdir().unwrap();
         let store = new_store(&dir);
         store
             .connection()
-            .execute_batch("DROP TABLE item_synonym; PRAGMA user_version = 4;")
+            .execute_batch(&format!(
+                "DROP TABLE item_synonym; {DROP_SCHEMA_6} PRAGMA user_version = 4;"
+            ))
             .unwrap();
         drop(store);
         let store = Store::open(&dir.path().join("p.db"), &DatabaseKey::fixed()).unwrap();

@@ -119,7 +119,7 @@ fn a_backup_taken_while_another_kitlog_imports_passes_check() {
 fn a_healthy_program_passes_check() {
     let kit = Kitlog::initialised();
     kit.run(&["check"]).success().stderr("").stdout(
-        "ok: the file is intact and keeps all 12 rules of kitlog (schema 5); 0 batches, 0 contacts, 1 passphrase\n",
+        "ok: the file is intact and keeps all 13 rules of kitlog (schema 6); 0 batches, 0 contacts, 1 passphrase\n",
     );
     kit.import(&example("2026-11-20-downtown-van.csv"), &[])
         .success();
@@ -128,7 +128,7 @@ fn a_healthy_program_passes_check() {
         .assert()
         .success()
         .stdout(
-            "ok: the file is intact and keeps all 12 rules of kitlog (schema 5); 1 batch, 45 contacts, 1 passphrase\n",
+            "ok: the file is intact and keeps all 13 rules of kitlog (schema 6); 1 batch, 45 contacts, 1 passphrase\n",
         );
 }
 

@@ -288,7 +288,7 @@ fn kill_imports(rows: u64, fractions: &[f64], want_torn_write: bool) {
         ));
     assert_eq!(Counts::of(&kit), expected);
     kit.run(&["check"]).success().stdout(format!(
-        "ok: the file is intact and keeps all 12 rules of kitlog (schema 5); {} batches, {} contacts, 1 passphrase\n",
+        "ok: the file is intact and keeps all 13 rules of kitlog (schema 6); {} batches, {} contacts, 1 passphrase\n",
         expected.batches, expected.contacts
     ));
     // Every landed batch is whole: exactly one sheet's contacts, codes all distinct.

@@ -13,7 +13,7 @@ const WORKER_PASSPHRASE: &str = "purple elephant dancing quietly 42";
 
 /// Enrols a laptop called `label` at `coordinator` and joins it; returns the worker's
 /// program (its passphrase is [`WORKER_PASSPHRASE`]).
-fn enrol(coordinator: &Kitlog, label: &str) -> Kitlog {
+pub fn enrol(coordinator: &Kitlog, label: &str) -> Kitlog {
     let file = coordinator.path(&format!("{label}.kle"));
     let shown = coordinator.stdout(&["device", "add", label, "--out", file.to_str().unwrap()]);
     let one_time = one_time_passphrase(&shown);
@@ -42,7 +42,7 @@ fn one_time_passphrase(shown: &str) -> String {
 }
 
 /// `kitlog ARGS` on a worker's laptop (its own passphrase).
-fn on_worker(worker: &Kitlog, args: &[&str]) -> assert_cmd::assert::Assert {
+pub fn on_worker(worker: &Kitlog, args: &[&str]) -> assert_cmd::assert::Assert {
     worker
         .command()
         .env("KITLOG_PASSPHRASE", WORKER_PASSPHRASE)
@@ -50,7 +50,7 @@ fn on_worker(worker: &Kitlog, args: &[&str]) -> assert_cmd::assert::Assert {
         .assert()
 }
 
-fn worker_stdout(worker: &Kitlog, args: &[&str]) -> String {
+pub fn worker_stdout(worker: &Kitlog, args: &[&str]) -> String {
     String::from_utf8(
         on_worker(worker, args)
             .success()
@@ -152,7 +152,7 @@ fn the_coordinators_reports_are_those_of_one_laptop_that_imported_every_sheet() 
 }
 
 #[test]
-fn a_worker_forgets_what_the_coordinator_acknowledged_and_keeps_what_it_did_not() {
+fn invariant_9_a_worker_keeps_a_contact_only_until_the_coordinator_acknowledged_it() {
     let coordinator = Kitlog::initialised().on(AFTER_THE_YEAR);
     let worker = enrol(&coordinator, "van-2");
     let first = worker.path("first.csv");
@@ -279,7 +279,7 @@ fn flip(bytes: &[u8], bit: usize) -> Vec<u8> {
 }
 
 #[test]
-fn bundles_and_enrolment_files_hold_no_code_site_or_item_name_in_clear() {
+fn invariant_9_bundles_and_enrolment_files_hold_no_code_site_or_item_name_in_clear() {
     let coordinator = Kitlog::initialised().on(AFTER_THE_YEAR);
     let worker = enrol(&coordinator, "van-2");
     let sheet = worker.path("sheet.csv");

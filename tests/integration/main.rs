@@ -60,5 +60,7 @@ mod shift_editing;
 mod spreadsheet;
 /// `kitlog summary --html`: one self-contained page, one release, one printed page.
 mod summary_page;
+/// Bundles between two real Syncthing instances on loopback.
+mod syncthing;
 /// `kitlog batches` and `kitlog void`.
 mod void;

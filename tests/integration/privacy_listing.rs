@@ -18,7 +18,7 @@ fn privacy_lists_every_table_without_a_program_or_passphrase() {
         .clone();
     let text = String::from_utf8(output).unwrap();
     assert!(text.starts_with(
-        "kitlog stores these fields in a program, and nothing else (schema 5):\n\n\
+        "kitlog stores these fields in a program, and nothing else (schema 6):\n\n\
          program: the program's settings; one row\n\
          \x20 id                    INTEGER  always 1\n"
     ));
@@ -27,6 +27,7 @@ fn privacy_lists_every_table_without_a_program_or_passphrase() {
         "\n  code                  BLOB     salted participant code (16 bytes of an HMAC), or empty for anonymous\n",
         "\nthe whole file is encrypted (SQLCipher): without a passphrase it shows nothing but its size\n",
         "\n  naloxone_confiscated  naloxone kits replacing one confiscated (by police, say)\n",
+        "\nbatch_origin: each batch's identity across the program's laptops\n",
         "\ndecided_period: each period a release was decided for, counted once and frozen\n",
         "\n  hidden                INTEGER  which of the numbers every release shows as x\n",
         "\n  content               BLOB     the report, form or summary page exactly as released (aggregate numbers only)\n",
