@@ -259,6 +259,8 @@ pub struct BatchSummary {
     pub items: i64,
     /// The reason, when the whole batch is voided.
     pub voided_reason: Option<String>,
+    /// On a worker's laptop: the coordinator has it, and its contacts were erased here.
+    pub forwarded: bool,
 }
 
 /// `reversals 1`, `for others 2`, `returned 25`: a contact's non-zero counts besides

@@ -579,6 +579,12 @@ pub enum Error {
         count: usize,
     },
 
+    /// `void --contact` on a worker's laptop, of a batch already at the coordinator.
+    #[error(
+        "batch {0} has reached the coordinator and its contacts were erased from this laptop; void the whole batch here (the void travels up), or ask the coordinator to void the one contact"
+    )]
+    ContactForwarded(i64),
+
     /// `void` named a batch that does not exist.
     #[error("there is no batch {0}; see kitlog batches")]
     NoSuchBatch(i64),

@@ -46,6 +46,7 @@ pub(super) fn run(args: &BatchesArgs, context: &Context, out: &mut impl Write) -
     for (batch, days) in batches.iter().zip(&days) {
         let status = match (&batch.voided_reason, batch.voided_contacts) {
             (Some(reason), _) => format!("voided ({reason})"),
+            (None, _) if batch.forwarded => "at the coordinator (erased here)".to_owned(),
             (None, 0) => String::new(),
             (None, 1) => "1 contact voided".to_owned(),
             (None, n) => format!("{n} contacts voided"),

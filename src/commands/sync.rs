@@ -340,7 +340,11 @@ fn status(store: &Store, out: &mut impl Write) -> Result<()> {
         me.last_sent
     ))?;
     if me.role == Role::Worker {
-        let waiting = store.batches()?;
+        let waiting: Vec<_> = store
+            .batches()?
+            .into_iter()
+            .filter(|b| !b.forwarded)
+            .collect();
         let contacts: i64 = waiting.iter().map(|b| b.contacts).sum();
         output(writeln!(
             out,

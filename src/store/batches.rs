@@ -59,7 +59,7 @@ impl Store {
 
     /// Every batch, oldest first.
     pub fn batches(&self) -> Result<Vec<BatchSummary>> {
-        let mut statement = self.conn.prepare(
+        let mut statement = self.conn.prepare(&format!(
             "SELECT b.id, b.saved_on, b.source, b.worker, b.voided_reason,
                     (SELECT count(*) FROM contact c WHERE c.batch_id = b.id),
                     (SELECT count(*) FROM contact c
@@ -71,9 +71,11 @@ impl Store {
                        (SELECT DISTINCT s.name FROM contact c JOIN site s ON s.id = c.site_id
                          WHERE c.batch_id = b.id ORDER BY s.name)),
                     (SELECT min(day) FROM contact c WHERE c.batch_id = b.id),
-                    (SELECT max(day) FROM contact c WHERE c.batch_id = b.id)
+                    (SELECT max(day) FROM contact c WHERE c.batch_id = b.id),
+                    EXISTS (SELECT 1 FROM batch_origin o WHERE o.batch_id = b.id AND {acknowledged})
                FROM batch b ORDER BY b.id",
-        )?;
+            acknowledged = super::exchange::ACKNOWLEDGED.replace("device", "o.device").replace("sent_in", "o.sent_in")
+        ))?;
         let rows = statement
             .query_map([], |row| {
                 Ok(BatchSummary {
@@ -90,6 +92,7 @@ impl Store {
                         (Some(first), Some(last)) => Some((first, last)),
                         _ => None,
                     },
+                    forwarded: row.get(11)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -136,6 +139,9 @@ impl Store {
             )
             .optional()?;
         retention::refuse_closed(&tx, year)?;
+        if count == 0 && forwarded(&tx, batch)? {
+            return Err(Error::ContactForwarded(batch));
+        }
         if !(1..=count).contains(&position) {
             return Err(Error::NoSuchContact {
                 batch,
@@ -171,6 +177,18 @@ pub(super) fn find_import(conn: &Connection, digest: &[u8; 32]) -> Result<Option
             |row| row.get(0),
         )
         .optional()?)
+}
+
+/// Whether this worker's batch is at the coordinator, its contacts erased here.
+fn forwarded(conn: &Connection, batch: i64) -> Result<bool> {
+    Ok(conn.query_row(
+        &format!(
+            "SELECT EXISTS (SELECT 1 FROM batch_origin WHERE batch_id = ?1 AND {})",
+            super::exchange::ACKNOWLEDGED
+        ),
+        [batch],
+        |row| row.get(0),
+    )?)
 }
 
 /// Keeps a void as a fact of its own, the form in which it travels to the program's

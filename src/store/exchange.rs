@@ -26,6 +26,10 @@ use crate::fiscal::FiscalCalendar;
 use crate::keys::ProgramKey;
 use crate::sync::{DeviceId, Role};
 
+/// A `batch_origin` row of this laptop's own that the coordinator has acknowledged.
+pub(super) const ACKNOWLEDGED: &str =
+    "device IS NULL AND sent_in IN (SELECT seq FROM acknowledged)";
+
 /// The image's format, as `PRAGMA user_version`; a newer one is refused whole.
 const IMAGE_FORMAT: i64 = 1;
 
@@ -483,7 +487,7 @@ fn fill_bundle(
                 "INSERT INTO image.batch (uid, saved_on, source, worker, sheet_digest, content_digest)
                  SELECT o.uid, b.saved_on, b.source, b.worker, b.sheet_digest, zeroblob(32)
                    FROM batch b JOIN batch_origin o ON o.batch_id = b.id
-                  WHERE o.device IS NULL",
+                  WHERE o.device IS NULL AND o.sent_in NOT IN (SELECT seq FROM acknowledged)",
                 [],
             )?;
             let contacts = conn.execute(
@@ -847,14 +851,16 @@ fn merge_down(conn: &Connection, me: &ThisDevice, merged: &mut Merged) -> Result
     Ok(())
 }
 
-/// Erases this worker's batches whose bundles the coordinator acknowledged: their
-/// contacts are safe there, and a seized laptop should hold only what has not yet
-/// arrived. Returns (batches, contacts) erased.
+/// Erases the contacts of this worker's batches whose bundles the coordinator
+/// acknowledged: they are safe there, and a seized laptop should hold only what has
+/// not yet arrived. The batch rows stay (day saved, source, worker label, the sheet's
+/// keyed digest, no contact): `kitlog batches` shows them as at the coordinator, and a
+/// sheet already sent cannot be imported twice. Returns (batches, contacts) erased.
 fn forget_acknowledged(conn: &Connection) -> Result<(u64, u64)> {
-    conn.execute_batch(
-        "CREATE TEMP TABLE gone AS SELECT batch_id AS id FROM batch_origin
-          WHERE device IS NULL AND sent_in IN (SELECT seq FROM acknowledged);",
-    )?;
+    conn.execute_batch(&format!(
+        "CREATE TEMP TABLE gone AS SELECT DISTINCT c.batch_id AS id FROM contact c
+          WHERE c.batch_id IN (SELECT batch_id FROM batch_origin WHERE {ACKNOWLEDGED});"
+    ))?;
     let result = (|| -> Result<(u64, u64)> {
         conn.execute(
             "DELETE FROM contact_item WHERE contact_id IN
@@ -865,20 +871,13 @@ fn forget_acknowledged(conn: &Connection) -> Result<(u64, u64)> {
             "DELETE FROM contact WHERE batch_id IN (SELECT id FROM temp.gone)",
             [],
         )? as u64;
-        conn.execute(
-            "DELETE FROM batch_origin WHERE batch_id IN (SELECT id FROM temp.gone)",
-            [],
-        )?;
-        let batches = conn.execute(
-            "DELETE FROM batch WHERE id IN (SELECT id FROM temp.gone)",
-            [],
-        )? as u64;
+        let batches: i64 = conn.query_row("SELECT count(*) FROM temp.gone", [], |row| row.get(0))?;
         conn.execute(
             "UPDATE this_device SET forwarded_batches = forwarded_batches + ?1,
                                     forwarded_contacts = forwarded_contacts + ?2",
-            params![batches as i64, contacts as i64],
+            params![batches, contacts as i64],
         )?;
-        Ok((batches, contacts))
+        Ok((batches as u64, contacts))
     })();
     conn.execute_batch("DROP TABLE temp.gone")?;
     result

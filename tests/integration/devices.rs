@@ -192,6 +192,15 @@ fn invariant_9_a_worker_keeps_a_contact_only_until_the_coordinator_acknowledged_
         status.contains("waiting for the coordinator's acknowledgement: 1 batch"),
         "{status}"
     );
+    // The sent sheet is listed as at the coordinator, and cannot be imported again.
+    let listed = worker_stdout(&worker, &["batches"]);
+    assert!(listed.contains("at the coordinator (erased here)"), "{listed}");
+    on_worker(&worker, &["import", first.to_str().unwrap()])
+        .failure()
+        .stderr(predicates::str::contains("already imported"));
+    on_worker(&worker, &["void", "1", "--contact", "2", "--reason", "test"])
+        .failure()
+        .stderr(predicates::str::contains("has reached the coordinator"));
     // Its report says it is not the program's.
     on_worker(&worker, &["report", "--period", "month"])
         .success()
