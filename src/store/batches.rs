@@ -74,7 +74,9 @@ impl Store {
                     (SELECT max(day) FROM contact c WHERE c.batch_id = b.id),
                     EXISTS (SELECT 1 FROM batch_origin o WHERE o.batch_id = b.id AND {acknowledged})
                FROM batch b ORDER BY b.id",
-            acknowledged = super::exchange::ACKNOWLEDGED.replace("device", "o.device").replace("sent_in", "o.sent_in")
+            acknowledged = super::exchange::ACKNOWLEDGED
+                .replace("device", "o.device")
+                .replace("sent_in", "o.sent_in")
         ))?;
         let rows = statement
             .query_map([], |row| {

@@ -871,7 +871,8 @@ fn forget_acknowledged(conn: &Connection) -> Result<(u64, u64)> {
             "DELETE FROM contact WHERE batch_id IN (SELECT id FROM temp.gone)",
             [],
         )? as u64;
-        let batches: i64 = conn.query_row("SELECT count(*) FROM temp.gone", [], |row| row.get(0))?;
+        let batches: i64 =
+            conn.query_row("SELECT count(*) FROM temp.gone", [], |row| row.get(0))?;
         conn.execute(
             "UPDATE this_device SET forwarded_batches = forwarded_batches + ?1,
                                     forwarded_contacts = forwarded_contacts + ?2",
@@ -1065,6 +1066,61 @@ pub fn enrolment_settings(image: &[u8]) -> Result<(Settings, NaiveDate, String)>
 mod tests {
     use super::*;
     use crate::store::tests::new_store;
+
+    #[test]
+    fn the_earliest_void_counts_whatever_order_the_voids_arrive_in() {
+        let events = [
+            ([1u8; 16], "test", "2026-11-25"),
+            ([2u8; 16], "duplicate", "2026-11-21"),
+            ([3u8; 16], "entry-error", "2026-11-21"),
+        ];
+        for order in [[0, 1, 2], [2, 1, 0], [1, 2, 0], [0, 2, 1]] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut store = new_store(&dir);
+            store.add_site("van").unwrap();
+            let header = crate::contact::BatchHeader {
+                source: crate::contact::BatchSource::Shift,
+                worker: None,
+                saved_on: "2026-11-20".parse().unwrap(),
+            };
+            store
+                .save_batch_with(&header, |writer| {
+                    writer.add(&crate::contact::Contact {
+                        day: "2026-11-20".parse().unwrap(),
+                        fiscal_year: crate::fiscal::FiscalYear::starting_in(2026),
+                        site_id: 1,
+                        code: None,
+                        counts: crate::contact::Counts {
+                            reversals: 1,
+                            ..crate::contact::Counts::default()
+                        },
+                    })
+                })
+                .unwrap();
+            let conn = store.connection();
+            for index in order {
+                let (uid, reason, day) = events[index];
+                conn.execute(
+                    "INSERT INTO void_event (uid, batch_uid, reason, voided_on, device)
+                     SELECT ?1, uid, ?2, ?3, x'09090909090909090909090909090909' FROM batch_origin",
+                    params![uid.as_slice(), reason, day],
+                )
+                .unwrap();
+                settle_voids(conn).unwrap();
+            }
+            let effective: (String, String) = conn
+                .query_row("SELECT voided_reason, voided_on FROM batch", [], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+                .unwrap();
+            // The earliest day; on a tie, the smaller uid.
+            assert_eq!(
+                effective,
+                ("duplicate".to_owned(), "2026-11-21".to_owned()),
+                "{order:?}"
+            );
+        }
+    }
 
     #[test]
     fn an_enrolment_image_reads_back() {

@@ -126,7 +126,7 @@ fn journal(kit: &Kitlog) -> Journal {
 
 /// SIGKILL after `delay`; `true` when the kill ended the process (rather than the
 /// process having finished first, in which case it must have succeeded).
-fn kill_after(mut child: Child, delay: Duration) -> bool {
+pub fn kill_after(mut child: Child, delay: Duration) -> bool {
     std::thread::sleep(delay);
     child.kill().unwrap();
     let status = child.wait().unwrap();

@@ -194,13 +194,19 @@ fn invariant_9_a_worker_keeps_a_contact_only_until_the_coordinator_acknowledged_
     );
     // The sent sheet is listed as at the coordinator, and cannot be imported again.
     let listed = worker_stdout(&worker, &["batches"]);
-    assert!(listed.contains("at the coordinator (erased here)"), "{listed}");
+    assert!(
+        listed.contains("at the coordinator (erased here)"),
+        "{listed}"
+    );
     on_worker(&worker, &["import", first.to_str().unwrap()])
         .failure()
         .stderr(predicates::str::contains("already imported"));
-    on_worker(&worker, &["void", "1", "--contact", "2", "--reason", "test"])
-        .failure()
-        .stderr(predicates::str::contains("has reached the coordinator"));
+    on_worker(
+        &worker,
+        &["void", "1", "--contact", "2", "--reason", "test"],
+    )
+    .failure()
+    .stderr(predicates::str::contains("has reached the coordinator"));
     // Its report says it is not the program's.
     on_worker(&worker, &["report", "--period", "month"])
         .success()
@@ -473,4 +479,70 @@ fn a_wrong_one_time_passphrase_or_a_changed_file_writes_nothing() {
         .run(&["device", "revoke", "coordinator"])
         .failure()
         .stderr(predicates::str::contains("cannot be revoked"));
+}
+
+#[test]
+fn a_receive_killed_at_any_moment_leaves_the_coordinator_before_or_after() {
+    use std::process::Stdio;
+    use std::time::Instant;
+
+    let coordinator = Kitlog::initialised().on(AFTER_THE_YEAR);
+    let worker = enrol(&coordinator, "van-2");
+    let sheet = crate::crash::synthetic_sheet(7, 4000);
+    let path = worker.sheet("big.csv", &sheet.text);
+    on_worker(&worker, &["import", path.to_str().unwrap()]).success();
+    let up = TempDir::new().unwrap();
+    on_worker(&worker, &["send", folder(&up)]).success();
+
+    let files = ["program.db", "program.db.keys"];
+    let keep = TempDir::new().unwrap();
+    for file in files {
+        std::fs::copy(coordinator.path(file), keep.path().join(file)).unwrap();
+    }
+    let restore = || {
+        for file in files {
+            std::fs::copy(keep.path().join(file), coordinator.path(file)).unwrap();
+        }
+    };
+    let contacts = || -> u64 {
+        coordinator
+            .sql("SELECT count(*) FROM contact")
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let started = Instant::now();
+    coordinator.run(&["receive", folder(&up)]).success();
+    let full = started.elapsed();
+    assert_eq!(contacts(), sheet.contacts);
+    restore();
+
+    let mut killed = 0;
+    for step in 1..=10 {
+        let child = coordinator
+            .process()
+            .args(["receive", folder(&up)])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        killed += usize::from(crate::crash::kill_after(
+            child,
+            full.mul_f64(f64::from(step) / 11.0),
+        ));
+        coordinator.run(&["check"]).success();
+        let now = contacts();
+        assert!(
+            now == 0 || now == sheet.contacts,
+            "a kill at {step}/11 of {full:?} left {now} contacts"
+        );
+        if now == sheet.contacts {
+            restore();
+        }
+    }
+    assert!(killed >= 5, "only {killed} kills ended a receive");
+    // Whatever a kill left, receiving again lands every contact exactly once.
+    coordinator.run(&["receive", folder(&up)]).success();
+    coordinator.run(&["receive", folder(&up)]).success();
+    assert_eq!(contacts(), sheet.contacts);
 }

@@ -18,6 +18,8 @@ mod catalogue;
 mod codes;
 /// Imports, reports and backups at the same moment: all land, every reader sees one moment.
 mod concurrent;
+/// Random histories on three laptops, bundles in any order: one program, one report.
+mod convergence;
 /// SIGKILL at any moment of `kitlog import` and `kitlog shift`: before or after, never between.
 mod crash;
 /// Several laptops, one program: enrolment, bundles, merging, forgetting, close-year.
