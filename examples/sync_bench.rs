@@ -59,63 +59,35 @@ fn main() -> Result<(), Failure> {
 
     let coordinator = dir.path().join("coordinator.db");
     let laptop = dir.path().join("laptop.db");
-    new_program(&kitlog, &coordinator)?;
-    let enrolment = dir.path().join("van-1.kle");
-    let shown = run(kitlog_command(&kitlog, &coordinator)
-        .args(["device", "add", "van-1", "--out"])
-        .arg(&enrolment))?;
-    let one_time = shown
-        .lines()
-        .map(str::trim)
-        .find(|line| line.len() == 23 && line.matches('-').count() == 3)
-        .ok_or("no one-time passphrase shown")?
-        .to_owned();
-    run(kitlog_command(&kitlog, &laptop)
-        .env("KITLOG_PASSPHRASE", one_time)
-        .env("KITLOG_NEW_PASSPHRASE", PASSPHRASE)
-        .args(["device", "join"])
-        .arg(&enrolment))?;
-    eprintln!("importing the sheet on the laptop");
-    run(kitlog_command(&kitlog, &laptop)
-        .args(["import", "--yes"])
-        .arg(&sheet))?;
+    enrolled_laptop(&kitlog, &coordinator, &laptop, &sheet)?;
 
     let folder = dir.path().join("folder");
     std::fs::create_dir(&folder)?;
     let keep = dir.path().join("keep.db");
     std::fs::copy(&coordinator, &keep)?;
     std::fs::copy(keys_of(&coordinator), keys_of(&keep))?;
-    let (mut send, mut receive, mut unlock, mut import) = (None, None, None, None);
+    let (mut send, mut receive, mut unlock, mut import) =
+        (Duration::MAX, Duration::MAX, Duration::MAX, Duration::MAX);
     for round in 1..=args.runs.max(1) {
         eprintln!("round {round} of {}", args.runs);
-        send = best(
-            send,
-            timed(kitlog_command(&kitlog, &laptop).arg("send").arg(&folder))?,
-        );
+        send = send.min(timed(
+            kitlog_command(&kitlog, &laptop).arg("send").arg(&folder),
+        )?);
         std::fs::copy(&keep, &coordinator)?;
         std::fs::copy(keys_of(&keep), keys_of(&coordinator))?;
-        receive = best(
-            receive,
-            timed(
-                kitlog_command(&kitlog, &coordinator)
-                    .arg("receive")
-                    .arg(&folder),
-            )?,
-        );
-        unlock = best(
-            unlock,
-            timed(kitlog_command(&kitlog, &laptop).arg("batches"))?,
-        );
+        receive = receive.min(timed(
+            kitlog_command(&kitlog, &coordinator)
+                .arg("receive")
+                .arg(&folder),
+        )?);
+        unlock = unlock.min(timed(kitlog_command(&kitlog, &laptop).arg("batches"))?);
         let fresh = dir.path().join(format!("fresh{round}.db"));
         new_program(&kitlog, &fresh)?;
-        import = best(
-            import,
-            timed(
-                kitlog_command(&kitlog, &fresh)
-                    .args(["import", "--yes"])
-                    .arg(&sheet),
-            )?,
-        );
+        import = import.min(timed(
+            kitlog_command(&kitlog, &fresh)
+                .args(["import", "--yes"])
+                .arg(&sheet),
+        )?);
     }
     let bundle = std::fs::read_dir(&folder)?
         .flatten()
@@ -123,12 +95,6 @@ fn main() -> Result<(), Failure> {
         .find(|p| p.extension().is_some_and(|e| e == "klb"))
         .ok_or("no bundle written")?;
     let merged = run(kitlog_command(&kitlog, &coordinator).arg("batches"))?;
-    let (send, receive, unlock, import) = (
-        send.ok_or("no run")?,
-        receive.ok_or("no run")?,
-        unlock.ok_or("no run")?,
-        import.ok_or("no run")?,
-    );
     println!(
         "| contacts | bundle | send | receive (merge) | open the program (`batches`) | import of the same sheet | receive / import |"
     );
@@ -147,6 +113,36 @@ fn main() -> Result<(), Failure> {
         "coordinator after the merge:\n{}",
         merged.lines().take(3).collect::<Vec<_>>().join("\n")
     );
+    Ok(())
+}
+
+/// A coordinator and one laptop enrolled from it, which has imported `sheet`.
+fn enrolled_laptop(
+    kitlog: &Path,
+    coordinator: &Path,
+    laptop: &Path,
+    sheet: &Path,
+) -> Result<(), Failure> {
+    new_program(kitlog, coordinator)?;
+    let enrolment = coordinator.with_extension("kle");
+    let shown = run(kitlog_command(kitlog, coordinator)
+        .args(["device", "add", "van-1", "--out"])
+        .arg(&enrolment))?;
+    let one_time = shown
+        .lines()
+        .map(str::trim)
+        .find(|line| line.len() == 23 && line.matches('-').count() == 3)
+        .ok_or("no one-time passphrase shown")?
+        .to_owned();
+    run(kitlog_command(kitlog, laptop)
+        .env("KITLOG_PASSPHRASE", one_time)
+        .env("KITLOG_NEW_PASSPHRASE", PASSPHRASE)
+        .args(["device", "join"])
+        .arg(&enrolment))?;
+    eprintln!("importing the sheet on the laptop");
+    run(kitlog_command(kitlog, laptop)
+        .args(["import", "--yes"])
+        .arg(sheet))?;
     Ok(())
 }
 
@@ -205,10 +201,10 @@ fn timed(command: &mut Command) -> Result<Duration, Failure> {
     Ok(start.elapsed())
 }
 
-fn best(so_far: Option<Duration>, run: Duration) -> Option<Duration> {
-    Some(so_far.map_or(run, |best| best.min(run)))
-}
-
+#[expect(
+    clippy::cast_precision_loss,
+    reason = "file sizes far below 2^52 bytes"
+)]
 fn megabytes(path: &Path) -> f64 {
     std::fs::metadata(path).map_or(0.0, |m| m.len() as f64 / 1_000_000.0)
 }
