@@ -530,7 +530,7 @@ pub enum Error {
 
     /// A command only the coordinator may run, on a worker's laptop.
     #[error(
-        "{0} is the coordinator's to do; on a worker's laptop it arrives in the coordinator's bundle"
+        "{0} is done on the coordinator's laptop: a worker's laptop holds only what the coordinator has not yet acknowledged, and follows the coordinator's decisions when its bundle arrives"
     )]
     CoordinatorOnly(&'static str),
 

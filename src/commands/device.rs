@@ -11,15 +11,14 @@ use std::path::{Path, PathBuf};
 use ring::rand::SystemRandom;
 
 use super::report::write_atomically;
-use super::{Context, output};
+use super::{Context, coordinator_only, output};
 use crate::cli::DeviceCommand;
 use crate::error::{Error, Result};
 use crate::keyfile::{decode_slots, encode_slots};
 use crate::keys::{Passphrase, ProgramKey, random_id};
 use crate::store::{NewProgram, enrolment_settings};
 use crate::sync::{
-    Role, enrolment_slot, new_signing_key, one_time_passphrase, open_enrolment, seal_enrolment,
-    short_id,
+    enrolment_slot, new_signing_key, one_time_passphrase, open_enrolment, seal_enrolment, short_id,
 };
 use crate::unlock::create_program;
 
@@ -57,14 +56,6 @@ fn device_label(text: &str) -> Result<String> {
         Ok(label)
     } else {
         Err(Error::InvalidDeviceLabel)
-    }
-}
-
-/// Refuses on a worker's laptop.
-fn coordinator_only(store: &crate::store::Store, what: &'static str) -> Result<()> {
-    match store.this_device()? {
-        Some(me) if me.role == Role::Worker => Err(Error::CoordinatorOnly(what)),
-        _ => Ok(()),
     }
 }
 

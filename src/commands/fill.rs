@@ -101,6 +101,7 @@ pub(super) fn run_fill(args: &FillArgs, context: &Context, out: &mut impl Write)
         today: context.today,
     };
     let mut store = context.unlock()?.store;
+    super::coordinator_only(&store, "filling a funder's form")?;
     let unknown = template.unknown_names(&store.catalogue()?);
     if !unknown.is_empty() {
         return Err(Error::TemplateNamesUnknown {

@@ -64,6 +64,15 @@ impl Context {
     }
 }
 
+/// Refuses on a worker's laptop what only the coordinator may do: it holds only what
+/// the coordinator has not acknowledged, and releases are the coordinator's.
+fn coordinator_only(store: &crate::store::Store, what: &'static str) -> Result<()> {
+    match store.this_device()? {
+        Some(me) if me.role == crate::sync::Role::Worker => Err(Error::CoordinatorOnly(what)),
+        _ => Ok(()),
+    }
+}
+
 impl Command {
     /// Runs the command, printing to `out`.
     pub fn run(self, context: &Context, out: &mut impl Write) -> Result<()> {

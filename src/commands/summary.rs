@@ -25,6 +25,7 @@ pub(super) fn run(args: &SummaryArgs, context: &Context, out: &mut impl Write) -
         return super::summary_page::run(path, context, out);
     }
     let mut store = context.unlock()?.store;
+    super::coordinator_only(&store, "a summary")?;
     let calendar = store.settings()?.calendar;
     let kind = args.period.into();
     let open = calendar.period_of(kind, context.today);

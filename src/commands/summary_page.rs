@@ -41,6 +41,7 @@ pub(super) fn run(path: &Path, context: &Context, out: &mut impl Write) -> Resul
         return Err(Error::OutputExists(path.to_owned()));
     }
     let mut store = context.unlock()?.store;
+    super::coordinator_only(&store, "a summary page")?;
     let calendar = store.settings()?.calendar;
     let open = calendar.period_of(PeriodKind::Month, context.today);
     let last = calendar.period_of(PeriodKind::Month, open.start - Days::new(1));

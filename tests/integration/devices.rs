@@ -393,7 +393,14 @@ fn close_year_waits_for_every_laptop_and_reaches_the_workers() {
     }
     on_worker(&worker, &["close-year", "FY2025-26", "--yes"])
         .failure()
-        .stderr(predicates::str::contains("is the coordinator's to do"));
+        .stderr(predicates::str::contains(
+            "closing a year is done on the coordinator's laptop",
+        ));
+    on_worker(&worker, &["summary"])
+        .failure()
+        .stderr(predicates::str::contains(
+            "a summary is done on the coordinator's laptop",
+        ));
 }
 
 #[test]
