@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use super::report::write_atomically;
 use super::{Context, output};
 use crate::error::{Error, Result};
-use crate::store::{Device, Merged, Store, ThisDevice};
+use crate::store::{Merged, Store, ThisDevice};
 use crate::sync::{
     BUNDLE_FORMAT, BUNDLE_SUFFIX, BundleHeader, BundleRefusal, Role, bundle_file_name, open_bundle,
     read_bundle_header, seal_bundle, short_id,
@@ -256,7 +256,7 @@ fn receive_one(
     // The coordinator's bundles are small and state-like: a laptop merges them again
     // each time (a close that could not finish is tried again). Workers' bundles
     // merged before are skipped unopened.
-    if me.role == Role::Coordinator && already_merged(sender, header.seq) {
+    if me.role == Role::Coordinator && program.store.has_received(&sender.id, header.seq)? {
         return Ok(Outcome::Known);
     }
     let Ok(image) = open_bundle(&program.key, &sender.public_key, &bytes) else {
@@ -272,12 +272,6 @@ fn receive_one(
         }
         Err(error) => Err(error),
     }
-}
-
-/// Whether bundle `seq` of `sender` was merged here before (its numbers are recorded
-/// with every merge; a bundle's content never changes).
-fn already_merged(sender: &Device, seq: u64) -> bool {
-    sender.last_seq.is_some_and(|last| seq <= last) && !sender.missing.contains(&seq)
 }
 
 fn describe(merged: &Merged, me: Role) -> String {

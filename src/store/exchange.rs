@@ -333,6 +333,15 @@ impl Store {
         Ok(devices)
     }
 
+    /// Whether bundle `seq` of `device` was merged here (or a later one standing for it).
+    pub fn has_received(&self, device: &DeviceId, seq: u64) -> Result<bool> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM received WHERE device = ?1 AND seq = ?2)",
+            params![device.as_slice(), seq as i64],
+            |row| row.get(0),
+        )?)
+    }
+
     /// Makes this program the coordinator of its devices: its own id, signing key and
     /// row in the device list.
     pub fn become_coordinator(

@@ -553,3 +553,45 @@ fn a_receive_killed_at_any_moment_leaves_the_coordinator_before_or_after() {
     coordinator.run(&["receive", folder(&up)]).success();
     assert_eq!(contacts(), sheet.contacts);
 }
+
+#[test]
+fn one_sheet_on_two_laptops_and_an_item_of_another_category_are_kept_and_flagged() {
+    let coordinator = Kitlog::initialised().on(AFTER_THE_YEAR);
+    let (one, two) = (enrol(&coordinator, "van-1"), enrol(&coordinator, "van-2"));
+    for worker in [&one, &two] {
+        let path = worker.path("same.csv");
+        std::fs::copy(example(SHEETS[1]), &path).unwrap();
+        on_worker(worker, &["import", path.to_str().unwrap()]).success();
+    }
+    coordinator
+        .run(&["item", "add", "foil", "--category", "other"])
+        .success();
+    on_worker(&one, &["item", "add", "foil", "--category", "smoking"]).success();
+    let up = TempDir::new().unwrap();
+    on_worker(&one, &["send", folder(&up)]).success();
+    on_worker(&two, &["send", folder(&up)]).success();
+    let merged = coordinator.stdout(&["receive", folder(&up)]);
+    assert!(merged.contains("flag to review"), "{merged}");
+    assert_eq!(coordinator.sql("SELECT count(*) FROM batch").trim(), "2");
+    let status = coordinator.stdout(&["sync", "status"]);
+    assert!(
+        status.contains("holds the same sheet as batch 1"),
+        "{status}"
+    );
+    assert!(
+        status.contains("van-1 has item foil in another category; this program's category is kept"),
+        "{status}"
+    );
+    assert_eq!(
+        coordinator
+            .sql("SELECT category FROM item WHERE name = 'foil'")
+            .trim(),
+        "other"
+    );
+    // Receiving again raises nothing new.
+    coordinator.run(&["receive", folder(&up)]).success();
+    assert_eq!(
+        coordinator.sql("SELECT count(*) FROM sync_flag").trim(),
+        "2"
+    );
+}
