@@ -261,6 +261,8 @@ pub struct BatchSummary {
     pub voided_reason: Option<String>,
     /// On a worker's laptop: the coordinator has it, and its contacts were erased here.
     pub forwarded: bool,
+    /// On the coordinator's laptop: the laptop it came from (`None`: saved here).
+    pub from: Option<String>,
 }
 
 /// `reversals 1`, `for others 2`, `returned 25`: a contact's non-zero counts besides

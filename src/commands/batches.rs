@@ -44,13 +44,20 @@ pub(super) fn run(args: &BatchesArgs, context: &Context, out: &mut impl Write) -
         "days", "sites"
     ))?;
     for (batch, days) in batches.iter().zip(&days) {
-        let status = match (&batch.voided_reason, batch.voided_contacts) {
+        let mut status = match (&batch.voided_reason, batch.voided_contacts) {
             (Some(reason), _) => format!("voided ({reason})"),
             (None, _) if batch.forwarded => "at the coordinator (erased here)".to_owned(),
             (None, 0) => String::new(),
             (None, 1) => "1 contact voided".to_owned(),
             (None, n) => format!("{n} contacts voided"),
         };
+        if let Some(laptop) = &batch.from {
+            status = if status.is_empty() {
+                format!("from {laptop}")
+            } else {
+                format!("from {laptop}; {status}")
+            };
+        }
         let line = format!(
             "{:<5}  {days:days_width$}  {:10}  {:6}  {:sites_width$}  {:6}  {:>8}  {:>5}  {status}",
             batch.id,

@@ -72,7 +72,9 @@ impl Store {
                          WHERE c.batch_id = b.id ORDER BY s.name)),
                     (SELECT min(day) FROM contact c WHERE c.batch_id = b.id),
                     (SELECT max(day) FROM contact c WHERE c.batch_id = b.id),
-                    EXISTS (SELECT 1 FROM batch_origin o WHERE o.batch_id = b.id AND {acknowledged})
+                    EXISTS (SELECT 1 FROM batch_origin o WHERE o.batch_id = b.id AND {acknowledged}),
+                    (SELECT d.label FROM batch_origin o JOIN device d ON d.id = o.device
+                      WHERE o.batch_id = b.id)
                FROM batch b ORDER BY b.id",
             acknowledged = super::exchange::ACKNOWLEDGED
                 .replace("device", "o.device")
@@ -95,6 +97,7 @@ impl Store {
                         _ => None,
                     },
                     forwarded: row.get(11)?,
+                    from: row.get(12)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;

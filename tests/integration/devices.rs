@@ -573,6 +573,11 @@ fn one_sheet_on_two_laptops_and_an_item_of_another_category_are_kept_and_flagged
     let merged = coordinator.stdout(&["receive", folder(&up)]);
     assert!(merged.contains("flag to review"), "{merged}");
     assert_eq!(coordinator.sql("SELECT count(*) FROM batch").trim(), "2");
+    let listed = coordinator.stdout(&["batches"]);
+    assert!(
+        listed.contains("from van-1") && listed.contains("from van-2"),
+        "{listed}"
+    );
     let status = coordinator.stdout(&["sync", "status"]);
     assert!(
         status.contains("holds the same sheet as batch 1"),
