@@ -282,6 +282,9 @@ CREATE TABLE batch_origin (
     device         BLOB CHECK (device IS NULL OR length(device) = 16),
     -- On the device that saved it, the first bundle that carried it.
     sent_in        INTEGER CHECK (sent_in IS NULL OR sent_in >= 1),
+    -- Its number on the device that saved it (received batches), so a worker's "my
+    -- batch 3" can be found at the coordinator.
+    number         INTEGER CHECK (number IS NULL OR number >= 1),
     -- Keyed digest of its content as first received, so that one id arriving again
     -- with other content is noticed.
     content_digest BLOB CHECK (content_digest IS NULL OR length(content_digest) = 32)
@@ -305,26 +308,30 @@ CREATE TABLE void_event (
 
 CREATE INDEX void_event_batch ON void_event (batch_uid);
 
--- Bundle numbers merged here, per sending device (a bundle also counts for the earlier
--- numbers whose records it carries again), with the day the bundle was made.
+-- Bundles merged here, per sending device: number, SHA-256 of the file (the same
+-- number with other bytes is a laptop restored from a backup, or one enrolment file
+-- joined twice: merged, and flagged), the day it was made and the day it was merged.
 CREATE TABLE received (
     device      BLOB NOT NULL CHECK (length(device) = 16),
     seq         INTEGER NOT NULL CHECK (seq >= 1),
+    digest      BLOB NOT NULL CHECK (length(digest) = 32),
     made_on     TEXT NOT NULL,
     received_on TEXT NOT NULL,
-    PRIMARY KEY (device, seq)
+    PRIMARY KEY (device, seq, digest)
 ) STRICT, WITHOUT ROWID;
 
--- Worker: its own bundle numbers the coordinator has acknowledged.
+-- Worker: its batches and voids the coordinator has (by uid), or refused (a batch of a
+-- year closed before it arrived); their contacts are erased here.
 CREATE TABLE acknowledged (
-    seq INTEGER PRIMARY KEY CHECK (seq >= 1)
-) STRICT;
+    uid     BLOB PRIMARY KEY CHECK (length(uid) = 16),
+    refused INTEGER NOT NULL DEFAULT 0 CHECK (refused IN (0, 1))
+) STRICT, WITHOUT ROWID;
 
 -- What a merge kept but a person should look at (`kitlog sync status`).
 CREATE TABLE sync_flag (
     id          INTEGER PRIMARY KEY,
     flagged_on    TEXT NOT NULL,
-    kind        TEXT NOT NULL CHECK (kind IN ('other-content', 'same-sheet', 'item-category', 'closed-year')),
+    kind        TEXT NOT NULL CHECK (kind IN ('other-content', 'same-sheet', 'item-category', 'closed-year', 'reused-number')),
     -- The sending device.
     device      BLOB CHECK (device IS NULL OR length(device) = 16),
     -- The batch's uid (other-content, same-sheet, closed-year); same-sheet: the other one.
@@ -333,7 +340,9 @@ CREATE TABLE sync_flag (
     -- item-category: the item whose category differs.
     item        TEXT,
     -- closed-year: contacts refused.
-    contacts    INTEGER CHECK (contacts IS NULL OR contacts >= 0)
+    contacts    INTEGER CHECK (contacts IS NULL OR contacts >= 0),
+    -- reused-number: the bundle number that arrived with other content.
+    seq         INTEGER CHECK (seq IS NULL OR seq >= 1)
 ) STRICT;
 
 PRAGMA user_version = 6;

@@ -261,6 +261,9 @@ pub struct BatchSummary {
     pub voided_reason: Option<String>,
     /// On a worker's laptop: the coordinator has it, and its contacts were erased here.
     pub forwarded: bool,
+    /// On a worker's laptop: the coordinator refused it (its year was closed before it
+    /// arrived), and its contacts were erased here.
+    pub refused: bool,
     /// On the coordinator's laptop: the laptop it came from (`None`: saved here).
     pub from: Option<String>,
 }

@@ -552,8 +552,12 @@ pub enum Error {
 
     /// Some bundles of a `receive` were refused.
     #[error(
-        "{failed} of {total} {} could not be merged (see above); the others were",
-        if *.total == 1 { "bundle" } else { "bundles" }
+        "{}",
+        match (*.failed, *.total) {
+            (1, 1) => "the bundle could not be merged (see above)".to_owned(),
+            (f, t) if f == t => format!("none of the {t} bundles could be merged (see above)"),
+            (f, t) => format!("{f} of {t} bundles could not be merged (see above); the others were"),
+        }
     )]
     BundlesRefused {
         /// Bundles refused.

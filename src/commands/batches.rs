@@ -47,6 +47,9 @@ pub(super) fn run(args: &BatchesArgs, context: &Context, out: &mut impl Write) -
         let mut status = match (&batch.voided_reason, batch.voided_contacts) {
             (Some(reason), _) => format!("voided ({reason})"),
             (None, _) if batch.forwarded => "at the coordinator (erased here)".to_owned(),
+            (None, _) if batch.refused => {
+                "refused by the coordinator: its year was closed (erased here)".to_owned()
+            }
             (None, 0) => String::new(),
             (None, 1) => "1 contact voided".to_owned(),
             (None, n) => format!("{n} contacts voided"),

@@ -39,6 +39,8 @@ pub(super) fn run_site(
             Ok(())
         }
         SiteCommand::Retire { name } => {
+            // A retirement reaches every laptop and cannot be undone: the coordinator's.
+            super::coordinator_only(&store, "retiring a site")?;
             let name = normalise_name("site", &name)?;
             store.retire_site(&name, context.today)?;
             output(writeln!(
@@ -172,6 +174,7 @@ pub(super) fn run_item(
             Ok(())
         }
         ItemCommand::Retire { name } => {
+            super::coordinator_only(&store, "retiring an item")?;
             let name = normalise_name("item", &name)?;
             store.retire_item(&name, context.today)?;
             output(writeln!(

@@ -322,6 +322,10 @@ const STORED: &[(&str, &str)] = &[
         "on that laptop, the first bundle that carried it",
     ),
     (
+        "batch_origin.number",
+        "its batch number on the laptop that saved it (received batches)",
+    ),
+    (
         "batch_origin.content_digest",
         "keyed digest of its content as received, to notice the same id with other content",
     ),
@@ -348,13 +352,24 @@ const STORED: &[(&str, &str)] = &[
     ("received", "bundle numbers merged here, per sending laptop"),
     ("received.device", "the sending laptop"),
     ("received.seq", "the bundle's number"),
+    (
+        "received.digest",
+        "SHA-256 of the bundle file (the file is sealed: it reveals nothing)",
+    ),
     ("received.made_on", "day the bundle was made"),
     ("received.received_on", "day it was merged here"),
     (
         "acknowledged",
-        "worker: its bundle numbers the coordinator has merged",
+        "worker: its batches and voids the coordinator has, or refused",
     ),
-    ("acknowledged.seq", "the bundle's number"),
+    (
+        "acknowledged.uid",
+        "the batch's or void's id (16 random bytes)",
+    ),
+    (
+        "acknowledged.refused",
+        "1 if the coordinator refused the batch (its year was closed first)",
+    ),
     (
         "sync_flag",
         "what a merge kept but a person should look at (kitlog sync status)",
@@ -363,7 +378,7 @@ const STORED: &[(&str, &str)] = &[
     ("sync_flag.flagged_on", "day it was raised"),
     (
         "sync_flag.kind",
-        "other-content, same-sheet, item-category or closed-year",
+        "other-content, same-sheet, item-category, closed-year or reused-number",
     ),
     ("sync_flag.device", "the laptop whose bundle raised it"),
     (
@@ -378,6 +393,10 @@ const STORED: &[(&str, &str)] = &[
     (
         "sync_flag.contacts",
         "closed-year: how many contacts were refused",
+    ),
+    (
+        "sync_flag.seq",
+        "reused-number: the bundle number that came again with other content",
     ),
 ];
 

@@ -143,6 +143,7 @@ fn receive_with(
     let me = enrolled(&program.store)?;
     let files = bundle_files(dir)?;
     let (mut failed, mut total, mut known, mut skipped) = (0, 0, 0, 0);
+    let mut erased_here = false;
     for path in files {
         let name = path
             .file_name()
@@ -164,6 +165,7 @@ fn receive_with(
             }
             Outcome::Merged(label, merged) => {
                 total += 1;
+                erased_here |= merged.erased.0 + merged.refused_here.0 > 0;
                 output(writeln!(
                     out,
                     "{name} from {label}: {}",
@@ -206,6 +208,25 @@ fn receive_with(
             Count(known as u64, "bundle")
         ))?;
     }
+    if erased_here {
+        output(writeln!(
+            out,
+            "note: this laptop's earlier bundles still hold those contacts until its next send replaces them: kitlog send FOLDER"
+        ))?;
+    }
+    if me.role == Role::Worker {
+        let devices = program.store.devices()?;
+        if let Some(day) = devices
+            .iter()
+            .find(|d| d.id == me.id)
+            .and_then(|d| d.revoked_on.as_ref())
+        {
+            output(writeln!(
+                out,
+                "warning: the coordinator revoked this laptop on {day}; its bundles are refused from then on: ask the coordinator"
+            ))?;
+        }
+    }
     if failed > 0 {
         return Err(Error::BundlesRefused { failed, total });
     }
@@ -233,18 +254,22 @@ fn receive_one(
         return Ok(Outcome::Skipped);
     }
     let devices = program.store.devices()?;
-    let Some(sender) = devices.iter().find(|d| d.id == header.device) else {
+    let sender = devices.iter().find(|d| d.id == header.device);
+    // A worker takes only the coordinator's bundles. Other workers' may share the
+    // folder, including one enrolled since this laptop last heard the device list.
+    if me.role == Role::Worker {
+        match sender {
+            Some(sender) if sender.role == Role::Coordinator => {}
+            _ => return Ok(Outcome::Skipped),
+        }
+    }
+    let Some(sender) = sender else {
         return Ok(Outcome::Refused(format!(
             "it comes from a laptop ({}) this program has not enrolled, or from another program",
             short_id(&header.device)
         )));
     };
-    // Workers take only the coordinator's bundles; other workers' may share the folder.
-    let wanted = match me.role {
-        Role::Worker => sender.role == Role::Coordinator,
-        Role::Coordinator => sender.role == Role::Worker,
-    };
-    if !wanted {
+    if sender.role != Role::Worker && me.role == Role::Coordinator {
         return Ok(Outcome::Skipped);
     }
     if let Some(day) = &sender.revoked_on {
@@ -253,10 +278,18 @@ fn receive_one(
             sender.label
         )));
     }
-    // The coordinator's bundles are small and state-like: a laptop merges them again
-    // each time (a close that could not finish is tried again). Workers' bundles
-    // merged before are skipped unopened.
-    if me.role == Role::Coordinator && program.store.has_received(&sender.id, header.seq)? {
+    // A file whose bytes are those of a bundle merged before passed every check then:
+    // skipped. (The coordinator's bundles are small and state-like: a laptop merges
+    // them again each time, so a close that could not finish there is tried again.)
+    let digest: [u8; 32] = ring::digest::digest(&ring::digest::SHA256, &bytes)
+        .as_ref()
+        .try_into()
+        .expect("32 bytes");
+    if me.role == Role::Coordinator
+        && program
+            .store
+            .has_received(&sender.id, header.seq, &digest)?
+    {
         return Ok(Outcome::Known);
     }
     let Ok(image) = open_bundle(&program.key, &sender.public_key, &bytes) else {
@@ -265,12 +298,15 @@ fn receive_one(
             sender.label
         )));
     };
-    match program.store.merge_bundle(sender, &image, context.today) {
+    // The merge is one transaction: whatever stopped it (a row breaking a rule of the
+    // schema, a full disk) left nothing of the bundle, so it is refused with its reason
+    // and the other bundles are still tried.
+    match program
+        .store
+        .merge_bundle(sender, (header.seq, &digest), &image, context.today)
+    {
         Ok(merged) => Ok(Outcome::Merged(sender.label.clone(), merged)),
-        Err(error @ (Error::BundleDamaged | Error::BundleNotForThisDevice)) => {
-            Ok(Outcome::Refused(error.to_string()))
-        }
-        Err(error) => Err(error),
+        Err(error) => Ok(Outcome::Refused(error.to_string())),
     }
 }
 
@@ -317,6 +353,12 @@ fn describe(merged: &Merged, me: Role) -> String {
             Count(merged.erased.1, "more contact")
         ));
     }
+    if merged.refused_here.0 > 0 {
+        parts.push(format!(
+            "the coordinator refused {} of a fiscal year it had closed; they were erased here and are in no report",
+            Count(merged.refused_here.1, "contact")
+        ));
+    }
     if merged.flags > 0 {
         parts.push(format!(
             "{} to review (kitlog sync status)",
@@ -359,21 +401,28 @@ fn status(store: &Store, out: &mut impl Write) -> Result<()> {
             Count(me.forwarded.1, "contact"),
         ))?;
     }
-    for device in devices.iter().filter(|d| d.id != me.id) {
+    // A worker hears only from the coordinator; other laptops are no business of its.
+    let others = devices
+        .iter()
+        .filter(|d| d.id != me.id)
+        .filter(|d| me.role == Role::Coordinator || d.role == Role::Coordinator);
+    if let Some(day) = devices
+        .iter()
+        .find(|d| d.id == me.id)
+        .and_then(|d| d.revoked_on.as_ref())
+    {
+        output(writeln!(
+            out,
+            "this laptop was revoked by the coordinator on {day}: its bundles are refused; ask the coordinator"
+        ))?;
+    }
+    for device in others {
         let mut line = format!("{} ({}): ", device.label, device.role.as_str());
         match (device.last_seq, &device.last_made_on) {
             (Some(seq), Some(day)) => {
                 let _ = write!(line, "last bundle {seq}, made {day}");
             }
             _ => line.push_str("no bundle merged yet"),
-        }
-        if !device.missing.is_empty() {
-            let list: Vec<String> = device.missing.iter().map(u64::to_string).collect();
-            let _ = write!(
-                line,
-                "; not arrived: {} (a later bundle from it makes them good)",
-                list.join(", ")
-            );
         }
         if let Some(day) = &device.revoked_on {
             let _ = write!(line, "; revoked on {day}");
@@ -405,6 +454,10 @@ fn status(store: &Store, out: &mut impl Write) -> Result<()> {
             "closed-year" => format!(
                 "a batch of {} from {from} was refused: its fiscal year is closed",
                 Count(flag.contacts.unwrap_or(0) as u64, "contact")
+            ),
+            "reused-number" => format!(
+                "{from} sent bundle {} twice with other content: a laptop restored from a backup, or one enrolment file joined on two laptops; both were merged, nothing is lost; if two laptops share it, revoke it and enrol each again",
+                flag.seq.unwrap_or(0)
             ),
             other => other.to_owned(),
         };

@@ -73,12 +73,13 @@ impl Store {
                     (SELECT min(day) FROM contact c WHERE c.batch_id = b.id),
                     (SELECT max(day) FROM contact c WHERE c.batch_id = b.id),
                     EXISTS (SELECT 1 FROM batch_origin o WHERE o.batch_id = b.id AND {acknowledged}),
+                    EXISTS (SELECT 1 FROM batch_origin o WHERE o.batch_id = b.id AND {refused}),
                     (SELECT d.label FROM batch_origin o JOIN device d ON d.id = o.device
                       WHERE o.batch_id = b.id)
                FROM batch b ORDER BY b.id",
-            acknowledged = super::exchange::ACKNOWLEDGED
-                .replace("device", "o.device")
-                .replace("sent_in", "o.sent_in")
+            // Unqualified `device` and `uid` are batch_origin's, the nearest table.
+            acknowledged = super::exchange::ACKNOWLEDGED,
+            refused = super::exchange::REFUSED,
         ))?;
         let rows = statement
             .query_map([], |row| {
@@ -97,7 +98,8 @@ impl Store {
                         _ => None,
                     },
                     forwarded: row.get(11)?,
-                    from: row.get(12)?,
+                    refused: row.get(12)?,
+                    from: row.get(13)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;

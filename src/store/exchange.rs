@@ -28,18 +28,22 @@ use crate::sync::{DeviceId, Role};
 
 /// A `batch_origin` row of this laptop's own that the coordinator has acknowledged.
 pub(super) const ACKNOWLEDGED: &str =
-    "device IS NULL AND sent_in IN (SELECT seq FROM acknowledged)";
+    "device IS NULL AND uid IN (SELECT uid FROM acknowledged WHERE refused = 0)";
+
+/// A `batch_origin` row of this laptop's own that the coordinator refused (a year
+/// closed before it arrived).
+pub(super) const REFUSED: &str =
+    "device IS NULL AND uid IN (SELECT uid FROM acknowledged WHERE refused = 1)";
 
 /// The image's format, as `PRAGMA user_version`; a newer one is refused whole.
 const IMAGE_FORMAT: i64 = 1;
 
 /// The tables of an image, `{s}` standing for its schema name. Bundles up use
-/// `meta`, `covers`, the catalogue, `batch`, `contact`, `contact_item` and
+/// `meta`, the catalogue, `batch`, `contact`, `contact_item` and
 /// `void_event`; bundles down add `device`, `closed_year` and `ack` and carry no
 /// contacts; an enrolment image adds `program` and `me`.
 const IMAGE_SCHEMA: &str = "
 CREATE TABLE {s}.meta (device BLOB NOT NULL, seq INTEGER NOT NULL, made_on TEXT NOT NULL, role TEXT NOT NULL);
-CREATE TABLE {s}.covers (seq INTEGER PRIMARY KEY);
 CREATE TABLE {s}.program (fiscal_year_start INTEGER NOT NULL, min_cell INTEGER NOT NULL,
     code_format TEXT, key_check BLOB NOT NULL, created_on TEXT NOT NULL);
 CREATE TABLE {s}.me (device BLOB NOT NULL, label TEXT NOT NULL, signing_key BLOB NOT NULL);
@@ -51,8 +55,8 @@ CREATE TABLE {s}.item (name TEXT PRIMARY KEY, category TEXT NOT NULL, unit TEXT 
 CREATE TABLE {s}.item_synonym (word TEXT PRIMARY KEY, item TEXT NOT NULL);
 CREATE TABLE {s}.worker (label TEXT PRIMARY KEY);
 CREATE TABLE {s}.closed_year (fiscal_year INTEGER PRIMARY KEY, closed_on TEXT NOT NULL);
-CREATE TABLE {s}.batch (uid BLOB PRIMARY KEY, saved_on TEXT NOT NULL, source TEXT NOT NULL,
-    worker TEXT, sheet_digest BLOB, content_digest BLOB NOT NULL);
+CREATE TABLE {s}.batch (uid BLOB PRIMARY KEY, number INTEGER NOT NULL, saved_on TEXT NOT NULL,
+    source TEXT NOT NULL, worker TEXT, sheet_digest BLOB, content_digest BLOB NOT NULL);
 CREATE TABLE {s}.contact (batch_uid BLOB NOT NULL, position INTEGER NOT NULL, day TEXT NOT NULL,
     fiscal_year INTEGER NOT NULL, site TEXT NOT NULL, code BLOB, reversals INTEGER NOT NULL,
     for_others INTEGER NOT NULL, returned INTEGER NOT NULL, naloxone_reason TEXT,
@@ -62,7 +66,8 @@ CREATE TABLE {s}.contact_item (batch_uid BLOB NOT NULL, position INTEGER NOT NUL
     PRIMARY KEY (batch_uid, position, item)) WITHOUT ROWID;
 CREATE TABLE {s}.void_event (uid BLOB PRIMARY KEY, batch_uid BLOB NOT NULL, position INTEGER,
     reason TEXT NOT NULL, voided_on TEXT NOT NULL, device BLOB NOT NULL);
-CREATE TABLE {s}.ack (device BLOB NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (device, seq));
+CREATE TABLE {s}.ack (device BLOB NOT NULL, uid BLOB NOT NULL, refused INTEGER NOT NULL,
+    PRIMARY KEY (device, uid));
 ";
 
 /// This laptop's place in the program.
@@ -99,8 +104,6 @@ pub struct Device {
     pub last_seq: Option<u64>,
     /// The day the newest bundle merged from it was made.
     pub last_made_on: Option<String>,
-    /// Bundle numbers below `last_seq` not merged (at most 20 are listed).
-    pub missing: Vec<u64>,
 }
 
 /// What a device's next bundle holds.
@@ -139,6 +142,9 @@ pub struct Merged {
     pub years_to_close: Vec<i32>,
     /// Worker: batches and contacts acknowledged by the coordinator and erased here.
     pub erased: (u64, u64),
+    /// Worker: batches and contacts the coordinator refused (their year was closed
+    /// before they arrived), erased here.
+    pub refused_here: (u64, u64),
 }
 
 /// A flag for review, as `sync status` shows it.
@@ -158,6 +164,8 @@ pub struct Flag {
     pub item: Option<String>,
     /// Contacts refused (closed year).
     pub contacts: Option<i64>,
+    /// The bundle number that arrived again with other bytes.
+    pub seq: Option<i64>,
 }
 
 /// Runs `work` with a plain in-memory database attached as `name` (SQLCipher's
@@ -298,7 +306,7 @@ impl Store {
                     (SELECT max(made_on) FROM received r WHERE r.device = d.id)
                FROM device d ORDER BY d.enrolled_on, d.rowid",
         )?;
-        let mut devices = statement
+        let devices = statement
             .query_map([], |row| {
                 Ok(Device {
                     id: id_from(&row.get::<_, Vec<u8>>(0)?)?,
@@ -309,35 +317,18 @@ impl Store {
                     revoked_on: row.get(5)?,
                     last_seq: row.get::<_, Option<i64>>(6)?.map(|n| n as u64),
                     last_made_on: row.get(7)?,
-                    missing: Vec::new(),
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        let mut seqs = self
-            .conn
-            .prepare("SELECT seq FROM received WHERE device = ?1 ORDER BY seq")?;
-        for device in &mut devices {
-            let mut expected = 1u64;
-            let got = seqs
-                .query_map([device.id.as_slice()], |row| row.get::<_, i64>(0))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            for seq in got {
-                let seq = seq as u64;
-                while expected < seq && device.missing.len() < 20 {
-                    device.missing.push(expected);
-                    expected += 1;
-                }
-                expected = seq + 1;
-            }
-        }
         Ok(devices)
     }
 
-    /// Whether bundle `seq` of `device` was merged here (or a later one standing for it).
-    pub fn has_received(&self, device: &DeviceId, seq: u64) -> Result<bool> {
+    /// Whether this very bundle (number and SHA-256 of the file) was merged here: its
+    /// bytes are those of one that passed every check before.
+    pub fn has_received(&self, device: &DeviceId, seq: u64, digest: &[u8; 32]) -> Result<bool> {
         Ok(self.conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM received WHERE device = ?1 AND seq = ?2)",
-            params![device.as_slice(), seq as i64],
+            "SELECT EXISTS (SELECT 1 FROM received WHERE device = ?1 AND seq = ?2 AND digest = ?3)",
+            params![device.as_slice(), seq as i64, digest.as_slice()],
             |row| row.get(0),
         )?)
     }
@@ -428,8 +419,13 @@ impl Store {
             "SELECT f.flagged_on, f.kind, d.label,
                     (SELECT batch_id FROM batch_origin WHERE uid = f.batch_uid),
                     (SELECT batch_id FROM batch_origin WHERE uid = f.other_uid),
-                    f.item, f.contacts
-               FROM sync_flag f LEFT JOIN device d ON d.id = f.device ORDER BY f.id",
+                    f.item, f.contacts, f.seq
+               FROM sync_flag f LEFT JOIN device d ON d.id = f.device
+              -- One of two copies of a sheet voided: settled, no longer to review.
+              WHERE NOT (f.kind = 'same-sheet' AND EXISTS
+                    (SELECT 1 FROM batch b JOIN batch_origin o ON o.batch_id = b.id
+                      WHERE o.uid IN (f.batch_uid, f.other_uid) AND b.voided_reason IS NOT NULL))
+              ORDER BY f.id",
         )?;
         let flags = statement
             .query_map([], |row| {
@@ -441,6 +437,7 @@ impl Store {
                     other_batch: row.get(4)?,
                     item: row.get(5)?,
                     contacts: row.get(6)?,
+                    seq: row.get(7)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -486,17 +483,14 @@ fn fill_bundle(
                 "UPDATE void_event SET sent_in = ?1 WHERE device IS NULL AND sent_in IS NULL",
                 [seq],
             )?;
-            conn.execute(
-                "WITH RECURSIVE n(seq) AS (SELECT 1 UNION ALL SELECT seq + 1 FROM n WHERE seq < ?1)
-                 INSERT INTO image.covers (seq)
-                 SELECT seq FROM n WHERE seq NOT IN (SELECT seq FROM acknowledged)",
-                [seq],
-            )?;
+            // Everything the coordinator has not acknowledged (or refused), by id: a
+            // bundle stands for all of this laptop's earlier ones.
             let batches = conn.execute(
-                "INSERT INTO image.batch (uid, saved_on, source, worker, sheet_digest, content_digest)
-                 SELECT o.uid, b.saved_on, b.source, b.worker, b.sheet_digest, zeroblob(32)
+                "INSERT INTO image.batch (uid, number, saved_on, source, worker, sheet_digest,
+                                          content_digest)
+                 SELECT o.uid, b.id, b.saved_on, b.source, b.worker, b.sheet_digest, zeroblob(32)
                    FROM batch b JOIN batch_origin o ON o.batch_id = b.id
-                  WHERE o.device IS NULL AND o.sent_in NOT IN (SELECT seq FROM acknowledged)",
+                  WHERE o.device IS NULL AND o.uid NOT IN (SELECT uid FROM acknowledged)",
                 [],
             )?;
             let contacts = conn.execute(
@@ -506,7 +500,7 @@ fn fill_bundle(
                         c.reversals, c.for_others, c.returned, c.naloxone_reason
                    FROM contact c JOIN batch_origin o ON o.batch_id = c.batch_id
                    JOIN site s ON s.id = c.site_id
-                  WHERE o.device IS NULL",
+                  WHERE o.device IS NULL AND o.uid NOT IN (SELECT uid FROM acknowledged)",
                 [],
             )?;
             conn.execute(
@@ -515,24 +509,30 @@ fn fill_bundle(
                    FROM contact_item ci JOIN contact c ON c.id = ci.contact_id
                    JOIN batch_origin o ON o.batch_id = c.batch_id
                    JOIN item i ON i.id = ci.item_id
-                  WHERE o.device IS NULL",
+                  WHERE o.device IS NULL AND o.uid NOT IN (SELECT uid FROM acknowledged)",
                 [],
             )?;
             conn.execute(
                 "INSERT INTO image.void_event (uid, batch_uid, position, reason, voided_on, device)
                  SELECT uid, batch_uid, position, reason, voided_on, ?1 FROM void_event
-                  WHERE device IS NULL AND sent_in NOT IN (SELECT seq FROM acknowledged)",
+                  WHERE device IS NULL AND uid NOT IN (SELECT uid FROM acknowledged)",
                 [me_id],
             )?;
             digest_batches(conn, key)?;
             (batches as u64, contacts as u64)
         }
         Role::Coordinator => {
-            conn.execute("INSERT INTO image.covers (seq) VALUES (?1)", [seq])?;
+            // Acknowledgements by id: the batches and voids each laptop sent that are
+            // here, and the batches refused (their year was closed before they came).
             conn.execute_batch(
                 "INSERT INTO image.device SELECT id, label, role, public_key, enrolled_on, revoked_on FROM device;
                  INSERT INTO image.closed_year SELECT fiscal_year, closed_on FROM closed_year;
-                 INSERT INTO image.ack SELECT device, seq FROM received;",
+                 INSERT INTO image.ack (device, uid, refused)
+                 SELECT device, uid, 0 FROM batch_origin WHERE device IS NOT NULL
+                 UNION SELECT device, uid, 0 FROM void_event WHERE device IS NOT NULL
+                 UNION SELECT device, batch_uid, 1 FROM sync_flag
+                        WHERE kind = 'closed-year' AND device IS NOT NULL
+                          AND batch_uid NOT IN (SELECT uid FROM batch_origin);",
             )?;
             conn.execute(
                 "INSERT INTO image.void_event (uid, batch_uid, position, reason, voided_on, device)
@@ -624,9 +624,13 @@ impl Store {
     /// Merges a bundle `sender` made (its image already opened by [`crate::sync`]),
     /// all of it or nothing, in one IMMEDIATE transaction. Merging a bundle again, or
     /// bundles in any order, gives the same program.
+    /// `seq` and `digest` (SHA-256 of the sealed file) are recorded; the same number
+    /// with other bytes is merged too, and flagged (a laptop restored from a backup, or
+    /// one enrolment file joined on two laptops).
     pub fn merge_bundle(
         &mut self,
         sender: &Device,
+        (seq, digest): (u64, &[u8; 32]),
         image: &[u8],
         today: NaiveDate,
     ) -> Result<Merged> {
@@ -643,6 +647,7 @@ impl Store {
                 return Err(Error::BundleDamaged);
             }
             write_locked(conn, |conn| {
+                let flags_before = flag_count(conn)?;
                 let mut merged = Merged {
                     new_catalogue: merge_catalogue(conn, sender, today)?,
                     ..Merged::default()
@@ -656,33 +661,70 @@ impl Store {
                     }
                     _ => return Err(Error::BundleNotForThisDevice),
                 }
+                // A worker takes only the voids of batches it holds: the others are no
+                // business of its.
                 merged.new_voids = conn.execute(
-                    "INSERT INTO void_event (uid, batch_uid, position, reason, voided_on, device)
-                     SELECT uid, batch_uid, position, reason, voided_on,
-                            CASE WHEN device = ?1 THEN NULL ELSE device END
-                       FROM bundle.void_event WHERE true
-                     ON CONFLICT (uid) DO NOTHING",
+                    &format!(
+                        "INSERT INTO void_event (uid, batch_uid, position, reason, voided_on, device)
+                         SELECT uid, batch_uid, position, reason, voided_on,
+                                CASE WHEN device = ?1 THEN NULL ELSE device END
+                           FROM bundle.void_event WHERE {}
+                         ON CONFLICT (uid) DO NOTHING",
+                        if me.role == Role::Worker {
+                            "batch_uid IN (SELECT uid FROM batch_origin)"
+                        } else {
+                            "true"
+                        }
+                    ),
                     [me.id.as_slice()],
                 )? as u64;
                 merged.voids_in_closed_years = settle_voids(conn)?;
-                conn.execute(
-                    "INSERT INTO received (device, seq, made_on, received_on)
-                     SELECT ?1, seq, ?2, ?3 FROM bundle.covers WHERE true
-                     ON CONFLICT (device, seq) DO NOTHING",
-                    params![sender.id.as_slice(), made_on, today.to_string()],
-                )?;
+                record_received(conn, sender, (seq, digest), &made_on, today)?;
                 if me.role == Role::Worker {
-                    merged.erased = forget_acknowledged(conn)?;
+                    (merged.erased, merged.refused_here) = forget_acknowledged(conn)?;
                 }
-                merged.flags = conn.query_row(
-                    "SELECT count(*) FROM sync_flag WHERE flagged_on = ?1 AND device IS ?2",
-                    params![today.to_string(), sender.id.as_slice()],
-                    |row| row.get::<_, i64>(0),
-                )? as u64;
+                merged.flags = flag_count(conn)? - flags_before;
                 Ok(merged)
             })
         })
     }
+}
+
+fn flag_count(conn: &Connection) -> Result<u64> {
+    Ok(conn.query_row("SELECT count(*) FROM sync_flag", [], |row| {
+        row.get::<_, i64>(0)
+    })? as u64)
+}
+
+/// Records a merged bundle; the same number arriving with other bytes is flagged once.
+fn record_received(
+    conn: &Connection,
+    sender: &Device,
+    (seq, digest): (u64, &[u8; 32]),
+    made_on: &str,
+    today: NaiveDate,
+) -> Result<()> {
+    let from = sender.id.as_slice();
+    conn.execute(
+        "INSERT INTO sync_flag (flagged_on, kind, device, seq)
+         SELECT ?1, 'reused-number', ?2, ?3
+          WHERE EXISTS (SELECT 1 FROM received WHERE device = ?2 AND seq = ?3 AND digest != ?4)
+            AND NOT EXISTS (SELECT 1 FROM sync_flag
+                             WHERE kind = 'reused-number' AND device = ?2 AND seq = ?3)",
+        params![today.to_string(), from, seq as i64, digest.as_slice()],
+    )?;
+    conn.execute(
+        "INSERT INTO received (device, seq, digest, made_on, received_on)
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (device, seq, digest) DO NOTHING",
+        params![
+            from,
+            seq as i64,
+            digest.as_slice(),
+            made_on,
+            today.to_string()
+        ],
+    )?;
+    Ok(())
 }
 
 /// Sites, items and worker labels by name: new ones are added, a retirement merges as
@@ -773,7 +815,8 @@ fn merge_batches(
     conn.execute_batch(&format!(
         "CREATE TEMP TABLE incoming (uid BLOB PRIMARY KEY, id INTEGER NOT NULL UNIQUE);
          INSERT INTO temp.incoming (uid, id)
-         SELECT uid, (SELECT coalesce(max(id), 0) FROM batch) + row_number() OVER (ORDER BY uid)
+         SELECT uid, (SELECT coalesce(max(id), 0) FROM batch)
+                     + row_number() OVER (ORDER BY number, uid)
            FROM bundle.batch bb WHERE NOT {KNOWN} AND NOT {CLOSED};"
     ))?;
     let result = insert_incoming(conn, from, &day, merged);
@@ -791,8 +834,8 @@ fn insert_incoming(conn: &Connection, from: &[u8], day: &str, merged: &mut Merge
         [],
     )? as u64;
     conn.execute(
-        "INSERT INTO batch_origin (batch_id, uid, device, content_digest)
-         SELECT i.id, i.uid, ?1, bb.content_digest
+        "INSERT INTO batch_origin (batch_id, uid, device, number, content_digest)
+         SELECT i.id, i.uid, ?1, bb.number, bb.content_digest
            FROM temp.incoming i JOIN bundle.batch bb ON bb.uid = i.uid",
         [from],
     )?;
@@ -846,8 +889,9 @@ fn merge_down(conn: &Connection, me: &ThisDevice, merged: &mut Merged) -> Result
          ON CONFLICT (id) DO UPDATE SET revoked_on = coalesce(device.revoked_on, excluded.revoked_on);",
     )?;
     conn.execute(
-        "INSERT INTO acknowledged (seq) SELECT seq FROM bundle.ack WHERE device = ?1
-         ON CONFLICT (seq) DO NOTHING",
+        "INSERT INTO acknowledged (uid, refused)
+         SELECT uid, refused FROM bundle.ack WHERE device = ?1 AND true
+         ON CONFLICT (uid) DO UPDATE SET refused = max(refused, excluded.refused)",
         [me.id.as_slice()],
     )?;
     let mut years = conn.prepare(
@@ -860,37 +904,42 @@ fn merge_down(conn: &Connection, me: &ThisDevice, merged: &mut Merged) -> Result
     Ok(())
 }
 
-/// Erases the contacts of this worker's batches whose bundles the coordinator
-/// acknowledged: they are safe there, and a seized laptop should hold only what has
-/// not yet arrived. The batch rows stay (day saved, source, worker label, the sheet's
-/// keyed digest, no contact): `kitlog batches` shows them as at the coordinator, and a
-/// sheet already sent cannot be imported twice. Returns (batches, contacts) erased.
-fn forget_acknowledged(conn: &Connection) -> Result<(u64, u64)> {
-    conn.execute_batch(&format!(
-        "CREATE TEMP TABLE gone AS SELECT DISTINCT c.batch_id AS id FROM contact c
-          WHERE c.batch_id IN (SELECT batch_id FROM batch_origin WHERE {ACKNOWLEDGED});"
-    ))?;
-    let result = (|| -> Result<(u64, u64)> {
-        conn.execute(
-            "DELETE FROM contact_item WHERE contact_id IN
-               (SELECT id FROM contact WHERE batch_id IN (SELECT id FROM temp.gone))",
-            [],
-        )?;
-        let contacts = conn.execute(
-            "DELETE FROM contact WHERE batch_id IN (SELECT id FROM temp.gone)",
-            [],
-        )? as u64;
-        let batches: i64 =
-            conn.query_row("SELECT count(*) FROM temp.gone", [], |row| row.get(0))?;
-        conn.execute(
-            "UPDATE this_device SET forwarded_batches = forwarded_batches + ?1,
-                                    forwarded_contacts = forwarded_contacts + ?2",
-            params![batches, contacts as i64],
-        )?;
-        Ok((batches as u64, contacts))
-    })();
-    conn.execute_batch("DROP TABLE temp.gone")?;
-    result
+/// Erases the contacts of this worker's batches the coordinator acknowledged (they
+/// are safe there, and a seized laptop should hold only what has not yet arrived) or
+/// refused (a year closed before they arrived: they can never be counted). The batch
+/// rows stay (day saved, source, worker label, the sheet's keyed digest, no contact):
+/// `kitlog batches` shows what became of them, and a sheet already sent cannot be
+/// imported twice. Returns (batches, contacts) erased as acknowledged, and as refused.
+fn forget_acknowledged(conn: &Connection) -> Result<((u64, u64), (u64, u64))> {
+    let mut erased = [(0, 0); 2];
+    for (index, which) in [ACKNOWLEDGED, REFUSED].into_iter().enumerate() {
+        conn.execute_batch(&format!(
+            "CREATE TEMP TABLE gone AS SELECT DISTINCT c.batch_id AS id FROM contact c
+              WHERE c.batch_id IN (SELECT batch_id FROM batch_origin WHERE {which});"
+        ))?;
+        let result = (|| -> Result<(u64, u64)> {
+            conn.execute(
+                "DELETE FROM contact_item WHERE contact_id IN
+                   (SELECT id FROM contact WHERE batch_id IN (SELECT id FROM temp.gone))",
+                [],
+            )?;
+            let contacts = conn.execute(
+                "DELETE FROM contact WHERE batch_id IN (SELECT id FROM temp.gone)",
+                [],
+            )? as u64;
+            let batches: i64 =
+                conn.query_row("SELECT count(*) FROM temp.gone", [], |row| row.get(0))?;
+            Ok((batches as u64, contacts))
+        })();
+        conn.execute_batch("DROP TABLE temp.gone")?;
+        erased[index] = result?;
+    }
+    conn.execute(
+        "UPDATE this_device SET forwarded_batches = forwarded_batches + ?1,
+                                forwarded_contacts = forwarded_contacts + ?2",
+        params![erased[0].0 as i64, erased[0].1 as i64],
+    )?;
+    Ok((erased[0], erased[1]))
 }
 
 /// Brings the void columns the reports read in line with the void events: for each

@@ -187,6 +187,21 @@ fn save(store: &mut Store, site: &str, contacts: &[(Option<u8>, u8, usize, u32)]
         .0
 }
 
+/// A bundle as it travels: the sender's label, its number, its image.
+type Bundle = (String, u64, Vec<u8>);
+
+/// Merges `bundle` into `store` (the digest stands in for the sealed file's).
+fn merge(store: &mut Store, (label, seq, image): &Bundle) {
+    let from = sender(store, label);
+    let digest: [u8; 32] = ring::digest::digest(&ring::digest::SHA256, image)
+        .as_ref()
+        .try_into()
+        .unwrap();
+    store
+        .merge_bundle(&from, (*seq, &digest), image, today())
+        .unwrap();
+}
+
 fn sender(store: &Store, label: &str) -> Device {
     store
         .devices()
@@ -244,9 +259,9 @@ fn report(store: &mut Store) -> Vec<u8> {
 }
 
 /// Runs `ops`; returns every bundle made as (sender label, image), in order.
-fn run(program: &mut Program, ops: &[Op]) -> Vec<(String, Vec<u8>)> {
+fn run(program: &mut Program, ops: &[Op]) -> Vec<Bundle> {
     let labels = ["van-1", "van-2"];
-    let mut bundles: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut bundles: Vec<Bundle> = Vec::new();
     let mut merged = 0;
     // Per worker: its batches as (id there, id in the single program).
     let mut saved: [Vec<(i64, i64)>; 2] = [Vec::new(), Vec::new()];
@@ -295,24 +310,24 @@ fn run(program: &mut Program, ops: &[Op]) -> Vec<(String, Vec<u8>)> {
                 let outgoing = program.workers[*worker]
                     .next_bundle(&program.key, today())
                     .unwrap();
-                bundles.push((labels[*worker].to_owned(), outgoing.image.to_vec()));
+                bundles.push((
+                    labels[*worker].to_owned(),
+                    outgoing.seq,
+                    outgoing.image.to_vec(),
+                ));
             }
             Op::Down => {
-                for (label, image) in &bundles[merged..] {
-                    let from = sender(&program.coordinator, label);
-                    program
-                        .coordinator
-                        .merge_bundle(&from, image, today())
-                        .unwrap();
+                for bundle in &bundles[merged..] {
+                    merge(&mut program.coordinator, bundle);
                 }
                 merged = bundles.len();
                 let down = program
                     .coordinator
                     .next_bundle(&program.key, today())
                     .unwrap();
+                let down = ("coordinator".to_owned(), down.seq, down.image.to_vec());
                 for worker in &mut program.workers {
-                    let from = sender(worker, "coordinator");
-                    worker.merge_bundle(&from, &down.image, today()).unwrap();
+                    merge(worker, &down);
                 }
             }
         }
@@ -350,19 +365,15 @@ fn void(program: &mut Program, worker: usize, (here, there): (i64, i64), contact
 /// Every worker sends what it still holds, the coordinator merges what it has not,
 /// and the sites the workers added and retired reach the single program as they
 /// reach the coordinator: by name, with the earliest retirement.
-fn finish(program: &mut Program, bundles: &mut Vec<(String, Vec<u8>)>, merged: usize) {
+fn finish(program: &mut Program, bundles: &mut Vec<Bundle>, merged: usize) {
     for (worker, label) in ["van-1", "van-2"].iter().enumerate() {
         let outgoing = program.workers[worker]
             .next_bundle(&program.key, today())
             .unwrap();
-        bundles.push(((*label).to_owned(), outgoing.image.to_vec()));
+        bundles.push(((*label).to_owned(), outgoing.seq, outgoing.image.to_vec()));
     }
-    for (label, image) in &bundles[merged..] {
-        let from = sender(&program.coordinator, label);
-        program
-            .coordinator
-            .merge_bundle(&from, image, today())
-            .unwrap();
+    for bundle in &bundles[merged..] {
+        merge(&mut program.coordinator, bundle);
     }
     for site in SITES {
         if site_id(&program.coordinator, site).is_some() && site_id(&program.single, site).is_none()
@@ -403,9 +414,7 @@ proptest! {
         // Random picks (duplicates and any order), then every bundle once more in reverse.
         let picks = order.iter().map(|index| index.index(bundles.len()));
         for pick in picks.chain((0..bundles.len()).rev()) {
-            let (label, image) = &bundles[pick];
-            let from = sender(&second, label);
-            second.merge_bundle(&from, image, today()).unwrap();
+            merge(&mut second, &bundles[pick]);
         }
         prop_assert_eq!(
             fingerprint(&dir.path().join("coordinator.db"), &program.key),

@@ -105,6 +105,13 @@ fn the_coordinators_reports_are_those_of_one_laptop_that_imported_every_sheet() 
     on_worker(&one, &["send", folder(&up)]).success();
     on_worker(&two, &["send", folder(&up)]).success();
     assert_eq!(bundles(&up).len(), 2);
+    // van-2 joined before drop-in was enrolled: drop-in's bundle in the shared folder
+    // is not for it, and is passed over without alarm.
+    let passed_over = worker_stdout(&one, &["receive", folder(&up)]);
+    assert!(
+        passed_over.starts_with("no bundles for this laptop"),
+        "{passed_over}"
+    );
     let received = coordinator.stdout(&["receive", folder(&up)]);
     assert!(received.contains("from van-2: 3 batches new"), "{received}");
     assert!(
@@ -192,6 +199,11 @@ fn invariant_9_a_worker_keeps_a_contact_only_until_the_coordinator_acknowledged_
         status.contains("waiting for the coordinator's acknowledgement: 1 batch"),
         "{status}"
     );
+    on_worker(&worker, &["site", "retire", "downtown-van"])
+        .failure()
+        .stderr(predicates::str::contains(
+            "retiring a site is done on the coordinator's laptop",
+        ));
     // The sent sheet is listed as at the coordinator, and cannot be imported again.
     let listed = worker_stdout(&worker, &["batches"]);
     assert!(
@@ -269,7 +281,7 @@ fn a_changed_cut_foreign_revoked_or_newer_bundle_is_refused_and_nothing_is_writt
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(stdout.contains(reason), "{what}: {stdout}");
         assert!(
-            String::from_utf8_lossy(&output.stderr).contains("1 of 1 bundle could not be merged"),
+            String::from_utf8_lossy(&output.stderr).contains("the bundle could not be merged"),
             "{what}"
         );
         assert_eq!(
@@ -279,12 +291,24 @@ fn a_changed_cut_foreign_revoked_or_newer_bundle_is_refused_and_nothing_is_writt
         );
     }
 
-    // Revoked: refused too, and the program is unchanged.
+    // Revoked: refused too, and the program is unchanged; the laptop is told.
     coordinator.run(&["device", "revoke", "van-2"]).success();
     let before = coordinator.stored_bytes();
     let assert = coordinator.run(&["receive", folder(&out)]).failure();
     assert!(String::from_utf8_lossy(&assert.get_output().stdout).contains("revoked on"));
     assert_eq!(coordinator.stored_bytes(), before);
+    let down = TempDir::new().unwrap();
+    coordinator.run(&["send", folder(&down)]).success();
+    let told = worker_stdout(&worker, &["receive", folder(&down)]);
+    assert!(
+        told.contains("the coordinator revoked this laptop on 2027-04-15"),
+        "{told}"
+    );
+    let status = worker_stdout(&worker, &["sync", "status"]);
+    assert!(
+        status.contains("this laptop was revoked by the coordinator"),
+        "{status}"
+    );
 }
 
 fn flip(bytes: &[u8], bit: usize) -> Vec<u8> {
@@ -384,6 +408,12 @@ fn close_year_waits_for_every_laptop_and_reaches_the_workers() {
         down.contains("the coordinator closed the fiscal year starting 2026"),
         "{down}"
     );
+    assert!(
+        down.contains("the coordinator refused 42 contacts of a fiscal year it had closed"),
+        "{down}"
+    );
+    let listed = worker_stdout(&worker, &["batches"]);
+    assert!(listed.contains("refused by the coordinator"), "{listed}");
     let kept = worker.readable_bytes_as(WORKER_PASSPHRASE);
     for code in &codes {
         assert!(
@@ -571,7 +601,10 @@ fn one_sheet_on_two_laptops_and_an_item_of_another_category_are_kept_and_flagged
     on_worker(&one, &["send", folder(&up)]).success();
     on_worker(&two, &["send", folder(&up)]).success();
     let merged = coordinator.stdout(&["receive", folder(&up)]);
-    assert!(merged.contains("flag to review"), "{merged}");
+    assert!(
+        merged.contains("to review (kitlog sync status)"),
+        "{merged}"
+    );
     assert_eq!(coordinator.sql("SELECT count(*) FROM batch").trim(), "2");
     let listed = coordinator.stdout(&["batches"]);
     assert!(
@@ -599,4 +632,88 @@ fn one_sheet_on_two_laptops_and_an_item_of_another_category_are_kept_and_flagged
         coordinator.sql("SELECT count(*) FROM sync_flag").trim(),
         "2"
     );
+}
+
+/// Rows of an example sheet: its contacts.
+fn contacts_in(sheet: &str) -> u64 {
+    std::fs::read_to_string(example(sheet))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter(|line| !line.trim().is_empty())
+        .count() as u64
+}
+
+#[test]
+fn a_laptop_restored_from_a_backup_loses_nothing_and_is_flagged() {
+    let coordinator = Kitlog::initialised().on(AFTER_THE_YEAR);
+    let worker = enrol(&coordinator, "van-2");
+    let import = |sheet: &str| {
+        let path = worker.path(sheet);
+        std::fs::copy(example(sheet), &path).unwrap();
+        on_worker(&worker, &["import", path.to_str().unwrap()]).success();
+    };
+    import(SHEETS[1]);
+    on_worker(
+        &worker,
+        &["backup", worker.path("saved.db").to_str().unwrap()],
+    )
+    .success();
+    import(SHEETS[4]);
+    let shared = TempDir::new().unwrap();
+    on_worker(&worker, &["sync", folder(&shared)]).success();
+    coordinator.run(&["sync", folder(&shared)]).success();
+    on_worker(&worker, &["receive", folder(&shared)]).success();
+
+    // The laptop is put back as it was before its first bundle: its next one has the
+    // same number as the first, with other content.
+    for (from, to) in [
+        ("saved.db", "program.db"),
+        ("saved.db.keys", "program.db.keys"),
+    ] {
+        std::fs::copy(worker.path(from), worker.path(to)).unwrap();
+    }
+    import(SHEETS[2]);
+    on_worker(&worker, &["sync", folder(&shared)]).success();
+    let merged = coordinator.stdout(&["receive", folder(&shared)]);
+    assert!(merged.contains("1 batch new"), "{merged}");
+    let all = contacts_in(SHEETS[1]) + contacts_in(SHEETS[4]) + contacts_in(SHEETS[2]);
+    assert_eq!(
+        coordinator.sql("SELECT count(*) FROM contact").trim(),
+        all.to_string()
+    );
+    let status = coordinator.stdout(&["sync", "status"]);
+    assert!(
+        status.contains("sent bundle 1 twice with other content"),
+        "{status}"
+    );
+
+    // Acknowledgements are by batch, not by bundle number: the laptop forgets only what
+    // the coordinator really has, here everything.
+    coordinator.run(&["send", folder(&shared)]).success();
+    on_worker(&worker, &["receive", folder(&shared)]).success();
+    assert_eq!(
+        worker
+            .sql_as(WORKER_PASSPHRASE, "SELECT count(*) FROM contact")
+            .trim(),
+        "0"
+    );
+
+    // A changed bundle under a number already merged is checked, not taken as known.
+    let worker_id = worker.blobs_as(WORKER_PASSPHRASE, "SELECT hex(device) FROM this_device");
+    let theirs = bundles(&shared)
+        .into_iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .find(|bytes| bytes[6..22] == worker_id[0][..])
+        .unwrap();
+    assert_eq!(theirs[22..30], 1u64.to_be_bytes());
+    let forged = flip(&theirs, theirs.len() * 4);
+    let dir = TempDir::new().unwrap();
+    std::fs::write(dir.path().join("kitlog-forged-000001.klb"), forged).unwrap();
+    coordinator
+        .run(&["receive", folder(&dir)])
+        .failure()
+        .stdout(predicates::str::contains(
+            "seal or signature does not check",
+        ));
 }
