@@ -264,7 +264,8 @@ pub struct BatchSummary {
     /// On a worker's laptop: the coordinator refused it (its year was closed before it
     /// arrived), and its contacts were erased here.
     pub refused: bool,
-    /// On the coordinator's laptop: the laptop it came from (`None`: saved here).
+    /// On the coordinator's laptop: the laptop it came from and its number there,
+    /// `van-2 (its batch 3)` (`None`: saved here).
     pub from: Option<String>,
 }
 

@@ -29,6 +29,14 @@ pub(super) fn run(args: &VoidArgs, context: &Context, out: &mut impl Write) -> R
         ))
     } else {
         let contacts = store.void_batch(args.batch, void_reason, context.today)?;
+        if contacts == 0 && store.this_device()?.is_some() {
+            // A worker's batch already at the coordinator: its contacts are there.
+            return output(writeln!(
+                out,
+                "voided batch {} ({reason}); its contacts are at the coordinator, and the void goes there with this laptop's next bundle",
+                args.batch
+            ));
+        }
         output(writeln!(
             out,
             "voided batch {} ({reason}): its {} no longer {} in reports{scope}",

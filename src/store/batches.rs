@@ -74,7 +74,8 @@ impl Store {
                     (SELECT max(day) FROM contact c WHERE c.batch_id = b.id),
                     EXISTS (SELECT 1 FROM batch_origin o WHERE o.batch_id = b.id AND {acknowledged}),
                     EXISTS (SELECT 1 FROM batch_origin o WHERE o.batch_id = b.id AND {refused}),
-                    (SELECT d.label FROM batch_origin o JOIN device d ON d.id = o.device
+                    (SELECT d.label || coalesce(' (its batch ' || o.number || ')', '')
+                       FROM batch_origin o JOIN device d ON d.id = o.device
                       WHERE o.batch_id = b.id)
                FROM batch b ORDER BY b.id",
             // Unqualified `device` and `uid` are batch_origin's, the nearest table.

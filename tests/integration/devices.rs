@@ -608,7 +608,7 @@ fn one_sheet_on_two_laptops_and_an_item_of_another_category_are_kept_and_flagged
     assert_eq!(coordinator.sql("SELECT count(*) FROM batch").trim(), "2");
     let listed = coordinator.stdout(&["batches"]);
     assert!(
-        listed.contains("from van-1") && listed.contains("from van-2"),
+        listed.contains("from van-1 (its batch 1)") && listed.contains("from van-2 (its batch 1)"),
         "{listed}"
     );
     let status = coordinator.stdout(&["sync", "status"]);
