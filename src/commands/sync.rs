@@ -25,7 +25,7 @@ pub(super) fn send(dir: &Path, context: &Context, out: &mut impl Write) -> Resul
 
 pub(super) fn receive(dir: &Path, context: &Context, out: &mut impl Write) -> Result<()> {
     let mut program = context.unlock()?;
-    receive_with(&mut program, dir, context, out)
+    receive_with(&mut program, dir, context, out, false)
 }
 
 pub(super) fn sync(target: &Path, context: &Context, out: &mut impl Write) -> Result<()> {
@@ -33,7 +33,7 @@ pub(super) fn sync(target: &Path, context: &Context, out: &mut impl Write) -> Re
     if target == Path::new("status") {
         return status(&program.store, out);
     }
-    let received = receive_with(&mut program, target, context, out);
+    let received = receive_with(&mut program, target, context, out, true);
     send_with(&mut program, target, context, out)?;
     received
 }
@@ -134,11 +134,14 @@ enum Outcome {
     Refused(String),
 }
 
+/// With `sending_next` (`sync`), this laptop's next bundle follows at once, so the
+/// reminder to send is left out.
 fn receive_with(
     program: &mut Program,
     dir: &Path,
     context: &Context,
     out: &mut impl Write,
+    sending_next: bool,
 ) -> Result<()> {
     let me = enrolled(&program.store)?;
     let files = bundle_files(dir)?;
@@ -208,7 +211,7 @@ fn receive_with(
             Count(known as u64, "bundle")
         ))?;
     }
-    if erased_here {
+    if erased_here && !sending_next {
         output(writeln!(
             out,
             "note: this laptop's earlier bundles still hold those contacts until its next send replaces them: kitlog send FOLDER"
