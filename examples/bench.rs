@@ -24,6 +24,11 @@ use clap::Parser;
 #[path = "support/synth.rs"]
 mod synth;
 
+#[path = "support/program.rs"]
+mod program;
+
+use program::{keys_of, kitlog_command};
+
 /// Benchmark kitlog against raw SQLite.
 #[derive(Debug, Parser)]
 struct Args {
@@ -37,8 +42,6 @@ struct Args {
     #[arg(long, default_value_t = 3)]
     runs: u32,
 }
-
-const PASSPHRASE: &str = "synthetic benchmark program, never use it for real";
 
 /// One command's wall time and peak resident memory.
 #[derive(Debug, Clone, Copy)]
@@ -223,28 +226,6 @@ fn measure(kitlog: &Path, contacts: u64, runs: u32) -> Result<Figures, Box<dyn s
         db_mb: megabytes(&db),
         bare_mb: megabytes(&bare),
     })
-}
-
-/// The key file beside a program.
-fn keys_of(db: &Path) -> PathBuf {
-    let mut name = db.as_os_str().to_owned();
-    name.push(".keys");
-    PathBuf::from(name)
-}
-
-/// `kitlog` with a clean environment: this program, this passphrase, nothing else.
-fn kitlog_command(kitlog: &Path, db: &Path) -> Command {
-    let mut command = Command::new(kitlog);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("KITLOG_") {
-            command.env_remove(name);
-        }
-    }
-    command
-        .env("KITLOG_DB", db)
-        .env("KITLOG_PASSPHRASE", PASSPHRASE)
-        .stdin(Stdio::null());
-    command
 }
 
 /// A fresh program with the synthetic sites (the default catalogue has the items).

@@ -24,6 +24,11 @@ use clap::Parser;
 #[path = "support/synth.rs"]
 mod synth;
 
+#[path = "support/program.rs"]
+mod program;
+
+use program::{PASSPHRASE, keys_of, kitlog_command};
+
 /// Benchmark send and receive.
 #[derive(Debug, Parser)]
 struct Args {
@@ -34,8 +39,6 @@ struct Args {
     #[arg(long, default_value_t = 3)]
     runs: u32,
 }
-
-const PASSPHRASE: &str = "synthetic benchmark program, never use it for real";
 
 type Failure = Box<dyn std::error::Error>;
 
@@ -154,27 +157,6 @@ fn kitlog_binary() -> Result<PathBuf, Failure> {
         .map(|dir| dir.join("kitlog"))
         .filter(|path| path.is_file());
     beside.ok_or_else(|| "no kitlog binary; run `cargo build --release` first".into())
-}
-
-fn keys_of(db: &Path) -> PathBuf {
-    let mut name = db.as_os_str().to_owned();
-    name.push(".keys");
-    PathBuf::from(name)
-}
-
-/// `kitlog` with a clean environment: this program, this passphrase, nothing else.
-fn kitlog_command(kitlog: &Path, db: &Path) -> Command {
-    let mut command = Command::new(kitlog);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("KITLOG_") {
-            command.env_remove(name);
-        }
-    }
-    command
-        .env("KITLOG_DB", db)
-        .env("KITLOG_PASSPHRASE", PASSPHRASE)
-        .stdin(Stdio::null());
-    command
 }
 
 /// A fresh program with the synthetic sites.

@@ -218,16 +218,8 @@ fn receive_with(
         ))?;
     }
     if me.role == Role::Worker {
-        let devices = program.store.devices()?;
-        if let Some(day) = devices
-            .iter()
-            .find(|d| d.id == me.id)
-            .and_then(|d| d.revoked_on.as_ref())
-        {
-            output(writeln!(
-                out,
-                "warning: the coordinator revoked this laptop on {day}; its bundles are refused from then on: ask the coordinator"
-            ))?;
+        if let Some(day) = revoked_on(&program.store.devices()?, &me) {
+            output(writeln!(out, "warning: {}", revoked_sentence(&day)))?;
         }
     }
     if failed > 0 {
@@ -311,6 +303,21 @@ fn receive_one(
         Ok(merged) => Ok(Outcome::Merged(sender.label.clone(), merged)),
         Err(error) => Ok(Outcome::Refused(error.to_string())),
     }
+}
+
+/// The day the coordinator revoked this laptop, if it did (as the device list it
+/// sent says).
+fn revoked_on(devices: &[crate::store::Device], me: &ThisDevice) -> Option<String> {
+    devices
+        .iter()
+        .find(|d| d.id == me.id)
+        .and_then(|d| d.revoked_on.clone())
+}
+
+fn revoked_sentence(day: &str) -> String {
+    format!(
+        "the coordinator revoked this laptop on {day}; its bundles are refused from then on: ask the coordinator"
+    )
 }
 
 fn describe(merged: &Merged, me: Role) -> String {
@@ -409,15 +416,8 @@ fn status(store: &Store, out: &mut impl Write) -> Result<()> {
         .iter()
         .filter(|d| d.id != me.id)
         .filter(|d| me.role == Role::Coordinator || d.role == Role::Coordinator);
-    if let Some(day) = devices
-        .iter()
-        .find(|d| d.id == me.id)
-        .and_then(|d| d.revoked_on.as_ref())
-    {
-        output(writeln!(
-            out,
-            "this laptop was revoked by the coordinator on {day}: its bundles are refused; ask the coordinator"
-        ))?;
+    if let Some(day) = revoked_on(&devices, &me) {
+        output(writeln!(out, "{}", revoked_sentence(&day)))?;
     }
     for device in others {
         let mut line = format!("{} ({}): ", device.label, device.role.as_str());
