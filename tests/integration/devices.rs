@@ -306,7 +306,7 @@ fn a_changed_cut_foreign_revoked_or_newer_bundle_is_refused_and_nothing_is_writt
     );
     let status = worker_stdout(&worker, &["sync", "status"]);
     assert!(
-        status.contains("this laptop was revoked by the coordinator"),
+        status.contains("the coordinator revoked this laptop on 2027-04-15"),
         "{status}"
     );
 }
