@@ -14,7 +14,6 @@
 //! test: figures depend on the machine, and are recorded in the README.
 
 use std::fmt::Write as _;
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -138,17 +137,7 @@ fn measure(kitlog: &Path, contacts: u64, runs: u32) -> Result<Figures, Box<dyn s
     let dir = tempfile::tempdir()?;
     let sheet = dir.path().join("sheet.csv");
     eprintln!("{contacts} contacts: writing the sheet");
-    let plan = synth::Plan {
-        contacts,
-        end: "2026-10-31".parse()?,
-        days: 730,
-        seed: 1,
-    };
-    let mut out = BufWriter::new(std::fs::File::create(&sheet)?);
-    synth::write_sheet(&plan, &mut out)?;
-    out.into_inner()
-        .map_err(std::io::IntoInnerError::into_error)?
-        .sync_all()?;
+    program::write_sheet(&sheet, contacts)?;
     let sheet_mb = megabytes(&sheet);
 
     let db = dir.path().join("program.db");

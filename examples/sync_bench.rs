@@ -14,7 +14,6 @@
 //! Times are the best of `--runs`. Nothing here is a test; the figures are in the
 //! README ("Several laptops": speed).
 
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -48,17 +47,7 @@ fn main() -> Result<(), Failure> {
     let dir = tempfile::tempdir()?;
     let sheet = dir.path().join("sheet.csv");
     eprintln!("writing a sheet of {} contacts", args.contacts);
-    let plan = synth::Plan {
-        contacts: args.contacts,
-        end: "2026-10-31".parse()?,
-        days: 730,
-        seed: 1,
-    };
-    let mut out = BufWriter::new(std::fs::File::create(&sheet)?);
-    synth::write_sheet(&plan, &mut out)?;
-    out.into_inner()
-        .map_err(std::io::IntoInnerError::into_error)?
-        .sync_all()?;
+    program::write_sheet(&sheet, args.contacts)?;
 
     let coordinator = dir.path().join("coordinator.db");
     let laptop = dir.path().join("laptop.db");

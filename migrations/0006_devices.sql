@@ -34,8 +34,6 @@ CREATE TABLE batch_origin (
     uid            BLOB NOT NULL UNIQUE CHECK (length(uid) = 16),
     -- The device that saved it; NULL: this one.
     device         BLOB CHECK (device IS NULL OR length(device) = 16),
-    -- On the device that saved it, the first bundle that carried it.
-    sent_in        INTEGER CHECK (sent_in IS NULL OR sent_in >= 1),
     -- Its number on the device that saved it (received batches), so a worker's "my
     -- batch 3" can be found at the coordinator.
     number         INTEGER CHECK (number IS NULL OR number >= 1),
@@ -57,9 +55,7 @@ CREATE TABLE void_event (
     reason    TEXT NOT NULL CHECK (reason IN ('entry-error', 'duplicate', 'test')),
     voided_on TEXT NOT NULL,
     -- The device that voided it; NULL: this one.
-    device    BLOB CHECK (device IS NULL OR length(device) = 16),
-    -- On that device, the first bundle that carried it.
-    sent_in   INTEGER CHECK (sent_in IS NULL OR sent_in >= 1)
+    device    BLOB CHECK (device IS NULL OR length(device) = 16)
 ) STRICT, WITHOUT ROWID;
 
 CREATE INDEX void_event_batch ON void_event (batch_uid);

@@ -1,6 +1,7 @@
-//! What the benchmark examples share: a clean `kitlog` command for one synthetic
-//! program, and the key file beside a program.
+//! What the benchmark examples share: their synthetic sheet, a clean `kitlog`
+//! command for one synthetic program, and the key file beside a program.
 
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -27,4 +28,21 @@ pub(crate) fn kitlog_command(kitlog: &Path, db: &Path) -> Command {
         .env("KITLOG_PASSPHRASE", PASSPHRASE)
         .stdin(Stdio::null());
     command
+}
+
+/// Writes the benchmarks' synthetic sheet of `contacts` contacts (two years of days
+/// ending 2026-10-31, seed 1) to `path`, synced to disk.
+pub(crate) fn write_sheet(path: &Path, contacts: u64) -> Result<(), Box<dyn std::error::Error>> {
+    let plan = crate::synth::Plan {
+        contacts,
+        end: "2026-10-31".parse()?,
+        days: 730,
+        seed: 1,
+    };
+    let mut out = BufWriter::new(std::fs::File::create(path)?);
+    crate::synth::write_sheet(&plan, &mut out)?;
+    out.into_inner()
+        .map_err(std::io::IntoInnerError::into_error)?
+        .sync_all()?;
+    Ok(())
 }

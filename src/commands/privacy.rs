@@ -318,10 +318,6 @@ const STORED: &[(&str, &str)] = &[
         "the laptop that saved it (empty: this one)",
     ),
     (
-        "batch_origin.sent_in",
-        "on that laptop, the first bundle that carried it",
-    ),
-    (
         "batch_origin.number",
         "its batch number on the laptop that saved it (received batches)",
     ),
@@ -344,10 +340,6 @@ const STORED: &[(&str, &str)] = &[
     (
         "void_event.device",
         "the laptop that voided it (empty: this one)",
-    ),
-    (
-        "void_event.sent_in",
-        "on that laptop, the first bundle that carried it",
     ),
     ("received", "bundle numbers merged here, per sending laptop"),
     ("received.device", "the sending laptop"),

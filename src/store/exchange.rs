@@ -475,14 +475,6 @@ fn fill_bundle(
     copy_catalogue(conn, false)?;
     let (batches, contacts) = match me.role {
         Role::Worker => {
-            conn.execute(
-                "UPDATE batch_origin SET sent_in = ?1 WHERE device IS NULL AND sent_in IS NULL",
-                [seq],
-            )?;
-            conn.execute(
-                "UPDATE void_event SET sent_in = ?1 WHERE device IS NULL AND sent_in IS NULL",
-                [seq],
-            )?;
             // Everything the coordinator has not acknowledged (or refused), by id: a
             // bundle stands for all of this laptop's earlier ones.
             let batches = conn.execute(
