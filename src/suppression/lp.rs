@@ -379,7 +379,7 @@ impl<'u> Program<'u> {
         let mut ids: Vec<u32> = self
             .terms
             .keys()
-            .flat_map(|entry| universe.by_entry[*entry as usize].iter().copied())
+            .flat_map(|entry| universe.by_entry[*entry as usize].iter().map(|(id, _)| *id))
             .collect();
         ids.sort_unstable();
         ids.dedup();
@@ -397,7 +397,7 @@ impl<'u> Program<'u> {
                 continue;
             }
             #[expect(clippy::cast_precision_loss, reason = "counts are small")]
-            let value = universe.value_of(constraint) as f64;
+            let value = universe.constraint_values[id as usize] as f64;
             if constraint.equality {
                 self.problem
                     .add_constraint(expression.as_slice(), ComparisonOp::Eq, 0.0);

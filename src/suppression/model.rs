@@ -157,8 +157,10 @@ pub struct Universe {
     pub(super) base: Vec<usize>,
     pub(super) values: Vec<i64>,
     pub(super) constraints: Vec<Constraint>,
-    /// Constraint ids that mention each entry.
-    pub(super) by_entry: Vec<Vec<u32>>,
+    /// The constraints that mention each entry, with the entry's coefficient there.
+    pub(super) by_entry: Vec<Vec<(u32, i64)>>,
+    /// Each constraint's left side at the true counts (they never change).
+    pub(super) constraint_values: Vec<i64>,
 }
 
 impl Universe {
@@ -211,10 +213,16 @@ impl Universe {
             by_entry: vec![Vec::new(); values.len()],
             values,
             constraints: Vec::new(),
+            constraint_values: Vec::new(),
         };
         universe.build_constraints();
+        universe.constraint_values = universe
+            .constraints
+            .iter()
+            .map(|constraint| universe.value_of(constraint))
+            .collect();
         for (id, constraint) in universe.constraints.iter().enumerate() {
-            let value = universe.value_of(constraint);
+            let value = universe.constraint_values[id];
             assert!(
                 if constraint.equality {
                     value == 0
@@ -316,8 +324,8 @@ impl Universe {
         }
         for constraint in out {
             let id = u32::try_from(self.constraints.len()).expect("fewer than four billion facts");
-            for (entry, _) in &constraint.terms {
-                self.by_entry[*entry as usize].push(id);
+            for (entry, coefficient) in &constraint.terms {
+                self.by_entry[*entry as usize].push((id, *coefficient));
             }
             self.constraints.push(constraint);
         }

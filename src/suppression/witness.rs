@@ -206,30 +206,37 @@ impl Universe {
                 coefficient,
             );
         }
-        let mut seen: Vec<u32> = direction
+        // Each fact's slope along the direction, gathered from the entries it moves
+        // (facts over many entries, such as a column's sum, are not read whole).
+        let mut slopes: Vec<(u32, i64)> = direction
             .iter()
-            .flat_map(|(entry, _)| self.by_entry[*entry as usize].iter().copied())
+            .flat_map(|(entry, step)| {
+                self.by_entry[*entry as usize]
+                    .iter()
+                    .map(move |(id, coefficient)| (*id, coefficient * step))
+            })
             .collect();
-        seen.sort_unstable();
-        seen.dedup();
-        for id in seen {
-            let constraint = &self.constraints[id as usize];
-            let slope: i64 = constraint
-                .terms
-                .iter()
-                .map(|(entry, coefficient)| {
-                    direction
-                        .binary_search_by_key(entry, |(e, _)| *e)
-                        .map_or(0, |at| direction[at].1 * coefficient)
-                })
-                .sum();
+        slopes.sort_unstable_by_key(|(id, _)| *id);
+        let mut at = 0;
+        while at < slopes.len() {
+            let id = slopes[at].0;
+            let mut slope = 0;
+            while at < slopes.len() && slopes[at].0 == id {
+                slope += slopes[at].1;
+                at += 1;
+            }
             if slope == 0 {
                 continue;
             }
-            if constraint.equality {
+            if self.constraints[id as usize].equality {
                 return None;
             }
-            tighten(&mut low, &mut high, self.value_of(constraint), slope);
+            tighten(
+                &mut low,
+                &mut high,
+                self.constraint_values[id as usize],
+                slope,
+            );
         }
         (low <= 0 && high >= 0).then_some((low, high))
     }
