@@ -13,6 +13,13 @@ use clap::Parser;
 use kitlog::measures::{Measure, Measures};
 use kitlog::suppression::{Cube, Key, Row, Shape, Universe, decide};
 
+// Only the seeded generator is used here; the sheet writer is for the other examples.
+#[allow(dead_code)]
+#[path = "support/synth.rs"]
+mod synth;
+
+use synth::Random;
+
 /// Time the decisions of a fiscal year of month, quarter and year releases.
 #[derive(Debug, Parser)]
 struct Args {
@@ -31,23 +38,6 @@ struct Args {
     /// The threshold.
     #[arg(long, default_value_t = 5)]
     min_cell: u64,
-}
-
-/// `SplitMix64`.
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 /// One made-up contact.
